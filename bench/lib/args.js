@@ -1,0 +1,35 @@
+/**
+ * Command-line options shared by every benchmark script.
+ *
+ *   --quick             fewer rounds and items: a smoke run
+ *   --rounds N          override the number of rounds
+ *   --only a,b          run only these contenders (names as printed in the tables)
+ *   --child NAME        internal: run one contender in this process and print its result line
+ *   --params JSON       internal: the parameters for --child
+ *
+ * @typedef {{ quick: boolean, rounds: number | undefined, only: string[] | undefined,
+ *   child: { name: string, params: any } | undefined }} BenchArgs
+ */
+
+/** @param {string[]} argv @returns {BenchArgs} */
+export function parseBenchArgs(argv = process.argv.slice(2)) {
+  const value = (flag) => {
+    const at = argv.indexOf(flag)
+    return at === -1 ? undefined : argv[at + 1]
+  }
+  const rounds = value('--rounds')
+  const only = value('--only')
+  const child = value('--child')
+  return {
+    quick: argv.includes('--quick'),
+    rounds: rounds === undefined ? undefined : positiveInteger(rounds, '--rounds'),
+    only: only?.split(',').map((name) => name.trim()),
+    child: child === undefined ? undefined : { name: child, params: JSON.parse(value('--params') ?? '{}') },
+  }
+}
+
+function positiveInteger(text, flag) {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number >= 1, got ${text}`)
+  return n
+}

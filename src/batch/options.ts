@@ -1,0 +1,219 @@
+import { describeValue, InvalidOptionError } from '../errors.js'
+import { type Clock, systemClock } from '../limit/clock.js'
+import { Limiter } from '../limit/limiter.js'
+import { type Duration, parseConcurrency, parseDuration, parseRates, type Rate } from '../limit/units.js'
+import { backoffDelay } from './waiting.js'
+
+/** What the batch function is given besides the keys. */
+export interface BatchContext {
+  /** Aborts when no load waits for this batch any more (every one was aborted). */
+  signal: AbortSignal
+}
+
+/**
+ * Called with up to `maxBatchSize` distinct items. Resolves to an array with one result per item,
+ * in the same order, or to a Map or plain object keyed by key. An Error as a result fails only
+ * that key; throwing (or rejecting) fails every key of the batch, after `retry`.
+ */
+export type BatchFn<K, V> = (
+  items: K[],
+  context: BatchContext,
+) => BatchResults<V> | PromiseLike<BatchResults<V>>
+
+/** An array aligned with the items, or a Map or plain object keyed by key; an Error fails one key. */
+export type BatchResults<V> =
+  ReadonlyArray<V | Error> | ReadonlyMap<unknown, V | Error> | Record<string, V | Error>
+
+/** Where cached results live: a Map works, and so does any LRU with the same four methods. */
+export interface CacheMap<C, V> {
+  get(key: C): Promise<V> | undefined
+  set(key: C, value: Promise<V>): unknown
+  delete(key: C): unknown
+  clear(): unknown
+}
+
+/** How a batch that throws is tried again. Each attempt goes through the limiter again. */
+export interface BatchRetryOptions {
+  /** Attempts in total, the first included: 3 means up to 2 retries. */
+  attempts: number
+  /**
+   * The wait before retry `n` (1 for the first): `{ base, max }` waits `base * 2^(n-1)`, at most
+   * `max` (no jitter: the limiter already spaces batch calls), or a function of `n` and the error
+   * returning milliseconds. @default { base: 250, max: 20_000 }
+   */
+  backoff?: { base?: Duration; max?: Duration } | ((retry: number, error: unknown) => number)
+}
+
+export interface BatcherOptions<K, V, C = K> {
+  /** Answers many keys in one call; see BatchFn for its contract, checked at run time. */
+  batch: BatchFn<K, V>
+  /** Most distinct items per batch call: a batch is sent as soon as it is full. @default Infinity */
+  maxBatchSize?: number
+  /**
+   * How long the first key of a batch waits for company before the batch is sent (ms or '20ms').
+   * 0 sends what the current tick has loaded, as DataLoader does. @default 0
+   */
+  maxWait?: Duration
+  /** Maps an item to the key used to dedupe, cache and find it in a Map or object result. @default the item */
+  key?: (item: K) => C
+  /** Most batch calls in flight at once. Not with `limiter`. @default Infinity */
+  concurrency?: number
+  /** Most batch calls started per window: '1/s', '100/min', or an array. Not with `limiter`. */
+  rate?: Rate | readonly Rate[]
+  /** A shared Limiter for the batch calls (its limits then hold across everyone sharing it). */
+  limiter?: Limiter
+  /** Sends equal keys loaded into one batch once; every load of them gets the result. @default true */
+  dedupe?: boolean
+  /**
+   * Keeps results: `true` for a Map, or your own CacheMap (an LRU, say). Failures are not kept.
+   * With a cache, a key's result is fetched even when the loads that asked for it abort. @default false
+   */
+  cache?: boolean | CacheMap<C, V>
+  /**
+   * Tries a batch that throws again: a number of retries (`2` = up to 3 attempts, as for the HTTP
+   * client), `false`, or BatchRetryOptions. Off by default: a batch call may not be safe to repeat.
+   * @default false
+   */
+  retry?: number | false | BatchRetryOptions
+  /** Where time comes from for maxWait and retry backoff; tests pass `createManualClock()`. */
+  clock?: Clock
+}
+
+export interface ResolvedBatcherOptions<K, V, C> {
+  batch: BatchFn<K, V>
+  maxBatchSize: number
+  maxWait: number
+  key: ((item: K) => C) | undefined
+  /** Undefined when neither `limiter`, `concurrency` nor `rate` was given. */
+  limiter: Limiter | undefined
+  /** True when the limiter is this batcher's own, to close with it. */
+  ownLimiter: boolean
+  dedupe: boolean
+  cache: CacheMap<C, V> | undefined
+  attempts: number
+  /** Ms to wait before retry `n`. */
+  backoff: (retry: number, error: unknown) => number
+  clock: Clock
+}
+
+/** Validates every option once, naming it and its value in the error. */
+export function resolveBatcherOptions<K, V, C>(
+  options: BatcherOptions<K, V, C>,
+): ResolvedBatcherOptions<K, V, C> {
+  const name = (option: string) => `batcher: option \`${option}\``
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(`batcher: options must be an object, got ${describeValue(options)}`)
+  }
+  if (typeof options.batch !== 'function') {
+    throw new InvalidOptionError(
+      `${name('batch')} must be a function (keys, { signal }) => results, got ${describeValue(options.batch)}`,
+    )
+  }
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw new InvalidOptionError(
+      `${name('key')} must be a function item => key, got ${describeValue(options.key)}`,
+    )
+  }
+  const dedupe = options.dedupe ?? true
+  if (typeof dedupe !== 'boolean') {
+    throw new InvalidOptionError(`${name('dedupe')} must be true or false, got ${describeValue(dedupe)}`)
+  }
+  const clock = options.clock ?? systemClock
+  if (typeof clock?.setTimer !== 'function' || typeof clock.now !== 'function') {
+    throw new InvalidOptionError(`${name('clock')} must be a Clock, got ${describeValue(clock)}`)
+  }
+  const { attempts, backoff } = resolveRetry(options.retry, name('retry'))
+  return {
+    batch: options.batch,
+    maxBatchSize: parseConcurrency(options.maxBatchSize, name('maxBatchSize')),
+    maxWait: parseDuration(options.maxWait ?? 0, name('maxWait')),
+    key: options.key,
+    ...resolveLimiter(options, clock),
+    dedupe,
+    cache: resolveCache(options.cache, name('cache')),
+    attempts,
+    backoff,
+    clock,
+  }
+}
+
+function resolveLimiter(
+  options: BatcherOptions<any, any, any>,
+  clock: Clock,
+): { limiter: Limiter | undefined; ownLimiter: boolean } {
+  const { limiter, concurrency, rate } = options
+  if (limiter !== undefined) {
+    if (!(limiter instanceof Limiter)) {
+      throw new InvalidOptionError(
+        `batcher: option \`limiter\` must be a Limiter from createLimiter(), got ${describeValue(limiter)}`,
+      )
+    }
+    if (concurrency !== undefined || rate !== undefined) {
+      throw new InvalidOptionError(
+        'batcher: give `concurrency`/`rate` or `limiter`, not both (set the limits on the shared limiter)',
+      )
+    }
+    return { limiter, ownLimiter: false }
+  }
+  // Checked here so that the error names the batcher's option, not the limiter's.
+  const cap = parseConcurrency(concurrency, 'batcher: option `concurrency`')
+  const rates = parseRates(rate, 'batcher: option `rate`')
+  // Without limits a limiter would only add promise jobs to every batch (as in run/options.ts).
+  if (cap === Number.POSITIVE_INFINITY && rates.length === 0) return { limiter: undefined, ownLimiter: false }
+  return {
+    limiter: new Limiter({ concurrency, rate: rate as Rate | Rate[] | undefined, clock }),
+    ownLimiter: true,
+  }
+}
+
+function resolveCache<C, V>(
+  cache: BatcherOptions<any, V, C>['cache'],
+  option: string,
+): CacheMap<C, V> | undefined {
+  if (cache === undefined || cache === false) return undefined
+  if (cache === true) return new Map()
+  const methods = ['get', 'set', 'delete', 'clear'] as const
+  if (typeof cache !== 'object' || cache === null || methods.some((m) => typeof cache[m] !== 'function')) {
+    throw new InvalidOptionError(
+      `${option} must be true, false or a Map-like object with get, set, delete and clear, got ${describeValue(cache)}`,
+    )
+  }
+  return cache
+}
+
+function resolveRetry(
+  retry: BatcherOptions<any, any>['retry'],
+  option: string,
+): { attempts: number; backoff: (retry: number, error: unknown) => number } {
+  if (retry === undefined || retry === false) return { attempts: 1, backoff: () => 0 }
+  if (typeof retry === 'number' && !(Number.isInteger(retry) && retry >= 0)) {
+    throw new InvalidOptionError(
+      `${option} must be a whole number of retries >= 0, got ${describeValue(retry)}`,
+    )
+  }
+  const spec = typeof retry === 'number' ? { attempts: retry + 1 } : retry
+  if (typeof spec !== 'object' || spec === null) {
+    throw new InvalidOptionError(
+      `${option} must be a number of retries, false, or { attempts, backoff }, got ${describeValue(retry)}`,
+    )
+  }
+  const { attempts } = spec
+  if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 1) {
+    throw new InvalidOptionError(
+      `${option}.attempts must be a whole number >= 1 (1: no retry), got ${describeValue(attempts)}`,
+    )
+  }
+  const backoff = spec.backoff ?? {}
+  if (typeof backoff === 'function') {
+    // A user's function is checked at each use: its answer must be a Duration too.
+    return { attempts, backoff: (n, error) => parseDuration(backoff(n, error), `${option}.backoff(${n})`) }
+  }
+  if (typeof backoff !== 'object' || backoff === null) {
+    throw new InvalidOptionError(
+      `${option}.backoff must be { base, max } or a function (retry, error) => ms, got ${describeValue(backoff)}`,
+    )
+  }
+  const base = parseDuration(backoff.base ?? 250, `${option}.backoff.base`)
+  const max = parseDuration(backoff.max ?? 20_000, `${option}.backoff.max`)
+  return { attempts, backoff: (n) => backoffDelay(n, base, 2, max) }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** The only file that touches `process`: it builds the io, runs the command line and exits. */
+import type { Io } from './io.js'
+import { run } from './main.js'
+
+const io: Io = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  cwd: process.cwd(),
+  onSignal(signal, handler) {
+    process.on(signal, handler)
+    return () => process.off(signal, handler)
+  },
+}
+
+// `volley run ... --out - | head` closes the pipe early: that is the reader's choice, not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0)
+  throw error
+})
+
+try {
+  const code = await run(process.argv.slice(2), io)
+  process.exitCode = code
+  // A pending stdin read (an interrupted `volley run -`) would keep the process alive: end it.
+  setTimeout(() => process.exit(code), 500).unref()
+} catch (error) {
+  process.stderr.write(`volley: internal error: ${(error as Error)?.stack ?? error}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,127 @@
+import { Command } from 'commander'
+import { describeMockServer } from '../../mock/describe.js'
+import type { FaultKind, MockServerOptions } from '../../mock/options.js'
+import { startMockServer } from '../../mock/server.js'
+import { type CommandContext, collect } from '../context.js'
+import { duration, rates, wholeNumber } from '../flags.js'
+import type { Io } from '../io.js'
+import { UsageError } from '../usage.js'
+
+interface MockFlags {
+  port: string
+  host: string
+  rate: string[]
+  maxInFlight?: string
+  latency?: string
+  faults?: string
+  seed?: string
+  authEnv?: string
+  batchMax?: string
+  jobDuration?: string
+}
+
+const EXAMPLES = `
+Examples:
+  $ volley mock                                     # http://127.0.0.1:8787, no limits
+  $ volley mock --rate 50/s --latency 5ms-40ms --faults 500=0.02,reset=0.01 --seed 42
+  $ MOCK_TOKEN=s3cret volley mock --auth-env MOCK_TOKEN --port 0
+
+Endpoints include /items/:id, /anything (echo), /status/:code, /delay/:ms, /batch/geocode, /jobs
+and /__stats (what the server saw). See docs/mock.md.`
+
+export function mockCommand(context: CommandContext): Command {
+  return new Command('mock')
+    .description(
+      'Serve the mock API (rate limit, latency, faults, echo, batch and job endpoints) until Ctrl-C',
+    )
+    .option('-p, --port <port>', 'TCP port (0: any free port)', '8787')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option(
+      '-r, --rate <rate>',
+      "server-side quota, 429 past it: '50/s', '600/min' (repeatable)",
+      collect,
+      [],
+    )
+    .option('--max-in-flight <n>', 'most requests in flight; one more gets 503')
+    .option('--latency <ms>', "delay per request: '20ms', or a range '5ms-40ms'")
+    .option(
+      '--faults <list>',
+      "fault probabilities: '500=0.02,503=0.01,429=0.01,reset=0.01,hang=0.001,malformed=0.01'",
+    )
+    .option('--seed <n>', 'seed of the fault and latency draws')
+    .option('--auth-env <var>', 'require Authorization: Bearer <the value of this environment variable>')
+    .option('--batch-max <n>', 'most addresses per POST /batch/geocode', '100')
+    .option('--job-duration <duration>', 'how long a POST /jobs job stays pending', '1s')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: MockFlags) => {
+      context.exitCode = await serve(mockOptions(flags, context.io.env), context.io)
+    })
+}
+
+function mockOptions(flags: MockFlags, env: Io['env']): MockServerOptions {
+  const options: MockServerOptions = {
+    port: wholeNumber('--port', flags.port, 0),
+    host: flags.host,
+    rate: rates('--rate', flags.rate).map((r) => ({ limit: r.limit, interval: r.interval })),
+    batchMax: wholeNumber('--batch-max', flags.batchMax ?? '100', 1),
+    jobDuration: duration('--job-duration', flags.jobDuration ?? '1s', { positive: false }),
+  }
+  if (flags.maxInFlight !== undefined)
+    options.maxInFlight = wholeNumber('--max-in-flight', flags.maxInFlight, 1)
+  if (flags.seed !== undefined) options.seed = wholeNumber('--seed', flags.seed, 0)
+  if (flags.latency !== undefined) options.latency = latency(flags.latency)
+  if (flags.faults !== undefined) options.faults = faults(flags.faults)
+  if (flags.authEnv !== undefined) {
+    const token = env[flags.authEnv]
+    if (!token) throw new UsageError(`--auth-env ${flags.authEnv}: the environment variable is not set`)
+    options.auth = token
+  }
+  return options
+}
+
+function latency(text: string): MockServerOptions['latency'] {
+  const range = /^\s*([^-\s]+)\s*-\s*([^-\s]+)\s*$/.exec(text)
+  if (!range) return duration('--latency', text, { positive: false })
+  return {
+    min: duration('--latency', range[1]!, { positive: false }),
+    max: duration('--latency', range[2]!, { positive: false }),
+  }
+}
+
+function faults(text: string): Partial<Record<FaultKind, number>> {
+  const out: Record<string, number> = {}
+  for (const part of text.split(',').filter((p) => p.trim() !== '')) {
+    const [kind, probability] = part.split('=').map((s) => s.trim())
+    const p = Number(probability)
+    if (!kind || probability === undefined || probability === '' || !Number.isFinite(p)) {
+      throw new UsageError(
+        `--faults must be a list such as '500=0.02,reset=0.01', got ${JSON.stringify(text)}`,
+      )
+    }
+    out[kind] = p
+  }
+  return out
+}
+
+async function serve(options: MockServerOptions, io: Io): Promise<number> {
+  const server = await startMockServer(options).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE')
+      throw new UsageError(`--port ${options.port} is in use: pick another, or --port 0 for any free one`)
+    throw error
+  })
+  io.stdout.write(`${describeMockServer(server)}\nCtrl-C to stop.\n`)
+  const signal = await new Promise<string>((resolve) => {
+    const offs = (['SIGINT', 'SIGTERM'] as const).map((name) =>
+      io.onSignal(name, () => {
+        for (const off of offs) off()
+        resolve(name)
+      }),
+    )
+  })
+  await server.close()
+  const stats = server.stats()
+  io.stderr.write(
+    `volley mock: ${signal}: served ${stats.requests} requests (${stats.rateLimited} answered 429); stopped\n`,
+  )
+  return 0
+}

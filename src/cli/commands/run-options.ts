@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
+import { basename, dirname, extname, join, resolve } from 'node:path'
+import type { ClientOptions } from '../../http/options.js'
+import { redactUrl, secretValues } from '../../http/redact.js'
+import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
+import { formatOf, type InputFormat } from '../input/open.js'
+import type { Io } from '../io.js'
+import type { JobOptions } from '../job.js'
+import type { BodyMode } from '../output/record.js'
+import { politeRates } from '../polite-rates.js'
+import { UsageError } from '../usage.js'
+
+/** `volley run` flags as commander hands them over (strings; repeatable ones as arrays). */
+export interface RunFlags {
+  baseUrl?: string
+  header: string[]
+  headerEnv: string[]
+  concurrency: string
+  rate: string[]
+  rateMargin: string
+  retries: string
+  timeout: string
+  method: string
+  out?: string
+  resume?: boolean
+  overwrite?: boolean
+  failFast?: boolean
+  shard?: string
+  body: string
+  format?: string
+  csv?: boolean
+  urlColumn: string
+  idColumn?: string
+  params?: string
+  runId?: string
+  grace: string
+  quiet?: boolean
+  json?: boolean
+  progressInterval: string
+  redis?: string | boolean
+  key?: string
+}
+
+export const BODY_MODES: readonly BodyMode[] = ['json', 'text', 'none']
+export const FORMATS: readonly InputFormat[] = ['jsonl', 'urls', 'csv']
+
+/** Everything but the reporter, checked: a bad flag is a UsageError naming it and its value. */
+export type ResolvedRun = Omit<JobOptions, 'reporter'> & {
+  quiet: boolean
+  json: boolean
+  progressIntervalMs: number
+}
+
+export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): Promise<ResolvedRun> {
+  const inputPath = input === '-' ? '-' : resolve(io.cwd, input)
+  if (inputPath !== '-') {
+    if (!existsSync(inputPath)) throw new UsageError(`the input file ${input} does not exist`)
+    if (!statSync(inputPath).isFile()) throw new UsageError(`the input ${input} is not a file`)
+  }
+  const format: InputFormat = flags.csv
+    ? 'csv'
+    : flags.format !== undefined
+      ? oneOf('--format', flags.format, FORMATS)
+      : inputPath === '-'
+        ? 'jsonl'
+        : formatOf(inputPath)
+  const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? defaultOut(inputPath, io.cwd))
+  if (out !== '-' && out === inputPath)
+    throw new UsageError(`--out ${flags.out} is the input file: results would overwrite it`)
+
+  const headers: Record<string, string> = {}
+  for (const text of flags.header) {
+    const [name, value] = header('--header', text)
+    headers[name] = value
+  }
+  const secrets: string[] = []
+  for (const text of flags.headerEnv) {
+    const [name, value] = headerFromEnv('--header-env', text, io.env)
+    headers[name] = value
+    // Taken from the environment means secret, whatever the header is called.
+    secrets.push(value, ...value.split(' ').slice(1))
+  }
+  secrets.push(...secretValues(headers))
+  const baseUrl = flags.baseUrl === undefined ? undefined : httpUrl('--base-url', flags.baseUrl)
+  const method = flags.method.toUpperCase()
+  if (!/^[A-Z]+$/.test(method))
+    throw new UsageError(
+      `--method must be an HTTP method such as GET or POST, got ${JSON.stringify(flags.method)}`,
+    )
+  const params =
+    flags.params === undefined
+      ? undefined
+      : flags.params
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== '')
+
+  const options = {
+    input: {
+      path: inputPath,
+      format,
+      csv: { urlColumn: flags.urlColumn, idColumn: flags.idColumn, paramColumns: params, method },
+    },
+    out,
+    resume: flags.resume === true,
+    overwrite: flags.overwrite === true,
+    failFast: flags.failFast === true,
+    shard: flags.shard === undefined ? undefined : shard('--shard', flags.shard),
+    body: oneOf('--body', flags.body, BODY_MODES),
+    requests: {
+      method,
+      runId: flags.runId ?? runIdOf(inputPath, out, baseUrl),
+      secrets: [...new Set(secrets.filter((s) => s.length >= 4))],
+    },
+    client: {
+      baseUrl,
+      headers,
+      concurrency: wholeNumber('--concurrency', flags.concurrency, 1),
+      rate: politeRates(
+        rates('--rate', flags.rate),
+        duration('--rate-margin', flags.rateMargin, { positive: false }),
+      ),
+      retry: wholeNumber('--retries', flags.retries, 0),
+      timeout: duration('--timeout', flags.timeout),
+    },
+    graceMs: duration('--grace', flags.grace, { positive: false }),
+    quiet: flags.quiet === true,
+    json: flags.json === true,
+    progressIntervalMs: duration('--progress-interval', flags.progressInterval),
+  }
+  // Last: every flag is checked before a Redis connection is opened that a bad flag would leave behind.
+  const shared = await sharedLimit(flags, io)
+  return { ...options, client: { ...options.client, ...shared } }
+}
+
+/**
+ * --redis [url] --key NAME: the limiter's windows and slots live in Redis under NAME, so every
+ * process given the same key shares --rate and --concurrency. The CLI's own margin and pacing
+ * (politeRates) already absorb network delay, so the store adds none. ioredis loads only when asked.
+ */
+async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions, 'store' | 'key'>> {
+  if (flags.redis === undefined || flags.redis === false) {
+    if (flags.key !== undefined)
+      throw new UsageError('--key names a quota shared through Redis: give --redis too')
+    return {}
+  }
+  if (!flags.key) {
+    throw new UsageError(
+      "--redis needs --key NAME: the name of the quota the processes share (e.g. the API key's name)",
+    )
+  }
+  const url = typeof flags.redis === 'string' ? flags.redis : (io.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)
+  }
+  const { redisStore } = await import('../../store/redis.js')
+  return { store: redisStore({ url, windowMargin: 0 }), key: flags.key }
+}
+
+/** users.jsonl -> users.results.jsonl beside it; stdin -> results.jsonl in the working directory. */
+function defaultOut(inputPath: string, cwd: string): string {
+  if (inputPath === '-') return join(cwd, 'results.jsonl')
+  return join(dirname(inputPath), `${basename(inputPath, extname(inputPath))}.results.jsonl`)
+}
+
+/**
+ * The same job (input, output, API) gets the same id on every resume, so the Idempotency-Keys of
+ * its POSTs do not change between attempts of the run. --run-id overrides it (to re-send on purpose).
+ */
+function runIdOf(input: string, out: string, baseUrl: string | undefined): string {
+  return createHash('sha256')
+    .update(`${input}\0${out}\0${baseUrl ?? ''}`)
+    .digest('hex')
+    .slice(0, 12)
+}

@@ -1,0 +1,139 @@
+import { Command } from 'commander'
+import { type CommandContext, collect } from '../context.js'
+import { redactArgv, shellQuote } from '../flags.js'
+import type { Io } from '../io.js'
+import { type JobOutcome, runJob } from '../job.js'
+import { plainReporter, type Reporter, silentReporter, ttyReporter } from '../report/reporter.js'
+import { formatSummary, summarize } from '../report/summary.js'
+import { type ResolvedRun, type RunFlags, resolveRunFlags } from './run-options.js'
+
+const EXAMPLES = `
+Input: one request per line, as JSON (a URL string, a [url, params] tuple, or an object
+{ url, method, params, headers, json, body, id }) or a plain URL; or CSV with a url column.
+
+Examples:
+  $ volley run urls.txt --out results.jsonl
+  $ volley run users.jsonl --base-url https://api.example.com/v1 --rate 10/s --concurrency 8 \\
+      --header-env 'Authorization: Bearer $API_TOKEN'
+  $ volley run users.jsonl --base-url https://api.example.com/v1 --resume     # after a crash or Ctrl-C
+  $ volley run people.csv --base-url https://api.example.com --id-column user_id --params name,city
+  $ cat specs.jsonl | volley run - --base-url https://api.example.com --out - | jq .status
+  $ volley run big.jsonl --shard 1/4 --out part1.jsonl      # one of four machines
+  $ volley run big.jsonl --shard 2/4 --out part2.jsonl --rate 30/s --redis redis://cache:6379 --key acme-api
+
+Exit codes: 0 all ok, 1 some failed (or were not run), 2 bad usage or input, 130 interrupted.`
+
+export function runCommand(context: CommandContext): Command {
+  return new Command('run')
+    .description(
+      'Run a file of requests (JSONL, plain URLs or CSV), write every result as a JSON line, resume after a crash',
+    )
+    .argument('<input>', "the input file, or '-' for stdin")
+    .option('-b, --base-url <url>', 'relative URLs in the input are resolved against it')
+    .option('-H, --header <header>', "'Name: value' sent with every request (repeatable)", collect, [])
+    .option(
+      '--header-env <header>',
+      "'Name: ENV_VAR' or 'Name: Bearer $ENV_VAR': a secret from the environment (repeatable)",
+      collect,
+      [],
+    )
+    .option('-c, --concurrency <n>', 'requests in flight at once', '16')
+    .option(
+      '-r, --rate <rate>',
+      "most starts per window: '10/s', '600/min', '100/10s' (repeatable: all hold)",
+      collect,
+      [],
+    )
+    .option(
+      '--rate-margin <duration>',
+      'added to each --rate window, which is also paced evenly, so the API counts no more than the rate',
+      '50ms',
+    )
+    .option('--retries <n>', 'retries per request (timeouts, 429, 5xx, connection errors)', '3')
+    .option('--timeout <duration>', 'per attempt', '30s')
+    .option('-m, --method <method>', 'method of plain-URL, [url, params] and CSV lines', 'GET')
+    .option(
+      '-o, --out <file>',
+      "results file, '-' for stdout (default: <input>.results.jsonl beside the input)",
+    )
+    .option('--resume', 'skip the inputs already in --out and append the rest')
+    .option('--overwrite', 'replace an existing --out instead of refusing')
+    .option(
+      '--fail-fast',
+      'stop at the first failed request (in-flight ones are abandoned; --resume finishes)',
+    )
+    .option('--shard <i/n>', 'run only lines i, i+n, i+2n... (1-based): split a job across processes')
+    .option('--body <mode>', 'response body in the output: json (else text), text, none', 'json')
+    .option('--format <format>', 'jsonl, urls or csv (default: by extension; .csv is CSV)')
+    .option('--csv', 'same as --format csv')
+    .option('--url-column <name>', 'CSV: the column holding the URL', 'url')
+    .option('--id-column <name>', 'CSV: the column holding the request id')
+    .option('--params <columns>', 'CSV: comma-separated columns sent as query params (default: all others)')
+    .option(
+      '--run-id <id>',
+      'prefix of the Idempotency-Keys of POSTs (default: derived from input, output and base URL)',
+    )
+    .option(
+      '--redis [url]',
+      'share --rate and --concurrency with every process using the same --key, through Redis (default: $REDIS_URL, else redis://127.0.0.1:6379)',
+    )
+    .option('--key <name>', 'with --redis: the name of the shared quota')
+    .option('--grace <duration>', 'after Ctrl-C, how long in-flight requests may finish', '10s')
+    .option('-q, --quiet', 'no progress and no summary')
+    .option('--json', 'the summary as one JSON object (on stdout, or stderr with --out -)')
+    .option(
+      '--progress-interval <duration>',
+      'how often a progress line is printed when stderr is not a terminal',
+      '3s',
+    )
+    .addHelpText('after', EXAMPLES)
+    .action(async (input: string, flags: RunFlags) => {
+      const options = await resolveRunFlags(input, flags, context.io)
+      context.exitCode = await runResolved(options, context.io, resumeHint(context.argv))
+    })
+}
+
+/** Runs a resolved job with the reporter its flags ask for, then prints the summary. Shared with `volley demo`. */
+export async function runResolved(options: ResolvedRun, io: Io, hint: string): Promise<number> {
+  const reporter = pickReporter(options, io)
+  const outcome = await runJob({ ...options, reporter }, io)
+  printSummary(options, outcome, io, hint, reporter)
+  return outcome.exitCode
+}
+
+function pickReporter(options: ResolvedRun, io: Io): Reporter {
+  if (options.quiet || options.json) return silentReporter(io.stderr)
+  if (io.stderr.isTTY && !io.env.CI) return ttyReporter(io.stderr)
+  return plainReporter(io.stderr, options.progressIntervalMs)
+}
+
+function printSummary(
+  options: ResolvedRun,
+  outcome: JobOutcome,
+  io: Io,
+  hint: string,
+  reporter: Reporter,
+): void {
+  const summary = summarize(outcome.stats, {
+    exitCode: outcome.exitCode,
+    out: options.out,
+    interrupted: outcome.interrupted,
+    stopped: outcome.stopped,
+  })
+  if (options.json) (options.out === '-' ? io.stderr : io.stdout).write(`${JSON.stringify(summary)}\n`)
+  else if (!options.quiet) io.stderr.write(`${formatSummary(summary)}\n`)
+  if (outcome.stopped !== undefined) {
+    const what = `volley: stopped before the end of the input (${summary.notRun} request(s) cancelled, not written)`
+    reporter.note(
+      options.out === '-'
+        ? `${what}; with --out - there is nothing to resume: write to a file to be able to resume`
+        : `${what}. To finish, run:\n  ${hint}`,
+    )
+  }
+}
+
+function resumeHint(argv: readonly string[]): string {
+  const args = redactArgv(argv).filter((arg) => arg !== '--overwrite')
+  if (!args.includes('--resume')) args.push('--resume')
+  return ['volley', ...args].map(shellQuote).join(' ')
+}

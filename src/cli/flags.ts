@@ -1,0 +1,130 @@
+import { describeValue, InvalidOptionError } from '../errors.js'
+import { isSecretHeader, maskUrl, REDACTED } from '../http/redact.js'
+import { parseDuration, parseRates, type ResolvedRate } from '../limit/units.js'
+import { UsageError } from './usage.js'
+
+/** Flag parsers: each names the flag and the bad value in its UsageError (exit 2). */
+
+export function wholeNumber(flag: string, value: string, min: number): number {
+  const n = Number(value)
+  if (value.trim() !== '' && Number.isInteger(n) && n >= min) return n
+  throw new UsageError(`${flag} must be a whole number >= ${min}, got ${describeValue(value)}`)
+}
+
+export function duration(flag: string, value: string, { positive = true } = {}): number {
+  const ms = translate(() => parseDuration(value, flag))
+  if (positive && !(ms > 0)) throw new UsageError(`${flag} must be more than 0, got ${describeValue(value)}`)
+  return ms
+}
+
+export function rates(flag: string, values: readonly string[]): ResolvedRate[] {
+  return values.flatMap((value) => translate(() => parseRates(value, flag)))
+}
+
+export function oneOf<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T
+  throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got ${describeValue(value)}`)
+}
+
+export function httpUrl(flag: string, value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    // Not a URL at all: the error below says what is expected.
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return value
+  throw new UsageError(
+    `${flag} must be an absolute http(s) URL such as https://api.example.com/v1, got ${describeValue(maskUrl(value))}`,
+  )
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/** 'Name: value' -> [name, value]. The value is never quoted in an error: it may be a secret. */
+export function header(flag: string, text: string): [string, string] {
+  const colon = text.indexOf(':')
+  const name = colon > 0 ? text.slice(0, colon).trim() : ''
+  if (!HEADER_NAME.test(name)) {
+    throw new UsageError(
+      `${flag} must look like 'Name: value', got ${colon > 0 ? `a header named ${describeValue(name)}` : 'a value without a colon'}`,
+    )
+  }
+  return [name, text.slice(colon + 1).trim()]
+}
+
+/**
+ * --header-env 'Authorization: API_TOKEN' takes the value from $API_TOKEN;
+ * 'Authorization: Bearer $API_TOKEN' (or ${API_TOKEN}) puts the variable inside a template.
+ */
+export function headerFromEnv(
+  flag: string,
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+): [string, string] {
+  const [name, template] = header(flag, text)
+  const lookup = (variable: string) => {
+    const value = env[variable]
+    if (value === undefined || value === '') {
+      throw new UsageError(`${flag} '${name}: ${template}': the environment variable ${variable} is not set`)
+    }
+    return value
+  }
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(template)) return [name, lookup(template)]
+  if (!/\$\{?[A-Za-z_]/.test(template)) {
+    throw new UsageError(
+      `${flag} '${name}: …' must name an environment variable (API_TOKEN, or 'Bearer $API_TOKEN')`,
+    )
+  }
+  return [
+    name,
+    template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, b) =>
+      lookup(a ?? b),
+    ),
+  ]
+}
+
+/** 'i/n' with 1 <= i <= n. */
+export function shard(flag: string, value: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim())
+  const index = Number(match?.[1])
+  const count = Number(match?.[2])
+  if (match && count >= 1 && index >= 1 && index <= count) return { index, count }
+  throw new UsageError(
+    `${flag} must be i/n with 1 <= i <= n (e.g. 1/4 for the first of four), got ${describeValue(value)}`,
+  )
+}
+
+/** The command line with secret header values hidden, for "run this to resume" hints. */
+export function redactArgv(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    // The value may be attached: '--header=K: V', '--redis=redis://…', '-HK: V'.
+    const attached = /^(--[a-z][a-z-]*=|-H)([\s\S]+)$/.exec(arg)
+    if (attached) return attached[1]! + redactArgument(attached[1]!.replace(/=$/, ''), attached[2]!)
+    return redactArgument(argv[i - 1], arg)
+  })
+}
+
+/** A header with a secret name loses its value; a URL loses its password and secret parameters. */
+function redactArgument(option: string | undefined, value: string): string {
+  if (option === '--header' || option === '-H') {
+    const colon = value.indexOf(':')
+    const name = colon > 0 ? value.slice(0, colon).trim() : ''
+    return isSecretHeader(name) ? `${name}: ${REDACTED}` : value
+  }
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrl(value) : value
+}
+
+/** Quotes an argument for a POSIX shell when it needs it. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+function translate<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new UsageError(error.message)
+    throw error
+  }
+}

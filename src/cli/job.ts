@@ -1,0 +1,235 @@
+import { existsSync, statSync } from 'node:fs'
+import { AbortError } from '../errors.js'
+import { createClient } from '../http/client.js'
+import type { ClientOptions } from '../http/options.js'
+import { countLines } from './input/count.js'
+import type { InputEntry } from './input/entry.js'
+import { type InputOptions, openInput } from './input/open.js'
+import type { Io } from './io.js'
+import { DoneSet } from './output/done-set.js'
+import {
+  type BodyMode,
+  errorRecord,
+  type ResultMeta,
+  type ResultRecord,
+  recordLine,
+  responseRecord,
+} from './output/record.js'
+import { readResumeState } from './output/resume.js'
+import { fileSink, type Sink, streamSink } from './output/sink.js'
+import type { Reporter } from './report/reporter.js'
+import { RunStats } from './report/stats.js'
+import { prepareLine, type RequestDefaults } from './requests.js'
+import { takeUntil } from './take-until.js'
+import { EXIT, UsageError } from './usage.js'
+
+/**
+ * Results that say the request was not carried out by volley's choice or failure, not the API's:
+ * cancelled by a stop, or refused because the shared limit (Redis) was unreachable. They are not
+ * written, so --resume runs them.
+ */
+const NOT_DONE: ReadonlySet<unknown> = new Set(['ABORTED', 'CLOSED', 'STORE_UNAVAILABLE', 'STORE_FAILED'])
+
+export interface Shard {
+  /** From 1. */
+  index: number
+  count: number
+}
+
+/** A `volley run`, resolved from its flags. */
+export interface JobOptions {
+  input: InputOptions
+  /** An absolute path, or '-' for stdout. */
+  out: string
+  resume: boolean
+  overwrite: boolean
+  failFast: boolean
+  shard: Shard | undefined
+  body: BodyMode
+  requests: RequestDefaults
+  client: ClientOptions
+  /** How long in-flight requests may finish after the first SIGINT before they are abandoned. */
+  graceMs: number
+  reporter: Reporter
+}
+
+export interface JobOutcome {
+  exitCode: number
+  stats: RunStats
+  interrupted: boolean
+  /** Why the run stopped early (interrupt, --fail-fast, a stopOn status), if it did. */
+  stopped: string | undefined
+}
+
+/**
+ * Runs a job: input lines -> request specs -> client.stream -> one output line per result.
+ * Lines already in the output (--resume) and lines of other shards are skipped as they are read.
+ * Requests cancelled by a stop are not written: they are not done, and --resume runs them.
+ */
+export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
+  const { done, failed: previouslyFailed } = await openDone(options)
+  const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
+  const stats = new RunStats()
+  stats.previouslyDone = done.size
+  stats.previouslyFailed = previouslyFailed
+  if (options.input.path !== '-') void estimateTotal(options, stats)
+
+  const abort = new AbortController()
+  let stopping = false
+  let stopped: string | undefined
+  let interrupted = false
+  let graceTimer: NodeJS.Timeout | undefined
+  const readingStopped = new AbortController()
+  const stop = (reason: string, abandonInFlight: boolean) => {
+    stopping = true
+    readingStopped.abort()
+    stopped ??= reason
+    if (abandonInFlight && !abort.signal.aborted) abort.abort(new AbortError(`Stopped: ${reason}`))
+  }
+  const onInterrupt = (signal: string) => () => {
+    if (interrupted) return stop(`${signal} (again)`, true)
+    interrupted = true
+    stop(`interrupted by ${signal}`, false)
+    options.reporter.note(
+      `volley: ${signal}: starting nothing new; letting ${stats.active} in flight finish for up to ${Math.round(options.graceMs / 1000)} s (again to abandon them)`,
+    )
+    graceTimer = setTimeout(() => stop('grace period over', true), options.graceMs)
+  }
+  const unsubscribe = [
+    io.onSignal('SIGINT', onInterrupt('SIGINT')),
+    io.onSignal('SIGTERM', onInterrupt('SIGTERM')),
+  ]
+
+  const write = async (record: ResultRecord) => {
+    stats.result(record)
+    await sink.write(recordLine(record))
+    if (!record.ok && options.failFast)
+      stop(`--fail-fast: line ${record.index} failed (${record.error!.code})`, true)
+  }
+
+  const client = createClient({
+    ...options.client,
+    on: {
+      retry: () => stats.retries++,
+      response: (e) => {
+        stats.attempt(e.ms)
+        if (e.status === 429) stats.rateLimited++
+      },
+      pause: (e) => stats.pause(e.ms),
+    },
+  })
+  // Stream positions -> input lines, for the requests in flight only.
+  const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[] }>()
+  let position = 0
+  const { shard, requests } = options
+  async function* specs(entries: AsyncIterable<InputEntry>) {
+    for await (const entry of takeUntil(entries, readingStopped.signal)) {
+      if (stopping) return
+      if (shard && (entry.line - 1) % shard.count !== shard.index - 1) continue
+      if (done.has(entry.line)) continue
+      if (entry.error) {
+        await write(errorRecord(entry.error, { id: entry.line, index: entry.line }, requests.secrets))
+        continue
+      }
+      const line = prepareLine(entry.spec, entry.line, requests)
+      pending.set(position++, line)
+      stats.active++
+      yield line.spec
+    }
+  }
+
+  options.reporter.start(stats)
+  let exitCode: number = EXIT.ok
+  try {
+    const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
+    for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
+      stats.active--
+      const { meta, secrets } = pending.get(result.index)!
+      pending.delete(result.index)
+      if (!result.ok && NOT_DONE.has((result.error as { code?: unknown }).code)) {
+        stats.notRun++
+        // A stopOn status (401 by default) stopped the client, or the shared limit's store failed:
+        // stop reading input too; what was not sent is left for --resume.
+        if (!stopping) stop(result.error.message.replace(/^.*?Stopped: /, ''), false)
+        continue
+      }
+      await write(
+        result.ok
+          ? responseRecord(result.value, meta, options.body, secrets)
+          : errorRecord(result.error, meta, secrets),
+      )
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      options.reporter.note(`volley: ${error.message}`)
+      exitCode = EXIT.usage
+    } else if (isFileError(error)) {
+      // A file error is the input's when it names the input or comes from reading; else the output's (a full disk).
+      const { path, syscall } = error as { path?: unknown; syscall?: unknown }
+      const input = path === options.input.path || syscall === 'read'
+      options.reporter.note(
+        `volley: cannot ${input ? 'read the input' : 'write the output'}: ${(error as Error).message}`,
+      )
+      exitCode = input ? EXIT.usage : EXIT.failed
+    } else throw error
+  } finally {
+    clearTimeout(graceTimer)
+    for (const off of unsubscribe) off()
+    options.reporter.stop()
+    sink.close()
+    await client.close()
+    await options.client.store?.close?.()
+  }
+  if (exitCode === EXIT.ok) {
+    if (interrupted) exitCode = EXIT.interrupted
+    else if (stats.failed + stats.previouslyFailed + stats.notRun > 0) exitCode = EXIT.failed
+  }
+  return { exitCode, stats, interrupted, stopped }
+}
+
+async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: number }> {
+  const fresh = { done: new DoneSet(), failed: 0 }
+  const { out } = options
+  if (out === '-') {
+    if (options.resume)
+      throw new UsageError('--resume needs an output file: it cannot resume into stdout (--out -)')
+    return fresh
+  }
+  if (options.resume) {
+    const state = await readResumeState(out)
+    if (state.repairedBytes > 0) {
+      options.reporter.note(
+        `volley: ${out}: removed a torn last line (${state.repairedBytes} bytes) left by a crash; its request runs again`,
+      )
+    }
+    return state
+  }
+  if (existsSync(out) && statSync(out).size > 0 && !options.overwrite) {
+    throw new UsageError(
+      `--out ${out} already exists: add --resume to finish that run, or --overwrite to start again`,
+    )
+  }
+  return fresh
+}
+
+async function estimateTotal(options: JobOptions, stats: RunStats): Promise<void> {
+  const lines = await countLines(options.input.path)
+  if (lines === undefined) return
+  const requests = options.input.format === 'csv' ? Math.max(0, lines - 1) : lines
+  stats.total = options.shard ? Math.round(requests / options.shard.count) : requests
+}
+
+/** The --out file, or a usage error naming it (a missing folder, no permission) before anything is sent. */
+function openOutput(options: JobOptions): Sink {
+  try {
+    return fileSink(options.out, options.resume)
+  } catch (error) {
+    if (!isFileError(error)) throw error
+    throw new UsageError(`--out ${options.out}: cannot open it for writing: ${(error as Error).message}`)
+  }
+}
+
+function isFileError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code)
+}

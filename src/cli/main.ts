@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { InvalidOptionError } from '../errors.js'
+import { demoCommand } from './commands/demo.js'
+import { mockCommand } from './commands/mock.js'
+import { runCommand } from './commands/run.js'
+import type { CommandContext } from './context.js'
+import type { Io } from './io.js'
+import { EXIT, UsageError } from './usage.js'
+
+/**
+ * The volley command line: parses `argv` (without 'node volley'), runs the command, and resolves
+ * with its exit code. It never touches `process` (bin.ts does), so tests call it with a fake io.
+ */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const context: CommandContext = { io, argv, exitCode: EXIT.ok }
+  const program = new Command('volley')
+    .description('Make many API calls fast and politely: run a file of requests, resume after a crash.')
+    .version(version(), '-v, --version')
+    .addHelpText(
+      'after',
+      '\nStart with:\n  $ volley demo          # a real job against a built-in mock API, no network\n  $ volley run --help',
+    )
+  for (const command of [runCommand(context), demoCommand(context), mockCommand(context)])
+    program.addCommand(command)
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+  }
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' })
+    return context.exitCode
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end parsing with an "error" too; commander has printed its message.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+        ? EXIT.ok
+        : EXIT.usage
+    }
+    if (error instanceof UsageError || error instanceof InvalidOptionError) {
+      io.stderr.write(`volley: ${error.message}\n`)
+      return EXIT.usage
+    }
+    throw error
+  }
+}
+
+function version(): string {
+  // src/cli and dist/cli are both two levels below the package root.
+  return (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version
+}

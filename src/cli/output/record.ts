@@ -1,0 +1,103 @@
+import { redactSecrets, redactText } from '../../http/redact.js'
+import type { Response } from '../../http/response.js'
+
+/** How a response body goes into the output: parsed `json` (else `text`), always `text`, or left out. */
+export type BodyMode = 'json' | 'text' | 'none'
+
+/** Which input line a result belongs to. */
+export interface ResultMeta {
+  /** The spec's `id`, else the line number. */
+  id: string | number
+  /** The input line number (from 1). */
+  index: number
+}
+
+/** The fields of an output line, in the order they are written (`id` then `index`: resume relies on it). */
+export interface ResultRecord {
+  id: string | number
+  index: number
+  ok: boolean
+  status: number | null
+  attempts: number
+  ms: number
+  json?: unknown
+  text?: string
+  error?: { code: string; message: string; status?: number; body?: string }
+}
+
+/**
+ * A response as an output record. The secrets this run sent are removed from the body before it is
+ * parsed: an echo API (or a careless one) may send them back, and they must not land in the file.
+ * Only those exact values: guessing at credential-like words would corrupt ordinary data.
+ */
+export function responseRecord(
+  response: Response,
+  meta: ResultMeta,
+  mode: BodyMode,
+  secrets: readonly string[],
+): ResultRecord {
+  const record: ResultRecord = {
+    id: meta.id,
+    index: meta.index,
+    ok: true,
+    status: response.status,
+    attempts: response.attempts,
+    ms: Math.round(response.ms),
+  }
+  if (mode === 'none') return record
+  const text = redactSecrets(response.text(), secrets)
+  if (mode === 'json' && text !== '') {
+    try {
+      JSON.parse(text)
+      // Valid JSON is written as received, not parsed and serialized again (half the work per line);
+      // line breaks can only be whitespace between tokens in valid JSON, so they become spaces.
+      record.json = new RawJson(/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text)
+      return record
+    } catch {
+      // Not JSON (or cut short, like the mock's `malformed` fault): keep it as text, nothing is lost.
+    }
+  }
+  record.text = text
+  return record
+}
+
+/** A response body already checked to be JSON on one line: `recordLine` splices it in as is. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** A failed request, or an input line that is not a request, as an output record. */
+export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly string[]): ResultRecord {
+  const e = error as Error & {
+    code?: unknown
+    status?: unknown
+    attempts?: unknown
+    ms?: unknown
+    body?: unknown
+  }
+  const code = typeof e.code === 'string' ? e.code : 'ERROR'
+  const status = typeof e.status === 'number' ? e.status : undefined
+  let message = redactText(error.message, secrets)
+  // The client's spec errors do not know the line; the user needs it to fix the input.
+  if (code === 'INVALID_REQUEST') message = `line ${meta.index}: ${message}`
+  return {
+    id: meta.id,
+    index: meta.index,
+    ok: false,
+    status: status ?? null,
+    attempts: typeof e.attempts === 'number' ? e.attempts : 0,
+    ms: typeof e.ms === 'number' ? Math.round(e.ms) : 0,
+    error: {
+      code,
+      message,
+      ...(status !== undefined ? { status } : {}),
+      ...(typeof e.body === 'string' && e.body !== '' ? { body: redactText(e.body, secrets) } : {}),
+    },
+  }
+}
+
+export function recordLine(record: ResultRecord): string {
+  if (!(record.json instanceof RawJson)) return `${JSON.stringify(record)}\n`
+  const { json, ...rest } = record
+  return `${JSON.stringify(rest).slice(0, -1)},"json":${json.text}}\n`
+}

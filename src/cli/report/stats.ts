@@ -1,0 +1,69 @@
+import hdr from 'hdr-histogram-js'
+import type { ResultRecord } from '../output/record.js'
+
+/** Counters of one run, fed by results and the client's events; read by the reporters and the summary. */
+export class RunStats {
+  readonly started = performance.now()
+  /** Input requests expected in all (this shard), when known: for the bar's total and the ETA. */
+  total: number | undefined
+  /** Results already in the output before this run (--resume). */
+  previouslyDone = 0
+  /** Of those, the failed ones (the exit code counts them: the output as a whole is what it reports on). */
+  previouslyFailed = 0
+  ok = 0
+  failed = 0
+  /** Requests cancelled by a stop: not written, --resume runs them. */
+  notRun = 0
+  /** Requests handed to the client and not settled yet (queued in the limiter or in flight). */
+  active = 0
+  retries = 0
+  rateLimited = 0
+  /** Ms during which the server had paused us (overlapping pauses counted once). */
+  pausedMs = 0
+  readonly statuses = new Map<string, number>()
+  readonly #latency = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000,
+    numberOfSignificantValueDigits: 3,
+  })
+  #pausedUntil = 0
+
+  get done(): number {
+    return this.ok + this.failed
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.started
+  }
+
+  result(record: ResultRecord): void {
+    if (record.ok) this.ok++
+    else this.failed++
+    const key = record.status !== null ? String(record.status) : record.error!.code
+    this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1)
+  }
+
+  /**
+   * One attempt's answer time, from sending to the end of the body: the server's latency, not the
+   * time spent queued for the rate limit or backing off (a result's `ms` includes those).
+   */
+  attempt(ms: number): void {
+    this.#latency.recordValue(Math.min(Math.max(1, Math.round(ms)), 3_600_000))
+  }
+
+  pause(ms: number): void {
+    const now = performance.now()
+    const until = now + ms
+    if (until <= this.#pausedUntil) return
+    this.pausedMs += until - Math.max(now, this.#pausedUntil)
+    this.#pausedUntil = until
+  }
+
+  percentile(p: number): number {
+    return this.#latency.totalCount === 0 ? 0 : this.#latency.getValueAtPercentile(p)
+  }
+
+  maxLatency(): number {
+    return this.#latency.totalCount === 0 ? 0 : this.#latency.maxValue
+  }
+}

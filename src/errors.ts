@@ -1,0 +1,68 @@
+/**
+ * Every error volley throws or reports extends VolleyError and carries a stable string `code`,
+ * so callers can `switch (err.code)` instead of guessing with `instanceof` (which fails across
+ * duplicate installs of the package).
+ */
+const brand = Symbol.for('volley.error')
+
+export class VolleyError extends Error {
+  readonly code: string
+  declare readonly [brand]: true
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+    Object.defineProperty(this, brand, { value: true })
+  }
+}
+
+/** True for any volley error, even one created by another copy of the package. */
+export function isVolleyError(value: unknown): value is VolleyError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true
+}
+
+/** A task was cancelled: its signal aborted, its group failed, or its batch was stopped. */
+export class AbortError extends VolleyError {
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super('ABORTED', message, options)
+  }
+
+  /** The AbortError for an aborted signal, naming its reason when there is one. */
+  static from(signal: AbortSignal): AbortError {
+    const reason: unknown = signal.reason
+    if (reason instanceof AbortError) return reason
+    if (reason instanceof Error && reason.name !== 'AbortError') {
+      return new AbortError(`Aborted: ${reason.message}`, { cause: reason })
+    }
+    return new AbortError('The operation was aborted', reason === undefined ? undefined : { cause: reason })
+  }
+}
+
+/** A limiter (or something built on one) was closed while the task was still waiting. */
+export class ClosedError extends VolleyError {
+  constructor(message: string) {
+    super('CLOSED', message)
+  }
+}
+
+/** An option given to a volley function is invalid; the message names the option and the value. */
+export class InvalidOptionError extends VolleyError {
+  constructor(message: string) {
+    super('INVALID_OPTION', message)
+  }
+}
+
+/** Formats a value for an error message: short, and with its type when that helps. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value)
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (typeof value === 'function') return 'a function'
+  try {
+    const json = JSON.stringify(value)
+    return json.length > 80 ? `${json.slice(0, 77)}...` : json
+  } catch {
+    return `a ${typeof value}`
+  }
+}

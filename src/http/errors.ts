@@ -1,0 +1,184 @@
+import { AbortError, VolleyError } from '../errors.js'
+import { redactHeaders } from './redact.js'
+
+/** What every error about a request says, so the CLI can write it without knowing its class. */
+export interface RequestErrorInfo {
+  /** 'GET', 'POST', ... */
+  method: string
+  /** The request's URL with secrets redacted. */
+  url: string
+  /** Attempts made (0 when nothing was sent). */
+  attempts: number
+  /** Ms from the call until it failed, queue waits, retries and backoff included. */
+  ms: number
+}
+
+/** The serialized form of a request error: what `JSON.stringify(error)` writes. Never holds a secret. */
+export interface RequestErrorJSON extends RequestErrorInfo {
+  name: string
+  code: string
+  message: string
+  status?: number
+  retryAfter?: number
+  timeout?: number
+  body?: string
+  cause?: { name: string; code?: string; message: string }
+}
+
+function describeAttempts(info: RequestErrorInfo): string {
+  return `after ${info.attempts} attempt${info.attempts === 1 ? '' : 's'} (${Math.round(info.ms)} ms)`
+}
+
+/** The base of the HTTP client's errors: method, redacted URL, attempts and ms on every one. */
+export abstract class RequestError extends VolleyError implements RequestErrorInfo {
+  readonly method: string
+  readonly url: string
+  readonly attempts: number
+  readonly ms: number
+
+  constructor(code: string, info: RequestErrorInfo, what: string, options?: ErrorOptions) {
+    super(code, `${info.method} ${info.url} ${what} ${describeAttempts(info)}`, options)
+    this.method = info.method
+    this.url = info.url
+    this.attempts = info.attempts
+    this.ms = info.ms
+  }
+
+  toJSON(): RequestErrorJSON {
+    const json: RequestErrorJSON = {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      method: this.method,
+      url: this.url,
+      attempts: this.attempts,
+      ms: Math.round(this.ms),
+    }
+    const cause = this.cause
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code
+      json.cause = { name: cause.name, message: cause.message, ...(typeof code === 'string' ? { code } : {}) }
+    }
+    return json
+  }
+}
+
+/** The server answered with an error status (and retries, if any, did not help). */
+export class HttpError extends RequestError {
+  readonly status: number
+  readonly statusText: string
+  /** The start of the response body (at most 500 characters, secrets redacted). */
+  readonly body: string
+  /** Response headers of the last attempt. */
+  readonly headers: Readonly<Record<string, string | string[]>>
+
+  constructor(
+    info: RequestErrorInfo & {
+      status: number
+      statusText?: string
+      body?: string
+      headers?: Record<string, string | string[]>
+    },
+    code = 'HTTP',
+    what = `answered ${info.status}${info.statusText ? ` ${info.statusText}` : ''}`,
+  ) {
+    super(code, info, what)
+    this.status = info.status
+    this.statusText = info.statusText ?? ''
+    this.body = info.body ?? ''
+    // Response headers can carry secrets too (set-cookie), and errors get logged whole.
+    this.headers = info.headers ? (redactHeaders(info.headers) as Record<string, string | string[]>) : {}
+  }
+
+  override toJSON(): RequestErrorJSON {
+    return { ...super.toJSON(), status: this.status, ...(this.body ? { body: this.body } : {}) }
+  }
+}
+
+/**
+ * 429 Too Many Requests that retries did not get past, or a Retry-After longer than
+ * `maxRetryAfter` (volley fails rather than sleeping for hours).
+ */
+export class RateLimitError extends HttpError {
+  /** Ms the server asked to wait (Retry-After), when it said. */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    info: RequestErrorInfo & {
+      status: number
+      retryAfter?: number
+      body?: string
+      headers?: Record<string, string | string[]>
+      reason?: string
+    },
+  ) {
+    super(info, 'RATE_LIMITED', info.reason ?? `was rate limited (${info.status})`)
+    this.retryAfter = info.retryAfter
+  }
+
+  override toJSON(): RequestErrorJSON {
+    return { ...super.toJSON(), ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}) }
+  }
+}
+
+/** An attempt took longer than `timeout` (from sending to the end of the body). */
+export class TimeoutError extends RequestError {
+  /** The per-attempt timeout in ms. */
+  readonly timeout: number
+
+  constructor(info: RequestErrorInfo & { timeout: number }) {
+    super('TIMEOUT', info, `timed out: no complete response within ${info.timeout} ms`)
+    this.timeout = info.timeout
+  }
+
+  override toJSON(): RequestErrorJSON {
+    return { ...super.toJSON(), timeout: this.timeout }
+  }
+}
+
+/** The connection failed: refused, reset, closed mid-response, DNS. The socket error is the `cause`. */
+export class NetworkError extends RequestError {
+  constructor(info: RequestErrorInfo, cause: Error) {
+    const code = (cause as { code?: unknown }).code
+    super('NETWORK', info, `failed: ${typeof code === 'string' ? `${code} ` : ''}${cause.message}`, {
+      cause,
+    })
+  }
+}
+
+/** The response body grew past `maxBodySize`: the request is abandoned (never retried). */
+export class BodyTooLargeError extends RequestError {
+  readonly limit: number
+
+  constructor(info: RequestErrorInfo & { limit: number }) {
+    super('BODY_TOO_LARGE', info, `answered with a body larger than maxBodySize (${info.limit} bytes)`)
+    this.limit = info.limit
+  }
+}
+
+/** A request spec is invalid; told before anything is sent. The message names the field and the value. */
+export class InvalidRequestError extends VolleyError {
+  /** The field at fault: 'url', 'method', 'params.q', 'headers.x-id', 'json'... */
+  readonly field: string
+
+  constructor(field: string, message: string) {
+    super('INVALID_REQUEST', `Invalid request: ${message}`)
+    this.field = field
+  }
+
+  toJSON(): { name: string; code: string; message: string; field: string } {
+    return { name: this.name, code: this.code, message: this.message, field: this.field }
+  }
+}
+
+/** An AbortError that also says which request was cancelled. */
+export function requestAbortError(info: RequestErrorInfo, reason: AbortError): AbortError & RequestErrorInfo {
+  const error = new AbortError(
+    `${info.method} ${info.url} ${reason.message.replace(/^Aborted: /, 'aborted: ')}`,
+    {
+      cause: reason,
+    },
+  ) as AbortError & RequestErrorInfo
+  Object.assign(error, info)
+  return error
+}

@@ -1,0 +1,219 @@
+import type { Clock } from '../limit/clock.js'
+import { createLimiter, type Limiter } from '../limit/limiter.js'
+import type { ResolvedRate } from '../limit/units.js'
+import type { LimiterStore } from '../store/types.js'
+import type { Emitter } from './events.js'
+import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter, type Quota } from './ratelimit-headers.js'
+
+/**
+ * Safety margin on quotas learned from a server. The limiter's windows are exact at the client,
+ * but the server stamps arrival times: network and event-loop jitter can squeeze N+1 arrivals
+ * into one of its windows when the client sends exactly at the limit. Each learned window is
+ * therefore lengthened by a margin: 3% at first (at least 10 ms: 20 per 1 s is enforced as 20 per
+ * 1,030 ms), doubled after each 429 the learned quota did not prevent, up to 24%.
+ */
+export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
+
+export function withMargin(quota: Quota, margin: number = MARGIN.initial): ResolvedRate {
+  return {
+    limit: quota.limit,
+    interval: Math.ceil(quota.window + Math.max(MARGIN.minMs, quota.window * margin)),
+  }
+}
+
+/** One origin's limits: a Limiter (the user's limits, plus what the server taught) and its adaptive state. */
+export class OriginState {
+  readonly origin: string
+  readonly limiter: Limiter
+  /** Whether this client created the limiter (and so closes it). */
+  readonly owned: boolean
+  /** The user's own rates, which learned quotas are added to, never replace. */
+  readonly #baseRates: readonly ResolvedRate[]
+  #learnedKey = ''
+  #quotas: readonly Quota[] = []
+  #margin: number = MARGIN.initial
+  #widenedAt = Number.NEGATIVE_INFINITY
+  /** Attempts sent to this origin whose response has not arrived. */
+  inFlight = 0
+  /** Monotonic time before which requests fail at once: the server asked for more than maxRetryAfter. */
+  blockedUntil = Number.NEGATIVE_INFINITY
+  /** The Retry-After (ms) behind `blockedUntil`. */
+  blockedFor = 0
+
+  constructor(origin: string, limiter: Limiter, owned: boolean) {
+    this.origin = origin
+    this.limiter = limiter
+    this.owned = owned
+    this.#baseRates = limiter.policy.rates
+  }
+
+  /** True when the user set no rate: the server's quota, once learned, is all that paces this origin. */
+  get hasLearnedRate(): boolean {
+    return this.#learnedKey !== ''
+  }
+
+  /**
+   * Enforces the server's announced quotas on top of the user's rates. Starts made before the
+   * quota was known were not recorded against it, so the ones the server says are used up (and
+   * those still in flight) are recorded now: the next window cannot be overfilled.
+   * Returns the rates now in force, or undefined when nothing changed.
+   */
+  learn(quotas: readonly Quota[], remaining: number | undefined): ResolvedRate[] | undefined {
+    const key = quotas.map((q) => `${q.limit}/${q.window}`).join(',')
+    if (key === this.#learnedKey) return undefined
+    this.#learnedKey = key
+    this.#quotas = quotas
+    const rates = [...this.#baseRates, ...quotas.map((q) => withMargin(q, this.#margin))]
+    this.limiter.setRate(rates)
+    const tightest = Math.min(...quotas.map((q) => q.limit))
+    const used = remaining === undefined ? this.inFlight : tightest - remaining + this.inFlight
+    const seed = Math.min(...rates.map((r) => r.limit), Math.max(0, Math.floor(used)))
+    if (seed > 0) {
+      // A zero-work task of that cost, ahead of everything queued: it records the starts and ends.
+      this.limiter.run(() => undefined, { cost: seed, priority: Number.MAX_SAFE_INTEGER }).catch(() => {})
+    }
+    return rates
+  }
+
+  /**
+   * A 429 came although a learned quota was enforced: the jitter between here and the server is
+   * larger than the margin. Doubles the margin and re-seeds the window as full (the server just
+   * said so). The 429s of one burst count once: the margin grows at most once per window.
+   * Returns the rates now in force, or undefined when nothing changed.
+   */
+  widen(now: number): ResolvedRate[] | undefined {
+    if (!this.hasLearnedRate || this.#margin >= MARGIN.max) return undefined
+    if (now - this.#widenedAt < Math.max(...this.#quotas.map((q) => q.window))) return undefined
+    this.#widenedAt = now
+    this.#margin = Math.min(MARGIN.max, this.#margin * 2)
+    this.#learnedKey = ''
+    return this.learn(this.#quotas, 0)
+  }
+}
+
+export interface AdaptiveSettings {
+  clock: Clock
+  emitter: Emitter
+  maxRetryAfter: number
+}
+
+/**
+ * Reads a response's rate-limit headers and slows the origin down before (or after) the server
+ * has to refuse: Retry-After on a 429/503 pauses the whole origin, a quota teaches its limiter,
+ * and a remaining count that in-flight requests will use up pauses it until the window resets.
+ * Returns the Retry-After in ms when the server gave one on a 429/503.
+ */
+export function adapt(
+  state: OriginState,
+  status: number,
+  headers: HeaderBag,
+  settings: AdaptiveSettings,
+): number | undefined {
+  const wallNow = settings.clock.wallTime()
+  let retryAfter: number | undefined
+  if ((status === 429 || status === 503) && headers['retry-after'] !== undefined) {
+    retryAfter = parseRetryAfter(headers['retry-after'], wallNow)
+    if (retryAfter !== undefined) {
+      if (retryAfter > settings.maxRetryAfter) {
+        // Sleeping for hours helps nobody: requests to this origin fail at once until then.
+        state.blockedUntil = settings.clock.now() + retryAfter
+        state.blockedFor = retryAfter
+      } else if (retryAfter > 0) {
+        pause(state, retryAfter, 'retry-after', status, settings)
+      }
+    }
+  }
+  if (
+    headers.ratelimit === undefined &&
+    headers['ratelimit-policy'] === undefined &&
+    headers['ratelimit-remaining'] === undefined &&
+    headers['x-ratelimit-remaining'] === undefined &&
+    headers['x-ratelimit-limit'] === undefined
+  ) {
+    return retryAfter
+  }
+  const info = parseRateLimitHeaders(headers, wallNow)
+  if (!info) return retryAfter
+  if (info.quotas.length > 0 || status === 429) {
+    const rates =
+      status === 429 && state.hasLearnedRate
+        ? state.widen(settings.clock.now())
+        : state.learn(info.quotas, info.remaining)
+    if (rates && settings.emitter.has.quota) {
+      settings.emitter.emit('quota', {
+        origin: state.origin,
+        rates: rates.map((r) => ({ limit: r.limit, interval: r.interval })),
+      })
+    }
+  }
+  // With a learned quota the limiter already paces exactly, and servers round resets up to whole
+  // seconds: pausing on `remaining` too would waste most of each window. Without one, it is the
+  // only brake: when the requests already in flight will use up what is left, wait for the reset.
+  if (
+    !state.hasLearnedRate &&
+    retryAfter === undefined &&
+    info.remaining !== undefined &&
+    info.reset !== undefined &&
+    info.reset > 0 &&
+    info.remaining <= state.inFlight
+  ) {
+    pause(state, Math.min(info.reset, settings.maxRetryAfter), 'ratelimit', status, settings)
+  }
+  return retryAfter
+}
+
+function pause(
+  state: OriginState,
+  ms: number,
+  reason: 'retry-after' | 'ratelimit',
+  status: number,
+  settings: AdaptiveSettings,
+): void {
+  state.limiter.pause(ms).catch(() => {})
+  if (settings.emitter.has.pause) settings.emitter.emit('pause', { origin: state.origin, ms, reason, status })
+}
+
+/** The origins' limiters, created on first use. */
+export class Origins {
+  readonly #states = new Map<string, OriginState>()
+  readonly #make: (origin: string) => OriginState
+
+  constructor(options: {
+    baseOrigin: string | undefined
+    limiter: Limiter | undefined
+    concurrency: number
+    rates: readonly ResolvedRate[]
+    store: LimiterStore | undefined
+    key: string
+    clock: Clock
+  }) {
+    this.#make = (origin) => {
+      // A limiter the user gave is shared: it serves the baseUrl's origin (every origin without a baseUrl).
+      if (options.limiter && (options.baseOrigin === undefined || origin === options.baseOrigin)) {
+        return new OriginState(origin, options.limiter, false)
+      }
+      const key = origin === options.baseOrigin ? options.key : `${options.key}:${origin}`
+      const limiter = createLimiter({
+        concurrency: options.concurrency,
+        rate: options.rates.map((r) => ({ limit: r.limit, interval: r.interval })),
+        store: options.store,
+        key,
+        clock: options.clock,
+      })
+      return new OriginState(origin, limiter, true)
+    }
+  }
+
+  get(origin: string): OriginState {
+    let state = this.#states.get(origin)
+    if (!state) {
+      state = this.#make(origin)
+      this.#states.set(origin, state)
+    }
+    return state
+  }
+
+  all(): OriginState[] {
+    return [...this.#states.values()]
+  }
+}

@@ -1,0 +1,182 @@
+import { describeValue, InvalidOptionError } from '../errors.js'
+import { type Duration, parseDuration } from '../limit/units.js'
+
+/** How the client retries. A number is a count of retries: `retry: 2` makes up to 3 attempts. */
+export interface RetryOptions {
+  /** Attempts in total, the first included; 1 turns retries off. @default 3 */
+  attempts?: number
+  /** Methods retried. @default ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'] (idempotent ones) */
+  methods?: readonly string[]
+  /** Statuses retried. @default [408, 425, 429, 500, 502, 503, 504] */
+  statuses?: readonly number[]
+  /** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^(retry-1))). */
+  backoff?: { base?: Duration; max?: Duration }
+  /**
+   * Retry POST and PATCH too (they may have had an effect: only for APIs that deduplicate).
+   * Without it, a request carrying an Idempotency-Key header is still retried.
+   * @default false
+   */
+  retryPost?: boolean
+}
+
+/** RetryOptions resolved once: what the request loop and the pure functions below read. */
+export interface RetryPolicy {
+  readonly attempts: number
+  readonly methods: ReadonlySet<string>
+  readonly statuses: ReadonlySet<number>
+  readonly base: number
+  readonly max: number
+  readonly retryPost: boolean
+}
+
+export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']
+export const RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504]
+
+const DEFAULTS = { attempts: 3, base: 250, max: 20_000 }
+const KEYS = new Set(['attempts', 'methods', 'statuses', 'backoff', 'retryPost'])
+
+/** Validates `retry` (a number of retries, false, or RetryOptions); `option` names it in errors. */
+export function resolveRetry(value: unknown, option = 'createClient: option `retry`'): RetryPolicy {
+  if (value === undefined || value === true) return build({})
+  if (value === false) return build({ attempts: 1 })
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new InvalidOptionError(
+        `${option} must be a whole number of retries >= 0, got ${describeValue(value)}`,
+      )
+    }
+    return build({ attempts: value + 1 })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      `${option} must be a number of retries, false, or { attempts, methods, statuses, backoff, retryPost }, got ${describeValue(value)}`,
+    )
+  }
+  for (const key of Object.keys(value)) {
+    if (!KEYS.has(key)) throw new InvalidOptionError(`${option} has an unknown field \`${key}\``)
+  }
+  return build(value as RetryOptions, option)
+}
+
+function build(options: RetryOptions, option = 'createClient: option `retry`'): RetryPolicy {
+  const attempts = options.attempts ?? DEFAULTS.attempts
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new InvalidOptionError(
+      `${option}.attempts must be a whole number >= 1, got ${describeValue(attempts)}`,
+    )
+  }
+  const methods = options.methods ?? IDEMPOTENT_METHODS
+  if (!Array.isArray(methods) || methods.some((m) => typeof m !== 'string' || !/^[A-Za-z]+$/.test(m))) {
+    throw new InvalidOptionError(
+      `${option}.methods must be an array of method names, got ${describeValue(methods)}`,
+    )
+  }
+  const statuses = options.statuses ?? RETRY_STATUSES
+  if (!Array.isArray(statuses) || statuses.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) {
+    throw new InvalidOptionError(
+      `${option}.statuses must be an array of HTTP statuses (100-599), got ${describeValue(statuses)}`,
+    )
+  }
+  const backoff = options.backoff ?? {}
+  if (typeof backoff !== 'object' || backoff === null) {
+    throw new InvalidOptionError(`${option}.backoff must be { base, max }, got ${describeValue(backoff)}`)
+  }
+  const base =
+    backoff.base === undefined ? DEFAULTS.base : parseDuration(backoff.base, `${option}.backoff.base`)
+  const max =
+    backoff.max === undefined
+      ? Math.max(DEFAULTS.max, base)
+      : parseDuration(backoff.max, `${option}.backoff.max`)
+  if (max < base) {
+    throw new InvalidOptionError(`${option}.backoff.max (${max} ms) must be >= backoff.base (${base} ms)`)
+  }
+  if (options.retryPost !== undefined && typeof options.retryPost !== 'boolean') {
+    throw new InvalidOptionError(
+      `${option}.retryPost must be true or false, got ${describeValue(options.retryPost)}`,
+    )
+  }
+  return {
+    attempts,
+    methods: new Set(methods.map((m) => m.toUpperCase())),
+    statuses: new Set(statuses),
+    base,
+    max,
+    retryPost: options.retryPost ?? false,
+  }
+}
+
+/**
+ * Whether a request may be sent again at all. A retried POST may act twice on the server, so
+ * only idempotent methods are retried, unless the user opted in or the request carries an
+ * Idempotency-Key (the server then deduplicates).
+ */
+export function mayRetryMethod(policy: RetryPolicy, method: string, hasIdempotencyKey: boolean): boolean {
+  if (policy.methods.has(method)) return true
+  return hasIdempotencyKey || (policy.retryPost && (method === 'POST' || method === 'PATCH'))
+}
+
+/** What one attempt came to, as far as retrying is concerned. */
+export type AttemptOutcome =
+  | { kind: 'status'; status: number }
+  | { kind: 'timeout' }
+  | { kind: 'network'; code: string | undefined }
+  | { kind: 'fatal' }
+
+/** Socket errors worth another try: the connection broke, was refused, or timed out connecting. */
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+])
+
+/** Whether this outcome is worth retrying (the method and attempts left are checked apart). */
+export function isRetryable(policy: RetryPolicy, outcome: AttemptOutcome): boolean {
+  switch (outcome.kind) {
+    case 'status':
+      return policy.statuses.has(outcome.status)
+    case 'timeout':
+      return true
+    case 'network':
+      return outcome.code !== undefined && RETRYABLE_NETWORK_CODES.has(outcome.code)
+    default:
+      return false
+  }
+}
+
+/**
+ * The delay before retry number `retry` (1 for the first retry): full jitter, a uniform draw in
+ * [0, min(max, base * 2^(retry-1))). `random` is a draw in [0, 1), passed in to keep this pure.
+ */
+export function backoffDelay(
+  policy: Pick<RetryPolicy, 'base' | 'max'>,
+  retry: number,
+  random: number,
+): number {
+  const ceiling = Math.min(policy.max, policy.base * 2 ** Math.max(0, retry - 1))
+  return Math.floor(random * ceiling)
+}
+
+/**
+ * The delay before a retry: exactly what the server asked (Retry-After, never jittered: the
+ * server chose the moment) or else the jittered backoff.
+ */
+export function retryDelay(
+  policy: Pick<RetryPolicy, 'base' | 'max'>,
+  retry: number,
+  retryAfter: number | undefined,
+  random: number,
+): { delay: number; source: 'retry-after' | 'backoff' } {
+  if (retryAfter !== undefined) return { delay: retryAfter, source: 'retry-after' }
+  return { delay: backoffDelay(policy, retry, random), source: 'backoff' }
+}

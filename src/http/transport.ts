@@ -1,0 +1,249 @@
+import type { Dispatcher } from 'undici'
+import type { Clock, TimerHandle } from '../limit/clock.js'
+import { isSecretHeader } from './redact.js'
+import type { CancelSignal } from './signals.js'
+
+/** What came back from one attempt (after following redirects), body read in full. */
+export interface RawResponse {
+  status: number
+  statusText: string
+  headers: Record<string, string | string[]>
+  body: Buffer
+  /** The URL that answered. */
+  url: URL
+}
+
+/** Why an attempt produced no response. The client turns it into a public error. */
+export class AttemptFailure extends Error {
+  constructor(
+    readonly kind: 'timeout' | 'aborted' | 'too-large' | 'network' | 'invalid',
+    readonly reason?: unknown,
+  ) {
+    super(`attempt failed: ${kind}`)
+  }
+}
+
+export interface AttemptRequest {
+  method: string
+  url: URL
+  headers: Record<string, string | string[]>
+  body: string | Uint8Array | undefined
+}
+
+export interface AttemptOptions {
+  dispatcher: Dispatcher
+  clock: Clock
+  /** Ms for the whole attempt, redirects and body included. */
+  timeout: number
+  maxBodySize: number
+  maxRedirects: number
+  signal: CancelSignal | undefined
+  /** Origins that may receive the client's own headers (undefined: any). */
+  allowed: ReadonlySet<string> | undefined
+  /** Names of headers that came from the client's options (dropped on redirects to other origins). */
+  clientHeaderNames: ReadonlySet<string>
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+
+/** Sends one attempt: dispatches, follows redirects, reads the body, all within one deadline. */
+export function sendAttempt(request: AttemptRequest, options: AttemptOptions): Promise<RawResponse> {
+  return new Attempt(request, options).promise
+}
+
+class Attempt {
+  readonly promise: Promise<RawResponse>
+  readonly #options: AttemptOptions
+  #resolve!: (value: RawResponse) => void
+  #reject!: (error: AttemptFailure) => void
+  #timer: TimerHandle | undefined
+  #hop: Exchange | undefined
+  #settled = false
+  readonly #onAbort: () => void
+
+  constructor(request: AttemptRequest, options: AttemptOptions) {
+    this.#options = options
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    this.#onAbort = () => this.#fail(new AttemptFailure('aborted', options.signal!.reason))
+    if (options.signal) {
+      if (options.signal.aborted) {
+        this.#fail(new AttemptFailure('aborted', options.signal.reason))
+        return
+      }
+      options.signal.addEventListener('abort', this.#onAbort)
+    }
+    this.#timer = options.clock.setTimer(() => {
+      this.#timer = undefined
+      this.#fail(new AttemptFailure('timeout'))
+    }, options.timeout)
+    this.#run(request, 0)
+  }
+
+  #run(request: AttemptRequest, hop: number): void {
+    const exchange = new Exchange(this.#options.maxBodySize)
+    this.#hop = exchange
+    exchange.done = (error) => {
+      if (this.#settled) return
+      if (error) return this.#fail(error)
+      const next = this.#redirect(request, exchange, hop)
+      if (next) return this.#run(next, hop + 1)
+      this.#finish({
+        status: exchange.status,
+        statusText: exchange.statusText,
+        headers: exchange.headers,
+        body:
+          exchange.chunks.length === 1 ? exchange.chunks[0]! : Buffer.concat(exchange.chunks, exchange.size),
+        url: request.url,
+      })
+    }
+    this.#options.dispatcher.dispatch(
+      {
+        origin: request.url.origin,
+        path: `${request.url.pathname}${request.url.search}`,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body,
+      },
+      exchange,
+    )
+  }
+
+  /**
+   * The request for the next hop, or undefined to stop here. Credentials never follow a redirect
+   * to another origin, and the client's headers go only to origins it may send them to.
+   */
+  #redirect(request: AttemptRequest, exchange: Exchange, hop: number): AttemptRequest | undefined {
+    if (!REDIRECTS.has(exchange.status) || hop >= this.#options.maxRedirects) return undefined
+    const location = exchange.headers.location
+    if (typeof location !== 'string') return undefined
+    let url: URL
+    try {
+      url = new URL(location, request.url)
+    } catch {
+      return undefined
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+    const headers = { ...request.headers }
+    let { method, body } = request
+    // 303 always, and 301/302 after a POST (as browsers do), turn into a GET without the body.
+    if (
+      (exchange.status === 303 && method !== 'HEAD') ||
+      ((exchange.status === 301 || exchange.status === 302) && method === 'POST')
+    ) {
+      method = 'GET'
+      body = undefined
+      for (const name of ['content-type', 'content-length', 'content-encoding', 'transfer-encoding'])
+        delete headers[name]
+    }
+    delete headers.host
+    if (url.origin !== request.url.origin) {
+      for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
+      if (this.#options.allowed && !this.#options.allowed.has(url.origin)) {
+        for (const name of this.#options.clientHeaderNames) delete headers[name]
+      }
+    }
+    return { method, url, headers, body }
+  }
+
+  #finish(response: RawResponse): void {
+    this.#settled = true
+    this.#cleanup()
+    this.#resolve(response)
+  }
+
+  #fail(error: AttemptFailure): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#cleanup()
+    // Stops the request on the wire (a socket mid-response is closed, so the server sees it).
+    this.#hop?.cancel(error)
+    this.#reject(error)
+  }
+
+  #cleanup(): void {
+    if (this.#timer !== undefined) this.#options.clock.clearTimer(this.#timer)
+    this.#options.signal?.removeEventListener('abort', this.#onAbort)
+  }
+}
+
+/** An undici dispatch handler that collects one response, bounded by maxBodySize. */
+class Exchange implements Dispatcher.DispatchHandler {
+  status = 0
+  statusText = ''
+  headers: Record<string, string | string[]> = {}
+  chunks: Buffer[] = []
+  size = 0
+  done: (error?: AttemptFailure) => void = () => {}
+  readonly #maxBodySize: number
+  #abort: ((reason?: Error) => void) | undefined
+  #cancelled: AttemptFailure | undefined
+
+  constructor(maxBodySize: number) {
+    this.#maxBodySize = maxBodySize
+  }
+
+  cancel(reason: AttemptFailure): void {
+    this.#cancelled = reason
+    this.#abort?.(reason)
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    // Still queued in the pool when cancelled: undici calls this once a socket is free; stop there.
+    if (this.#cancelled) abort(this.#cancelled)
+    else this.#abort = abort
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    this.status = status
+    this.statusText = statusText
+    this.headers = parseRawHeaders(rawHeaders)
+    const length = Number(this.headers['content-length'])
+    if (length > this.#maxBodySize) this.#tooLarge()
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length
+    if (this.size > this.#maxBodySize) {
+      this.#tooLarge()
+      return false
+    }
+    this.chunks.push(chunk)
+    return true
+  }
+
+  onComplete(): void {
+    this.done()
+  }
+
+  onError(error: Error): void {
+    if (error instanceof AttemptFailure) this.done(error)
+    else {
+      const code = (error as { code?: unknown }).code
+      this.done(new AttemptFailure(code === 'UND_ERR_INVALID_ARG' ? 'invalid' : 'network', error))
+    }
+  }
+
+  #tooLarge(): void {
+    const failure = new AttemptFailure('too-large')
+    this.done(failure)
+    this.#abort?.(failure)
+  }
+}
+
+/** undici's raw headers ([name, value, name, value...] as Buffers) to lower-cased names. */
+export function parseRawHeaders(raw: readonly (Buffer | string)[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null)
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    const value = raw[i + 1]!.toString('latin1')
+    const prev = out[name]
+    if (prev === undefined) out[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[name] = [prev, value]
+  }
+  return out
+}

@@ -1,0 +1,69 @@
+export { type Batcher, type BatcherStats, batcher, type LoadOptions } from './batch/batcher.js'
+export type {
+  BatchContext,
+  BatcherOptions,
+  BatchFn,
+  BatchResults,
+  BatchRetryOptions,
+  CacheMap,
+} from './batch/options.js'
+export { type PollContext, type PollOptions, PollTimeoutError, poll } from './batch/poll.js'
+export { BatchContractError, MissingResultError } from './batch/results.js'
+export { AbortError, ClosedError, InvalidOptionError, isVolleyError, VolleyError } from './errors.js'
+export { Client, createClient, type ManyOptions, type RequestOptions } from './http/client.js'
+export {
+  BodyTooLargeError,
+  HttpError,
+  InvalidRequestError,
+  NetworkError,
+  RateLimitError,
+  RequestError,
+  type RequestErrorInfo,
+  type RequestErrorJSON,
+  TimeoutError,
+} from './http/errors.js'
+export type { ClientEventName, ClientEvents, Listener, Listeners } from './http/events.js'
+export type { ClientOptions } from './http/options.js'
+export {
+  parseRateLimitHeaders,
+  parseRetryAfter,
+  type Quota,
+  type RateLimitInfo,
+} from './http/ratelimit-headers.js'
+export {
+  isSecretHeader,
+  isSecretParam,
+  REDACTED,
+  redactHeaders,
+  redactText,
+  redactUrl,
+} from './http/redact.js'
+export { Response, type ResponseHeaders } from './http/response.js'
+export type { RetryOptions } from './http/retry.js'
+export type { HeaderValues, Params, RequestObject, RequestSpec } from './http/spec.js'
+export { type Clock, createManualClock, type ManualClock, systemClock } from './limit/clock.js'
+export {
+  createLimiter,
+  Limiter,
+  type LimiterOptions,
+  type LimiterStats,
+  type RunOptions,
+  type TaskContext,
+} from './limit/limiter.js'
+export {
+  type Duration,
+  parseDuration,
+  parseRate,
+  parseRates,
+  type Rate,
+  type ResolvedRate,
+} from './limit/units.js'
+export { all } from './run/all.js'
+export { group } from './run/group.js'
+export type { RunManyOptions } from './run/options.js'
+export type { TaskFn } from './run/pump.js'
+export type { ItemContext, Result } from './run/result.js'
+export type { Items } from './run/source.js'
+export { stream } from './run/stream.js'
+export { MemoryStore, memoryStore } from './store/memory.js'
+export type { LimiterStore, LimitPolicy } from './store/types.js'

@@ -1,0 +1,425 @@
+import { AbortError, ClosedError, describeValue, InvalidOptionError } from '../errors.js'
+import { memoryStore } from '../store/memory.js'
+import type { LimiterStore, LimitPolicy } from '../store/types.js'
+import { type Clock, systemClock, type TimerHandle } from './clock.js'
+import { PriorityQueue, type QueueNode } from './queue.js'
+import { type Duration, formatRate, parseConcurrency, parseDuration, parseRates, type Rate } from './units.js'
+
+export interface LimiterOptions {
+  /** Most tasks running at once. @default Infinity (no cap) */
+  concurrency?: number
+  /**
+   * Most task starts per time window: '5/s', '600/min', '100/10s', `{ limit, interval }`, or an array
+   * of them, all of which must hold. Windows slide: no interval-long stretch of time ever holds more.
+   * @default no rate limit
+   */
+  rate?: Rate | readonly Rate[]
+  /** Where the limiter's state lives; share a store and `key` to share limits. @default a private memory store */
+  store?: LimiterStore
+  /** The name of this limiter's state in `store`. @default 'volley' */
+  key?: string
+  /** Where time comes from; tests pass `createManualClock()`. @default the monotonic system clock */
+  clock?: Clock
+}
+
+export interface RunOptions {
+  /** Aborting it removes the task from the queue at once (the call rejects with an AbortError). */
+  signal?: AbortSignal
+  /** Higher runs first; FIFO among equals. @default 0 */
+  priority?: number
+  /** How many starts the task counts as against each rate (not against concurrency). @default 1 */
+  cost?: number
+}
+
+export interface TaskContext {
+  /** The signal given to `run` (a signal that never aborts when none was given). */
+  signal: AbortSignal
+}
+
+export interface LimiterStats {
+  /** Tasks of this limiter running now. */
+  running: number
+  /** Tasks of this limiter waiting for a slot, the rate or the end of a pause. */
+  queued: number
+  /** Tasks this limiter has started since it was created. */
+  started: number
+  /** Ms until the store would allow one more start (0: now; Infinity: when a running task ends). */
+  nextStartIn: number
+}
+
+interface QueuedTask<T> extends QueueNode {
+  fn: (context: TaskContext) => T | PromiseLike<T>
+  signal: AbortSignal | undefined
+  cost: number
+  resolve: (value: T | PromiseLike<T>) => void
+  reject: (reason: unknown) => void
+}
+
+/** The context of tasks run without a signal: one frozen object for all of them. */
+const unsignalled: TaskContext = Object.freeze({ signal: new AbortController().signal })
+
+/**
+ * Runs tasks when a concurrency slot and every rate allow, in priority then FIFO order. The state
+ * (slots, rate windows, pause) lives in a store; this class holds the queue, the timer and the order.
+ */
+export class Limiter implements AsyncDisposable {
+  readonly concurrency: number
+  #policy: LimitPolicy
+  readonly key: string
+  readonly #store: LimiterStore
+  readonly #clock: Clock
+  readonly #queue = new PriorityQueue<QueuedTask<any>>()
+  readonly #unsubscribe: (() => void) | undefined
+  #running = 0
+  #started = 0
+  #timer: TimerHandle | undefined
+  #draining = false
+  /** A drain was asked for while an async drain awaited the store: run the loop once more. */
+  #drainAgain = false
+  #closed = false
+  #idleWaiters: (() => void)[] = []
+  /** Queued tasks by the signal that can abort them, with the one listener on that signal. */
+  readonly #bySignal = new Map<AbortSignal, { nodes: Set<QueuedTask<any>>; onAbort: () => void }>()
+
+  constructor(options: LimiterOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
+    }
+    this.concurrency = parseConcurrency(options.concurrency, 'createLimiter: option `concurrency`')
+    this.#policy = {
+      concurrency: this.concurrency,
+      rates: parseRates(options.rate, 'createLimiter: option `rate`'),
+    }
+    this.key = options.key ?? 'volley'
+    if (typeof this.key !== 'string' || this.key === '') {
+      throw new InvalidOptionError(
+        `createLimiter: option \`key\` must be a non-empty string, got ${describeValue(this.key)}`,
+      )
+    }
+    this.#clock = options.clock ?? systemClock
+    this.#store = options.store ?? memoryStore()
+    // A private store is changed only by this limiter, which already re-checks after each release.
+    this.#unsubscribe = options.store?.subscribe?.(this.key, () => this.#drain())
+  }
+
+  /**
+   * Calls `fn` when a slot and the rates allow, and settles with what it returns.
+   * Avoid calling `run` from inside a task of the same limiter and awaiting it: with every slot
+   * taken by waiting parents, the children never start (deadlock).
+   */
+  run<T>(fn: (context: TaskContext) => T | PromiseLike<T>, options?: RunOptions): Promise<Awaited<T>> {
+    if (this.#closed) return Promise.reject(new ClosedError('Limiter.run: the limiter is closed'))
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(AbortError.from(signal))
+    const cost = options?.cost ?? 1
+    const priority = options?.priority ?? 0
+    if (cost !== 1 || priority !== 0) {
+      const invalid = this.#checkOptions(cost, priority)
+      if (invalid) return Promise.reject(invalid)
+    }
+    // Fast path: nothing waits ahead of this task and the store answers at once.
+    if (this.#queue.size === 0 && this.#store.synchronous) {
+      const now = this.#clock.now()
+      const wait = this.#store.acquire(this.key, this.#policy, cost, now) as number
+      if (wait === 0) return this.#start(fn, signal, now)
+      const queued = this.#enqueue(fn, signal, priority, cost)
+      if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+      return queued
+    }
+    const queued = this.#enqueue(fn, signal, priority, cost)
+    this.#drain()
+    return queued
+  }
+
+  /** The limits in force: concurrency and the resolved rates. */
+  get policy(): LimitPolicy {
+    return this.#policy
+  }
+
+  /**
+   * Replaces the rates (for instance with a quota an API announced in its RateLimit-Policy header).
+   * Starts already recorded for a rate that stays the same still count against it.
+   */
+  setRate(rate: Rate | readonly Rate[] | undefined): void {
+    this.#policy = { concurrency: this.concurrency, rates: parseRates(rate, 'Limiter.setRate: rate') }
+    this.#drain()
+  }
+
+  /** Holds every new start for `duration` (a number of ms or '30s'); running tasks go on. */
+  async pause(duration: Duration): Promise<void> {
+    const ms = parseDuration(duration, 'Limiter.pause: duration')
+    await this.#store.pause(this.key, ms, this.#clock.now())
+    this.#drain()
+  }
+
+  /** Holds every new start until `date` (a Date or epoch ms), e.g. from a Retry-After header. */
+  pauseUntil(date: Date | number): Promise<void> {
+    const epochMs = typeof date === 'number' ? date : date.getTime()
+    if (!Number.isFinite(epochMs)) {
+      return Promise.reject(
+        new InvalidOptionError(`Limiter.pauseUntil: date must be a valid Date, got ${describeValue(date)}`),
+      )
+    }
+    return this.pause(Math.max(0, epochMs - this.#clock.wallTime()))
+  }
+
+  stats(): LimiterStats {
+    const peek = this.#store.synchronous
+      ? (this.#store.peek(this.key, this.#policy, 1, this.#clock.now()) as number)
+      : 0
+    return { running: this.#running, queued: this.#queue.size, started: this.#started, nextStartIn: peek }
+  }
+
+  /** Resolves when nothing is running or queued. */
+  idle(): Promise<void> {
+    if (this.#running === 0 && this.#queue.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Rejects every queued task with a ClosedError, refuses new ones, and resolves when running tasks end. */
+  close(): Promise<void> {
+    this.#closed = true
+    this.#clearTimer()
+    this.#unsubscribe?.()
+    const error = new ClosedError(`Limiter closed with ${this.#queue.size} task(s) still queued`)
+    for (const node of this.#queue.drain()) this.#detach(node).reject(error)
+    return this.idle()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  #checkOptions(cost: number, priority: number): InvalidOptionError | undefined {
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      return new InvalidOptionError(
+        `Limiter.run: option \`priority\` must be a number, got ${describeValue(priority)}`,
+      )
+    }
+    if (!Number.isInteger(cost) || cost < 1) {
+      return new InvalidOptionError(
+        `Limiter.run: option \`cost\` must be a whole number >= 1, got ${describeValue(cost)}`,
+      )
+    }
+    const rate = this.#policy.rates.find((r) => r.limit < cost)
+    if (rate) {
+      return new InvalidOptionError(
+        `Limiter.run: cost ${cost} exceeds the rate ${formatRate(rate)}, so the task could never start`,
+      )
+    }
+    return undefined
+  }
+
+  #enqueue<T>(
+    fn: (context: TaskContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    priority: number,
+    cost: number,
+  ): Promise<Awaited<T>> {
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      const node: QueuedTask<T> = {
+        fn,
+        signal,
+        cost,
+        priority,
+        resolve: resolve as (value: T | PromiseLike<T>) => void,
+        reject,
+        prev: undefined,
+        next: undefined,
+        queued: false,
+      }
+      if (signal) this.#watch(signal, node)
+      this.#queue.push(node)
+    })
+  }
+
+  /**
+   * Queued tasks often share one signal (a whole `all` call, say): one abort listener per signal,
+   * not per task, keeps Node from warning about too many listeners and costs less per task.
+   */
+  #watch(signal: AbortSignal, node: QueuedTask<any>): void {
+    let watch = this.#bySignal.get(signal)
+    if (!watch) {
+      const nodes = new Set<QueuedTask<any>>()
+      const onAbort = () => {
+        this.#bySignal.delete(signal)
+        // An aborted task leaves the queue at once; it never took a slot, so it frees none.
+        for (const aborted of nodes) {
+          this.#queue.remove(aborted)
+          aborted.reject(AbortError.from(signal))
+        }
+        // The new head may be startable now (the aborted one may have been waiting for a higher cost).
+        if (this.#queue.size > 0) this.#drain()
+        else this.#afterChange()
+      }
+      watch = { nodes, onAbort }
+      this.#bySignal.set(signal, watch)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    watch.nodes.add(node)
+  }
+
+  /** Stops watching the signal of a node that has left the queue; returns the node for settling. */
+  #detach<T>(node: QueuedTask<T>): QueuedTask<T> {
+    const signal = node.signal
+    const watch = signal && this.#bySignal.get(signal)
+    if (watch?.nodes.delete(node) && watch.nodes.size === 0) {
+      signal!.removeEventListener('abort', watch.onAbort)
+      this.#bySignal.delete(signal!)
+    }
+    return node
+  }
+
+  /** `stampedAt`: when the store recorded this start, for restamping it once the task has really begun. */
+  #start<T>(
+    fn: (context: TaskContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+    stampedAt: number | undefined,
+  ): Promise<Awaited<T>> {
+    this.#running++
+    this.#started++
+    let result: T | PromiseLike<T>
+    try {
+      result = fn(signal ? { signal } : unsignalled)
+    } catch (error) {
+      this.#finish()
+      return Promise.reject(error)
+    }
+    if (stampedAt !== undefined && this.#restamps)
+      this.#store.restamp!(this.key, stampedAt, this.#clock.now())
+    return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
+  }
+
+  /** Restamping matters only where a start is recorded against a rate, by a store that can. */
+  get #restamps(): boolean {
+    return this.#policy.rates.length > 0 && this.#store.restamp !== undefined
+  }
+
+  // Shared callbacks rather than two closures per task: run() is called millions of times.
+  readonly #finishWith = <T>(value: T): T => {
+    this.#finish()
+    return value
+  }
+
+  readonly #finishThrowing = (error: unknown): never => {
+    this.#finish()
+    throw error
+  }
+
+  #finish(): void {
+    this.#running--
+    const released = this.#store.release(this.key, this.#policy, this.#clock.now())
+    if (released)
+      released.then(
+        () => this.#drain(),
+        () => this.#drain(),
+      )
+    else if (this.#queue.size > 0) this.#drain()
+    else this.#afterChange()
+  }
+
+  /** Starts queued tasks while the store allows, then sleeps until it may allow more. */
+  #drain(): void {
+    if (this.#closed) {
+      // Nothing starts any more, but a release that just landed may be what idle() waits for.
+      this.#afterChange()
+      return
+    }
+    if (this.#draining) {
+      this.#drainAgain = true
+      return
+    }
+    this.#drainAgain = false
+    if (!this.#store.synchronous) {
+      void this.#drainAsync()
+      return
+    }
+    this.#draining = true
+    try {
+      for (let node = this.#queue.peek(); node; node = this.#queue.peek()) {
+        const now = this.#clock.now()
+        const wait = this.#store.acquire(this.key, this.#policy, node.cost, now) as number
+        if (!this.#startOrSleep(node, wait, now)) return
+      }
+      this.#clearTimer()
+    } finally {
+      this.#draining = false
+      this.#afterChange()
+    }
+  }
+
+  /** The same loop for stores that answer over the network: one acquire in flight at a time. */
+  async #drainAsync(): Promise<void> {
+    this.#draining = true
+    try {
+      for (let node = this.#queue.peek(); node && !this.#closed; node = this.#queue.peek()) {
+        let wait: number
+        try {
+          wait = await this.#store.acquire(this.key, this.#policy, node.cost, this.#clock.now())
+        } catch (error) {
+          // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
+          this.#queue.remove(node)
+          this.#detach(node).reject(error)
+          continue
+        }
+        if (!node.queued) {
+          // Aborted or closed while the store answered: give back what was taken for it.
+          if (wait === 0) {
+            // Best effort: a slot the store cannot take back expires with its lease.
+            await Promise.resolve(this.#store.release(this.key, this.#policy, this.#clock.now())).catch(
+              () => {},
+            )
+          }
+          continue
+        }
+        if (!this.#startOrSleep(node, wait, undefined)) break
+      }
+    } finally {
+      this.#draining = false
+      this.#afterChange()
+    }
+    if (this.#drainAgain) this.#drain()
+  }
+
+  /** Starts the head `node` if the store granted it (wait 0); else sleeps until it may and says so. */
+  #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number | undefined): boolean {
+    if (wait > 0) {
+      // Infinity: every slot is taken, and the next release drains again.
+      if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+      return false
+    }
+    this.#queue.remove(node)
+    this.#detach(node)
+    this.#start(node.fn, node.signal, stampedAt).then(node.resolve, node.reject)
+    return true
+  }
+
+  #wakeAfter(ms: number): void {
+    this.#clearTimer()
+    this.#timer = this.#clock.setTimer(() => {
+      this.#timer = undefined
+      this.#drain()
+    }, ms)
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimer(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  #afterChange(): void {
+    if (this.#queue.size === 0) this.#clearTimer()
+    if (this.#running === 0 && this.#queue.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters
+      this.#idleWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+  }
+}
+
+/** A Limiter: at most `concurrency` tasks at once and every `rate` held in any sliding window. */
+export function createLimiter(options?: LimiterOptions): Limiter {
+  return new Limiter(options)
+}

@@ -1,0 +1,211 @@
+import { describeValue, InvalidOptionError } from '../errors.js'
+import {
+  type Duration,
+  parseConcurrency,
+  parseDuration,
+  parseRates,
+  type Rate,
+  type ResolvedRate,
+} from '../limit/units.js'
+
+/** A way the mock can misbehave on purpose. */
+export type FaultKind = '500' | '502' | '503' | '429' | 'reset' | 'hang' | 'malformed'
+
+export const FAULT_KINDS: readonly FaultKind[] = ['500', '502', '503', '429', 'reset', 'hang', 'malformed']
+
+/**
+ * How the mock server behaves. Every field is a plain JSON value, so `volley mock` flags and config
+ * files map onto it directly.
+ */
+export interface MockServerOptions {
+  /** TCP port; 0 lets the system pick a free one (read it from `server.port`). @default 0 */
+  port?: number
+  /** Interface to listen on. @default '127.0.0.1' (loopback only) */
+  host?: string
+  /**
+   * Server-side rate limit, like a real API's quota: '50/s', '600/min', '5/2s', `{ limit, interval }`,
+   * or an array that must all hold. Exact sliding windows. Over it: 429 with Retry-After (seconds),
+   * RateLimit-Policy / RateLimit and X-RateLimit-*; those quota headers come on admitted responses too.
+   * Requests answered 429 do not count against the window.
+   * @default no rate limit
+   */
+  rate?: Rate | Rate[]
+  /** Most requests in flight at once; one more is answered 503 with `Retry-After: 1`. @default no cap */
+  maxInFlight?: number
+  /**
+   * Delay before answering each admitted request: ms or a duration string ('20ms'), or `{ min, max }`
+   * for a uniform (seeded) draw between them. The `x-mock-delay: <ms>` request header overrides it.
+   * @default 0
+   */
+  latency?: Duration | { min: Duration; max: Duration }
+  /**
+   * Probability (0 to 1) of each fault per admitted request, e.g. `{ "500": 0.02, reset: 0.01 }`;
+   * they must add up to at most 1. `reset` destroys the connection without a response, `hang` never
+   * answers, `malformed` answers 200 with a truncated JSON body. The `x-mock-fault: <kind>` request
+   * header forces one for that request.
+   * @default no faults
+   */
+  faults?: Partial<Record<FaultKind, number>>
+  /** Seed for the fault and latency draws: the same seed and request order give the same choices. @default random (see `server.seed`) */
+  seed?: number
+  /** A bearer token every request must carry (`Authorization: Bearer <token>`); otherwise 401. @default no auth */
+  auth?: string
+  /** Most addresses accepted by one POST /batch/geocode call; more is a 400. @default 100 */
+  batchMax?: number
+  /** How long a job from POST /jobs stays "pending" before GET /jobs/:id answers "done" (ms or duration). @default 1000 */
+  jobDuration?: Duration
+  /** Window, in ms or a duration, of `maxWindowAdmitted` / `maxWindowArrivals`. @default the first rate's interval, else 1000 */
+  statsWindow?: Duration
+}
+
+/** MockServerOptions validated and filled in. */
+export interface ResolvedMockOptions {
+  readonly port: number
+  readonly host: string
+  readonly rates: readonly ResolvedRate[]
+  readonly maxInFlight: number
+  /** Uniform latency between `min` and `max` ms (equal for a fixed latency). */
+  readonly latency: { readonly min: number; readonly max: number }
+  /** Fault probabilities, only those above 0. */
+  readonly faults: ReadonlyMap<FaultKind, number>
+  readonly seed: number
+  readonly auth: string | undefined
+  readonly batchMax: number
+  readonly jobDuration: number
+  readonly statsWindow: number
+}
+
+const OPTION_NAMES = new Set([
+  'port',
+  'host',
+  'rate',
+  'maxInFlight',
+  'latency',
+  'faults',
+  'seed',
+  'auth',
+  'batchMax',
+  'jobDuration',
+  'statsWindow',
+])
+
+const CALLER = 'startMockServer'
+
+/** Validates every option once, naming the option and the bad value in the error. */
+export function resolveMockOptions(options: MockServerOptions | undefined): ResolvedMockOptions {
+  const opts = options ?? {}
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new InvalidOptionError(`${CALLER}: options must be an object, got ${describeValue(opts)}`)
+  }
+  for (const name of Object.keys(opts)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw new InvalidOptionError(
+        `${CALLER}: unknown option \`${name}\` (known: ${[...OPTION_NAMES].join(', ')})`,
+      )
+    }
+  }
+  const rates = parseRates(opts.rate, `${CALLER}: option \`rate\``)
+  return {
+    port: resolvePort(opts.port),
+    host: resolveHost(opts.host),
+    rates,
+    maxInFlight: parseConcurrency(opts.maxInFlight, `${CALLER}: option \`maxInFlight\``),
+    latency: resolveLatency(opts.latency),
+    faults: resolveFaults(opts.faults),
+    seed: resolveSeed(opts.seed),
+    auth: resolveAuth(opts.auth),
+    batchMax: parseConcurrency(opts.batchMax ?? 100, `${CALLER}: option \`batchMax\``),
+    jobDuration: parseDuration(opts.jobDuration ?? 1000, `${CALLER}: option \`jobDuration\``),
+    statsWindow: resolveStatsWindow(opts.statsWindow, rates),
+  }
+}
+
+function resolvePort(port: unknown): number {
+  if (port === undefined) return 0
+  if (typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65_535) return port
+  throw new InvalidOptionError(
+    `${CALLER}: option \`port\` must be a whole number from 0 to 65535, got ${describeValue(port)}`,
+  )
+}
+
+function resolveHost(host: unknown): string {
+  if (host === undefined) return '127.0.0.1'
+  if (typeof host === 'string' && host.trim() !== '') return host
+  throw new InvalidOptionError(
+    `${CALLER}: option \`host\` must be a host name or address, got ${describeValue(host)}`,
+  )
+}
+
+function resolveLatency(latency: unknown): { min: number; max: number } {
+  if (latency === undefined) return { min: 0, max: 0 }
+  if (typeof latency === 'object' && latency !== null && 'min' in latency && 'max' in latency) {
+    const min = parseDuration(latency.min, `${CALLER}: option \`latency.min\``)
+    const max = parseDuration(latency.max, `${CALLER}: option \`latency.max\``)
+    if (min > max) {
+      throw new InvalidOptionError(
+        `${CALLER}: option \`latency\` must have min <= max, got ${describeValue(latency)}`,
+      )
+    }
+    return { min, max }
+  }
+  const fixed = parseDuration(latency, `${CALLER}: option \`latency\``)
+  return { min: fixed, max: fixed }
+}
+
+function resolveFaults(faults: unknown): Map<FaultKind, number> {
+  const resolved = new Map<FaultKind, number>()
+  if (faults === undefined) return resolved
+  if (typeof faults !== 'object' || faults === null || Array.isArray(faults)) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`faults\` must be an object of probabilities such as { "500": 0.02, "reset": 0.01 }, got ${describeValue(faults)}`,
+    )
+  }
+  let total = 0
+  for (const [kind, probability] of Object.entries(faults)) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
+      throw new InvalidOptionError(
+        `${CALLER}: option \`faults\` has an unknown fault ${describeValue(kind)} (known: ${FAULT_KINDS.join(', ')})`,
+      )
+    }
+    if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) {
+      throw new InvalidOptionError(
+        `${CALLER}: option \`faults.${kind}\` must be a probability from 0 to 1, got ${describeValue(probability)}`,
+      )
+    }
+    total += probability
+    if (probability > 0) resolved.set(kind as FaultKind, probability)
+  }
+  // A little slack for sums such as 0.1 + 0.2 + 0.7 that float arithmetic puts just above 1.
+  if (total > 1 + 1e-9) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`faults\` probabilities must add up to at most 1, got ${total} from ${describeValue(faults)}`,
+    )
+  }
+  return resolved
+}
+
+function resolveSeed(seed: unknown): number {
+  if (seed === undefined) return Math.floor(Math.random() * 4_294_967_296)
+  if (typeof seed === 'number' && Number.isSafeInteger(seed)) return seed
+  throw new InvalidOptionError(
+    `${CALLER}: option \`seed\` must be a whole number, got ${describeValue(seed)}`,
+  )
+}
+
+function resolveAuth(auth: unknown): string | undefined {
+  if (auth === undefined) return undefined
+  if (typeof auth === 'string' && auth !== '' && !/\s/.test(auth)) return auth
+  // Never put the token itself in the message: it may be a real secret.
+  throw new InvalidOptionError(
+    `${CALLER}: option \`auth\` must be a non-empty bearer token without spaces, got ${typeof auth === 'string' ? 'a string that is empty or has spaces' : describeValue(auth)}`,
+  )
+}
+
+function resolveStatsWindow(statsWindow: unknown, rates: readonly ResolvedRate[]): number {
+  if (statsWindow === undefined) return rates[0]?.interval ?? 1000
+  const ms = parseDuration(statsWindow, `${CALLER}: option \`statsWindow\``)
+  if (ms > 0) return ms
+  throw new InvalidOptionError(
+    `${CALLER}: option \`statsWindow\` must be > 0, got ${describeValue(statsWindow)}`,
+  )
+}

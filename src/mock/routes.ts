@@ -1,0 +1,82 @@
+import type { Clock } from '../limit/clock.js'
+import { delay, echo, fixedJson, item, redirect, status } from './endpoints.js'
+import type { Exchange } from './exchange.js'
+import type { ResolvedMockOptions } from './options.js'
+import type { StatsRecorder } from './stats.js'
+import { geocodeBatch, type JobStore, showJob, submitJob } from './work.js'
+
+/** What an endpoint may use besides its request. */
+export interface MockContext {
+  readonly options: ResolvedMockOptions
+  readonly stats: StatsRecorder
+  readonly jobs: JobStore
+  readonly clock: Clock
+}
+
+export type Handler = (exchange: Exchange, context: MockContext) => void | Promise<void>
+
+interface Route {
+  /** '/items/:id': the name requests are counted under in `byPath`. */
+  readonly pattern: string
+  readonly methods: readonly string[]
+  readonly summary: string
+  readonly handle: Handler
+  readonly segments: readonly string[]
+}
+
+const ANY = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+const GET = ['GET', 'HEAD']
+const POST = ['POST']
+
+function route(pattern: string, methods: readonly string[], summary: string, handle: Handler): Route {
+  return { pattern, methods, summary, handle, segments: pattern.split('/').slice(1) }
+}
+
+/** Every endpoint, most used first (the table is scanned in order). */
+export const ROUTES: readonly Route[] = [
+  route('/json', GET, 'a small fixed JSON body (for throughput)', fixedJson),
+  route('/items/:id', GET, 'a deterministic record per id', item),
+  route('/anything', ANY, 'echoes method, path, query, headers and body', echo),
+  route('/anything/*', ANY, 'the same, under any sub-path', echo),
+  route('/status/:code', ANY, 'answers with that status', status),
+  route('/delay/:ms', ANY, 'answers after that many ms', delay),
+  route('/batch/geocode', POST, '{ "addresses": [...] } -> results keyed by address', geocodeBatch),
+  route('/jobs', POST, '{ "items": [...] } -> 202 { id, status: "pending" }', submitJob),
+  route('/jobs/:id', GET, 'pending until jobDuration has passed, then done with results', showJob),
+  route('/redirect-to', ANY, '?url=<target>&status=<3xx> redirects there', redirect),
+]
+
+export type RouteMatch =
+  { kind: 'found'; route: Route; params: string[] } | { kind: 'method'; route: Route } | { kind: 'none' }
+
+/** Pattern counted for paths no route knows. */
+export const UNMATCHED = '(unmatched)'
+
+/** Finds the route for a path: ':name' takes one segment, a trailing '*' one or more. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const segments = path.split('/').slice(1)
+  let wrongMethod: Route | undefined
+  for (const candidate of ROUTES) {
+    const params = matchSegments(candidate.segments, segments)
+    if (!params) continue
+    if (candidate.methods.includes(method)) return { kind: 'found', route: candidate, params }
+    wrongMethod ??= candidate
+  }
+  return wrongMethod ? { kind: 'method', route: wrongMethod } : { kind: 'none' }
+}
+
+function matchSegments(pattern: readonly string[], segments: readonly string[]): string[] | undefined {
+  const params: string[] = []
+  for (let i = 0; i < pattern.length; i++) {
+    const part = pattern[i]!
+    const segment = segments[i]
+    if (segment === undefined || segment === '') return undefined
+    if (part === '*') {
+      params.push(segments.slice(i).join('/'))
+      return params
+    }
+    if (part.startsWith(':')) params.push(segment)
+    else if (part !== segment) return undefined
+  }
+  return segments.length === pattern.length ? params : undefined
+}

@@ -1,0 +1,217 @@
+import { timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { systemClock } from '../limit/clock.js'
+import { createChoices, forcedDelay, forcedFault } from './choices.js'
+import { Exchange, JSON_TYPE, writeBody } from './exchange.js'
+import {
+  type FaultKind,
+  type MockServerOptions,
+  type ResolvedMockOptions,
+  resolveMockOptions,
+} from './options.js'
+import { ServerRateLimit } from './rate-limit.js'
+import { type MockContext, matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
+import { type MockStats, StatsRecorder } from './stats.js'
+import { JobStore } from './work.js'
+
+/** A running mock API. */
+export interface MockServer extends AsyncDisposable {
+  /** 'http://127.0.0.1:<port>', without a trailing slash. */
+  readonly url: string
+  readonly port: number
+  /** The seed in use (the one given, or the random one drawn): pass it back to replay a run. */
+  readonly seed: number
+  /** The options in force, validated and filled in. */
+  readonly options: ResolvedMockOptions
+  /** What the server saw so far; the same shape as GET /__stats. */
+  stats(): MockStats
+  /** Zeroes the counters (also DELETE /__stats); the rate window and jobs are kept. */
+  resetStats(): void
+  /** Stops listening and destroys every connection, hung and keep-alive ones included. */
+  close(): Promise<void>
+}
+
+/** The stats endpoint: never limited, faulted, delayed, authenticated or counted. */
+export const STATS_PATH = '/__stats'
+
+/** Starts the mock API; resolves once it listens. Invalid options throw an InvalidOptionError. */
+export async function startMockServer(options?: MockServerOptions): Promise<MockServer> {
+  const resolved = resolveMockOptions(options)
+  const clock = systemClock
+  const stats = new StatsRecorder(resolved.statsWindow)
+  const rateLimit = resolved.rates.length > 0 ? new ServerRateLimit(resolved.rates) : undefined
+  const choices = createChoices(resolved.faults, resolved.latency, resolved.seed)
+  const context: MockContext = { options: resolved, stats, jobs: new JobStore(resolved.jobDuration), clock }
+  const sockets = new Set<Socket>()
+  let closing: Promise<void> | undefined
+  const serverClosing = () => closing !== undefined
+
+  const admit = (exchange: Exchange, now: number, forced: FaultKind | undefined): boolean => {
+    // A forced 429 and a rate-limited request are both refused before counting against the window.
+    if (forced === '429') {
+      exchange.json(429, { error: 'rate limited (forced by x-mock-fault)' }, { 'retry-after': '1' })
+      return false
+    }
+    if (rateLimit) {
+      const verdict = rateLimit.admit(now, clock.wallTime())
+      if (!verdict.admitted) {
+        exchange.json(429, { error: 'rate limit exceeded' }, verdict.headers)
+        return false
+      }
+      exchange.quotaHeaders = verdict.headers
+    }
+    stats.admit(now)
+    if (stats.inFlight > resolved.maxInFlight) {
+      exchange.json(503, { error: `over ${resolved.maxInFlight} requests in flight` }, { 'retry-after': '1' })
+      return false
+    }
+    if (resolved.auth !== undefined && !hasToken(exchange.req, resolved.auth)) {
+      exchange.json(
+        401,
+        { error: 'unauthorized: a valid bearer token is required' },
+        { 'www-authenticate': 'Bearer realm="volley-mock"' },
+      )
+      return false
+    }
+    return true
+  }
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const target = splitTarget(req.url ?? '/')
+    if (target.path === STATS_PATH) {
+      serveStats(req, res)
+      return
+    }
+    const now = clock.now()
+    const match = matchRoute(req.method ?? 'GET', target.path)
+    const key = req.headers['idempotency-key']
+    stats.arrive(now, match.kind === 'none' ? UNMATCHED : match.route.pattern, headerText(key))
+    const exchange = new Exchange(req, res, target, stats, clock, serverClosing)
+    try {
+      // A bad x-mock-* header is the caller's bug: answered 400 before any admission.
+      const fault = forcedFault(req.headers['x-mock-fault'])
+      const delay = forcedDelay(req.headers['x-mock-delay'])
+      if (!admit(exchange, now, fault)) return
+      // Always draw both, so a request's draws depend only on its place in the arrival order.
+      const drawnFault = choices.fault()
+      const drawnDelay = choices.latency()
+      const respond = () => act(exchange, fault ?? drawnFault, match)
+      const ms = delay ?? drawnDelay
+      if (ms > 0) exchange.after(ms, respond)
+      else respond()
+    } catch (error) {
+      exchange.fail(error)
+    }
+  }
+
+  const act = (exchange: Exchange, fault: FaultKind | undefined, match: RouteMatch) => {
+    switch (fault) {
+      case '500':
+      case '502':
+      case '503':
+        exchange.json(Number(fault), { error: `injected ${fault} fault` })
+        return
+      case '429':
+        exchange.json(429, { error: 'injected 429 fault' }, { 'retry-after': '1' })
+        return
+      case 'reset':
+        exchange.reset()
+        return
+      case 'hang':
+        exchange.hang()
+        return
+      case 'malformed':
+        stats.count('malformed')
+        exchange.send(200, '{"id":1,"name":"trunc', JSON_TYPE)
+        return
+    }
+    dispatch(exchange, match)
+  }
+
+  const dispatch = (exchange: Exchange, match: RouteMatch) => {
+    if (match.kind === 'none') {
+      exchange.json(404, { error: `no endpoint ${exchange.path} (see ${STATS_PATH} for what is served)` })
+      return
+    }
+    if (match.kind === 'method') {
+      exchange.json(
+        405,
+        { error: `${exchange.req.method} is not allowed on ${match.route.pattern}` },
+        { allow: match.route.methods.join(', ') },
+      )
+      return
+    }
+    exchange.params = match.params
+    try {
+      const pending = match.route.handle(exchange, context)
+      if (pending) pending.catch((error: unknown) => exchange.fail(error))
+    } catch (error) {
+      exchange.fail(error)
+    }
+  }
+
+  const serveStats = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'DELETE') stats.reset()
+    writeBody(res, 200, JSON.stringify(stats.snapshot()), JSON_TYPE, { 'cache-control': 'no-store' })
+  }
+
+  const server = createServer(handle)
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    stats.connect()
+    socket.once('close', () => {
+      sockets.delete(socket)
+      stats.disconnect()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(resolved.port, resolved.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : resolved.port
+  const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
+
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const gone = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)))
+      // server.close() alone waits for keep-alive and hung requests; end them now.
+      server.closeAllConnections()
+      for (const socket of sockets) socket.destroy()
+      await Promise.all([stopped, ...gone])
+    })()
+    return closing
+  }
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    seed: resolved.seed,
+    options: resolved,
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+function splitTarget(url: string): { path: string; query: string } {
+  const mark = url.indexOf('?')
+  return mark < 0 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark + 1) }
+}
+
+/** Compares in constant time, so response timing does not leak how much of a guess was right. */
+function hasToken(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization ?? '')
+  const expected = Buffer.from(`Bearer ${token}`)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}

@@ -1,0 +1,157 @@
+/**
+ * The Lua scripts of the Redis store, as strings (tsc does not copy .lua files into dist).
+ *
+ * Each script runs atomically inside Redis, so a start is checked and recorded in one step that no
+ * other process can interleave with: that is what makes the limits hold across machines.
+ *
+ * Times inside the scripts are whole microseconds. They come from Redis `TIME` (one clock for
+ * every process, so skew between machines does not matter) unless the caller passes one (a store
+ * created with a `clock`, for tests). Whole numbers keep Lua's doubles exact: 1.7e15 us < 2^53.
+ *
+ * Keys of one limiter key share the hash tag `{key}`, so the scripts also work on Redis Cluster.
+ * Every key outlives its content by a minute (KEEP_US) so that a caller clock running slower than
+ * Redis (a test's manual clock) never sees state vanish early; the content alone decides the limits.
+ */
+
+/** Shared first lines: the time, and the minute every key outlives its content by. */
+const PRELUDE = `
+local KEEP_MS = 60000
+local function clock(given)
+  if given ~= '' then return tonumber(given) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function ms(us) return math.ceil(us / 1000) end
+`
+
+/**
+ * ACQUIRE (and PEEK): may the caller start a task of `cost` now? Take it if so.
+ *
+ * KEYS: [1] leases (sorted set: lease id -> expiry), [2] pause (pausedUntil), [3] pace (hash: rate
+ *       key -> earliest next start, when pacing), [4..] one list per rate holding the last `limit`
+ *       start times, newest first.
+ * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id, [4] lease ttl, [5] cost,
+ *       [6] 'take' or 'peek', then for each rate key: limit, interval, spacing (0: no pacing).
+ * Returns {wait, full}: wait 0 means taken (or, for peek, possible now); otherwise the us to wait.
+ * full = 1 when every slot is leased: wait is then the time until the earliest lease expires, so a
+ * waiter that hears of no release (its holder died) still asks again once that lease is gone.
+ *
+ * The sliding window is exact: taking `cost` starts pushes the `cost` oldest of the last `limit`
+ * out of the list; the newest of those (index limit - cost) must be at least `interval` old. Then no
+ * half-open window of length `interval` ever holds more than `limit` starts. No fixed buckets.
+ *
+ * Pacing (option `smooth`) also keeps starts `spacing` apart per unit of cost (a GCRA with no burst):
+ * the window's quota is spent evenly instead of in bursts that the API would receive bunched.
+ */
+export const ACQUIRE = `${PRELUDE}
+local now = clock(ARGV[1])
+local concurrency = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local rates = {}
+local longest = 0
+for i = 4, #KEYS do
+  local at = 3 * i - 5
+  rates[#rates + 1] = {key = KEYS[i], limit = tonumber(ARGV[at]), interval = tonumber(ARGV[at + 1]),
+    spacing = tonumber(ARGV[at + 2])}
+  longest = math.max(longest, rates[#rates].interval)
+end
+local wait = 0
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then wait = paused - now end
+if concurrency > 0 then
+  -- Leases past their expiry belong to processes that stopped renewing them: they died.
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZCARD', KEYS[1]) >= concurrency then
+    if wait > 0 then return {wait, 0} end
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return {tonumber(first[2]) - now, 1}
+  end
+end
+for _, rate in ipairs(rates) do
+  local evicted = redis.call('LINDEX', rate.key, rate.limit - cost)
+  if evicted and tonumber(evicted) + rate.interval - now > wait then
+    wait = tonumber(evicted) + rate.interval - now
+  end
+  if rate.spacing > 0 then
+    rate.next = tonumber(redis.call('HGET', KEYS[3], rate.key) or '0')
+    if rate.next - now > wait then wait = rate.next - now end
+  end
+end
+if wait > 0 or ARGV[6] == 'peek' then return {wait, 0} end
+if concurrency > 0 then
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS)
+end
+for _, rate in ipairs(rates) do
+  for _ = 1, cost do redis.call('LPUSH', rate.key, now) end
+  redis.call('LTRIM', rate.key, 0, rate.limit - 1)
+  redis.call('PEXPIRE', rate.key, ms(rate.interval) + KEEP_MS)
+  if rate.spacing > 0 then
+    -- The schedule advances from where it was, not from now, when this start is late by less than
+    -- CATCH_UP spacings: timer, event-loop and round-trip delays would otherwise add up at every
+    -- start and cost throughput. The next few starts may then come closer together until the
+    -- schedule is met again; the window still holds. Later than that (idle), the schedule starts
+    -- again from now, so an idle key never releases more than CATCH_UP starts at once.
+    -- cost <= limit, so the next start is at most one interval ahead: the key's expiry covers it.
+    local CATCH_UP = 4
+    local base = rate.next
+    if now - base >= CATCH_UP * rate.spacing then base = now end
+    redis.call('HSET', KEYS[3], rate.key, string.format('%.0f', base + cost * rate.spacing))
+    redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
+  end
+end
+return {0, 0}
+`
+
+/**
+ * RELEASE: gives back one lease.
+ *
+ * KEYS: [1] leases. ARGV: [1] lease id, [2] concurrency, [3] wake channel, [4] publisher token.
+ * Publishes on the wake channel only when the slots were all taken before this release: only then
+ * can someone be waiting for a slot (a waiter saw them all taken, and nothing freed one since).
+ * Returns 1 if the lease was still held, 0 if it had expired.
+ */
+export const RELEASE = `
+local held = redis.call('ZCARD', KEYS[1])
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+if held >= tonumber(ARGV[2]) then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return removed
+`
+
+/**
+ * RENEW: pushes the expiry of this process's leases `ttl` ahead while their tasks run.
+ *
+ * KEYS: [1] leases. ARGV: [1] now or '', [2] ttl, [3..] lease ids.
+ * A lease found missing is added back: its task is still running, so it must count (Redis restarted
+ * empty, or this process stalled past the ttl). Returns how many were missing.
+ */
+export const RENEW = `${PRELUDE}
+local now = clock(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local missing = 0
+for i = 3, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then missing = missing + 1 end
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS)
+return missing
+`
+
+/**
+ * PAUSE: holds every start until now + duration, for every process sharing the key.
+ *
+ * KEYS: [1] pause. ARGV: [1] now or '', [2] duration, [3] wake channel, [4] publisher token.
+ * A pause never shortens a longer one already in force. Waiters are told, so they re-check and wait
+ * for the new end instead of starting at the time they were given before.
+ */
+export const PAUSE = `${PRELUDE}
+local now = clock(ARGV[1])
+local duration = tonumber(ARGV[2])
+local untilTime = now + duration
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilTime <= current then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', untilTime), 'PX', ms(duration) + KEEP_MS)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`

@@ -1,0 +1,46 @@
+import type { ResolvedRate } from '../limit/units.js'
+
+/** The limits a Limiter enforces, passed with every store call so stores can stay stateless about config. */
+export interface LimitPolicy {
+  /** Most tasks running at once across everyone sharing the key; Infinity for no cap. */
+  readonly concurrency: number
+  /** Every rate must hold: at most `limit` starts in any window of `interval` ms. */
+  readonly rates: readonly ResolvedRate[]
+}
+
+/**
+ * Where a Limiter's state lives. The memory store (default) keeps it in this process; the Redis
+ * store keeps it in Redis so that many processes share one quota. Every method is atomic for a key:
+ * a start either takes a concurrency slot and `cost` from every rate window, or takes nothing.
+ *
+ * Times: `now` is the limiter's monotonic clock in ms. A store with its own clock (Redis server
+ * time) may ignore it; every duration it returns is relative (ms from now), so clocks never mix.
+ */
+export interface LimiterStore {
+  /** True when every method returns synchronously (no promises): the Limiter then takes a fast path. */
+  readonly synchronous: boolean
+  /**
+   * Takes one concurrency slot and `cost` starts from every rate, or nothing. Returns 0 when taken;
+   * otherwise the ms to wait before asking again, or Infinity to wait until a slot is released.
+   */
+  acquire(key: string, policy: LimitPolicy, cost: number, now: number): number | Promise<number>
+  /**
+   * Moves the starts recorded at or after `since` to `now`. The Limiter calls it right after a task
+   * has really started, so that a delay between the decision and the call (a GC pause, the thread
+   * descheduled) can never let a later window open early. Optional: stores with their own clock skip it.
+   */
+  restamp?(key: string, since: number, now: number): void
+  /** Returns one concurrency slot taken by `acquire`. */
+  release(key: string, policy: LimitPolicy, now: number): void | Promise<void>
+  /** Holds every start for `ms` from now (a pause never shortens an existing longer pause). */
+  pause(key: string, ms: number, now: number): void | Promise<void>
+  /** The ms until `acquire(cost)` could succeed, taking nothing (0: now; Infinity: when a slot frees). */
+  peek(key: string, policy: LimitPolicy, cost: number, now: number): number | Promise<number>
+  /**
+   * Calls `wake` when a slot is released or a pause changes for `key` by someone else sharing the
+   * store, so that waiting limiters ask again. Returns the unsubscribe function.
+   */
+  subscribe?(key: string, wake: () => void): () => void
+  /** Releases what the store holds (connections, timers). */
+  close?(): void | Promise<void>
+}

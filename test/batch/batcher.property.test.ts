@@ -1,0 +1,116 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { batcher } from '../../src/batch/batcher.js'
+import { AbortError } from '../../src/errors.js'
+import { createManualClock } from '../../src/limit/clock.js'
+import { sleep } from '../support/clock.js'
+
+type Op =
+  | { kind: 'load'; key: number; abortable: boolean }
+  | { kind: 'abort'; pick: number }
+  | { kind: 'advance'; ms: number }
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('load' as const), key: fc.nat(9), abortable: fc.boolean() }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(30) }) },
+)
+
+const config = fc.record({
+  maxBatchSize: fc.integer({ min: 1, max: 5 }),
+  maxWait: fc.nat(20),
+  dedupe: fc.boolean(),
+  concurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  latency: fc.nat(20),
+})
+
+/** Keys 3 and 7 fail on their own; every other key k answers k * 10. */
+const answer = (key: number) => (key % 4 === 3 ? new Error(`no ${key}`) : key * 10)
+
+describe('batcher properties', () => {
+  it('settles every load once with its own key’s result, and never sends more than maxBatchSize keys', async () => {
+    await fc.assert(
+      fc.asyncProperty(config, fc.array(op, { maxLength: 60 }), async (cfg, ops) => {
+        const clock = createManualClock()
+        const sent: number[][] = []
+        const unwanted: number[] = []
+        const loads: {
+          key: number
+          aborted: boolean
+          settled: number
+          outcome?: unknown
+          controller?: AbortController
+        }[] = []
+        const load = batcher({
+          batch: async (keys: number[]) => {
+            sent.push([...keys])
+            // An aborted load's key is left out unless another load still waits for it.
+            for (const key of keys) {
+              if (!loads.some((l) => l.key === key && !l.aborted && l.settled === 0)) unwanted.push(key)
+            }
+            await sleep(clock, cfg.latency)
+            return keys.map(answer)
+          },
+          maxBatchSize: cfg.maxBatchSize,
+          maxWait: cfg.maxWait,
+          dedupe: cfg.dedupe,
+          concurrency: cfg.concurrency,
+          clock,
+        })
+        for (const step of ops) {
+          if (step.kind === 'load') {
+            const controller = step.abortable ? new AbortController() : undefined
+            const entry = {
+              key: step.key,
+              aborted: false,
+              settled: 0,
+              outcome: undefined as unknown,
+              controller,
+            }
+            loads.push(entry)
+            load(step.key, { signal: controller?.signal }).then(
+              (value) => {
+                entry.settled++
+                entry.outcome = value
+              },
+              (error: unknown) => {
+                entry.settled++
+                entry.outcome = error
+              },
+            )
+          } else if (step.kind === 'abort') {
+            const abortable = loads.filter((l) => l.controller)
+            const target = abortable[step.pick % Math.max(1, abortable.length)]
+            if (target && target.settled === 0) {
+              target.aborted = true
+              target.controller!.abort()
+            }
+          } else {
+            await clock.advance(step.ms)
+          }
+        }
+        let closed = false
+        void load.close().then(() => {
+          closed = true
+        })
+        for (let i = 0; i < 200 && !closed; i++) await clock.advance(50)
+        expect(closed).toBe(true)
+        expect(unwanted).toEqual([])
+        for (const batch of sent) {
+          expect(batch.length).toBeLessThanOrEqual(cfg.maxBatchSize)
+          if (cfg.dedupe) expect(new Set(batch).size).toBe(batch.length)
+        }
+        for (const entry of loads) {
+          expect(entry.settled).toBe(1)
+          if (entry.outcome instanceof AbortError) expect(entry.aborted).toBe(true)
+          else expect(entry.outcome).toEqual(answer(entry.key))
+        }
+        expect(clock.pendingTimers()).toBe(0)
+      }),
+      { numRuns: 150 },
+    )
+  })
+})

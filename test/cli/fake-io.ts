@@ -1,0 +1,47 @@
+import { Readable } from 'node:stream'
+import type { Io, OutStream, SignalName } from '../../src/cli/io.js'
+
+export interface FakeStream extends OutStream {
+  text: string
+}
+
+export interface FakeIo extends Io {
+  stdout: FakeStream
+  stderr: FakeStream
+  /** Delivers a signal to the handlers the command subscribed. */
+  signal(name: SignalName): void
+}
+
+function stream(): FakeStream {
+  return {
+    text: '',
+    write(chunk) {
+      this.text += chunk
+      return true
+    },
+    once() {
+      return undefined
+    },
+    isTTY: false,
+  }
+}
+
+/** An io for `run(argv, io)` without spawning: captured output, given env and stdin, signals on demand. */
+export function fakeIo(options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}): FakeIo {
+  const handlers = new Map<SignalName, Set<() => void>>()
+  return {
+    stdout: stream(),
+    stderr: stream(),
+    stdin: Readable.from([options.stdin ?? '']),
+    env: { CI: 'true', ...options.env },
+    cwd: options.cwd ?? process.cwd(),
+    onSignal(name, handler) {
+      const set = handlers.get(name) ?? new Set()
+      handlers.set(name, set.add(handler))
+      return () => set.delete(handler)
+    },
+    signal(name) {
+      for (const handler of handlers.get(name) ?? []) handler()
+    },
+  }
+}

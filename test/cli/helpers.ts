@@ -1,0 +1,154 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { type MockServer, type MockServerOptions, startMockServer } from '../../src/mock/index.js'
+
+/** The built CLI: tests run it as a user would (`npm test` builds first). */
+export const BIN = resolve(import.meta.dirname, '../../dist/cli/bin.js')
+
+export interface CliRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface Spawned {
+  child: ChildProcess
+  done: Promise<CliRun>
+}
+
+const children = new Set<ChildProcess>()
+
+/** Starts `node dist/cli/bin.js ...args`; `done` resolves when it exits. */
+export function spawnCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {},
+): Spawned {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, CI: 'true', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stdin!.end(options.stdin ?? '')
+  const done = new Promise<CliRun>((resolveRun) => {
+    child.on('close', (code, signal) => {
+      children.delete(child)
+      resolveRun({ code, signal, stdout, stderr })
+    })
+  })
+  return { child, done }
+}
+
+/** Runs the CLI to the end. */
+export function runCli(args: readonly string[], options?: Parameters<typeof spawnCli>[1]): Promise<CliRun> {
+  return spawnCli(args, options).done
+}
+
+/** For afterAll: no child outlives its test file. */
+export function killChildren(): void {
+  for (const child of children) child.kill('SIGKILL')
+  children.clear()
+}
+
+/** A fresh temporary directory, and a function writing files into it. */
+export function tempDir(): {
+  dir: string
+  file: (name: string, content: string) => string
+  remove: () => void
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'volley-cli-test-'))
+  return {
+    dir,
+    file: (name, content) => {
+      const path = join(dir, name)
+      writeFileSync(path, content)
+      return path
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  }
+}
+
+export interface OutputLine {
+  id: string | number
+  index: number
+  ok: boolean
+  status: number | null
+  attempts: number
+  ms: number
+  json?: any
+  text?: string
+  error?: { code: string; message: string; status?: number }
+}
+
+/** The result lines of an output file (every line must be whole JSON). */
+export function readOutput(path: string): OutputLine[] {
+  if (!existsSync(path)) return []
+  const text = readFileSync(path, 'utf8')
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as OutputLine)
+}
+
+/** Lines of a file ending in '\n' so far (cheap enough to poll). */
+export function countLines(path: string): number {
+  if (!existsSync(path)) return 0
+  const data = readFileSync(path)
+  let n = 0
+  for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) n++
+  return n
+}
+
+/** Waits until `check` holds, polling; fails after `ms` (a bound, not a timing assertion). */
+export async function waitFor(check: () => boolean, ms = 20_000, what = 'a condition'): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 15))
+  }
+}
+
+/** Each index of `lines` in order; throws naming a duplicate. */
+export function indexCounts(lines: readonly OutputLine[]): Map<number, number> {
+  const counts = new Map<number, number>()
+  for (const line of lines) counts.set(line.index, (counts.get(line.index) ?? 0) + 1)
+  return counts
+}
+
+/** A mock API and a temporary directory for one test file, started before and removed after it (children killed too). */
+export function cliFixture(options?: MockServerOptions): {
+  readonly mock: MockServer
+  tmp: ReturnType<typeof tempDir>
+} {
+  const tmp = tempDir()
+  let mock: MockServer | undefined
+  beforeAll(async () => {
+    mock = await startMockServer(options)
+  })
+  afterAll(async () => {
+    killChildren()
+    await mock?.close()
+    tmp.remove()
+  })
+  return {
+    get mock() {
+      return mock!
+    },
+    tmp,
+  }
+}
+
+/** Every input line 1..total has exactly one result line. */
+export function expectEachLineOnce(lines: readonly OutputLine[], total: number): void {
+  const counts = indexCounts(lines)
+  expect([...counts.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+  expect([...counts.values()].every((count) => count === 1)).toBe(true)
+}

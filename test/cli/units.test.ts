@@ -1,0 +1,166 @@
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { redactArgv } from '../../src/cli/flags.js'
+import { readCsv } from '../../src/cli/input/csv.js'
+import { readLines } from '../../src/cli/input/lines.js'
+import { DoneSet } from '../../src/cli/output/done-set.js'
+import { recordLine, responseRecord } from '../../src/cli/output/record.js'
+import { politeRates } from '../../src/cli/polite-rates.js'
+import { prepareLine } from '../../src/cli/requests.js'
+import { Response } from '../../src/http/response.js'
+
+async function lines(chunks: (string | Buffer)[]) {
+  const out = []
+  for await (const line of readLines(Readable.from(chunks))) out.push(line)
+  return out
+}
+
+describe('CLI building blocks', () => {
+  it('hides secrets in every argument form: attached values, short options, and URLs with credentials', () => {
+    expect(
+      redactArgv([
+        'run',
+        'x',
+        '--redis=redis://u:hunter2@cache:6379',
+        '-HAuthorization: Bearer sekret',
+        '--base-url',
+        'https://user:pw@api.example.com/v1',
+        '--base-url',
+        'https://api.example.com/v1',
+      ]),
+    ).toEqual([
+      'run',
+      'x',
+      '--redis=redis://[REDACTED]@cache:6379',
+      '-HAuthorization: [REDACTED]',
+      '--base-url',
+      'https://[REDACTED]@api.example.com/v1',
+      '--base-url',
+      'https://api.example.com/v1',
+    ])
+  })
+
+  it('keeps ordinary body content that merely looks like a credential, and removes the secrets sent', () => {
+    const body = JSON.stringify({
+      plan: 'Basic tier',
+      notes: 'Token bucket',
+      next: '/items?page=2&access_token=abc',
+      echo: 'Bearer s3cret-value',
+      items: [1, 2, 3],
+    })
+    const response = new Response({
+      status: 200,
+      statusText: 'OK',
+      headers: {},
+      url: 'http://127.0.0.1/x',
+      attempts: 1,
+      ms: 1,
+      id: undefined,
+      body: Buffer.from(body),
+    })
+    const line = JSON.parse(
+      recordLine(responseRecord(response, { id: 1, index: 1 }, 'json', ['s3cret-value'])),
+    )
+    expect(line.json).toEqual({ ...JSON.parse(body), echo: 'Bearer [REDACTED]' })
+  })
+
+  it('splits input into numbered lines across chunk edges, with CRLF, a BOM, split UTF-8 and no final newline', async () => {
+    const euro = Buffer.from('€')
+    expect(
+      await lines([
+        Buffer.from('\uFEFFa\r\nb'),
+        Buffer.from('c\n\n'),
+        euro.subarray(0, 1),
+        Buffer.concat([euro.subarray(1), Buffer.from('\nlast')]),
+      ]),
+    ).toEqual([
+      { line: 1, text: 'a' },
+      { line: 2, text: 'bc' },
+      { line: 3, text: '' },
+      { line: 4, text: '€' },
+      { line: 5, text: 'last' },
+    ])
+  })
+
+  it('reads CSV records as specs with their line, the --method, and an error entry for a broken record', async () => {
+    const entries = []
+    const csv = Readable.from(['url,q,ref\n/a,x,r1\n/b,y\n\n/c,,r3\n'])
+    for await (const entry of readCsv(csv, {
+      urlColumn: 'url',
+      idColumn: 'ref',
+      paramColumns: undefined,
+      method: 'POST',
+    })) {
+      entries.push(entry.error ? { line: entry.line, error: entry.error.message } : entry)
+    }
+    expect(entries).toEqual([
+      { line: 2, spec: { url: '/a', params: { q: 'x' }, method: 'POST', id: 'r1' } },
+      { line: 3, error: expect.stringMatching(/^line 3: not a valid CSV record/) },
+      { line: 5, spec: { url: '/c', params: {}, method: 'POST', id: 'r3' } },
+    ])
+  })
+
+  it('remembers done lines as bits, growing as needed', () => {
+    const done = new DoneSet()
+    for (const i of [1, 7, 8, 100_000, 7]) done.add(i)
+    expect(done.size).toBe(4)
+    expect([1, 2, 7, 8, 9, 100_000, 100_001].map((i) => done.has(i))).toEqual([
+      true,
+      false,
+      true,
+      true,
+      false,
+      true,
+      false,
+    ])
+  })
+
+  it('paces --rate and adds the margin to its window', () => {
+    expect(politeRates([{ limit: 10, interval: 1000 }], 50)).toEqual([
+      { limit: 10, interval: 1050 },
+      { limit: 1, interval: 105 },
+    ])
+    expect(politeRates([{ limit: 1, interval: 2000 }], 0)).toEqual([{ limit: 1, interval: 2000 }])
+  })
+
+  it('gives POST and PATCH lines an Idempotency-Key from the run and the line, and leaves others alone', () => {
+    const defaults = { method: 'GET', runId: 'abc', secrets: [] }
+    expect(prepareLine({ url: '/a', json: { x: 1 } }, 7, defaults).spec).toMatchObject({
+      idempotencyKey: 'volley-abc-7',
+    })
+    expect(prepareLine('/a', 3, { ...defaults, method: 'PATCH' }).spec).toMatchObject({
+      method: 'PATCH',
+      idempotencyKey: 'volley-abc-3',
+    })
+    expect(
+      prepareLine({ url: '/a', method: 'POST', headers: { 'Idempotency-Key': 'mine' } }, 2, defaults).spec,
+    ).not.toHaveProperty('idempotencyKey')
+    expect(prepareLine({ url: '/a', method: 'PUT', json: 1 }, 2, defaults).spec).not.toHaveProperty(
+      'idempotencyKey',
+    )
+    expect(prepareLine({ url: '/a', id: 'x' }, 9, defaults).meta).toEqual({ id: 'x', index: 9 })
+    expect(prepareLine(['/s', { api_key: 'k-123456' }], 4, defaults).secrets).toEqual(['k-123456'])
+  })
+
+  it('hides secret header values in the resume hint', () => {
+    expect(
+      redactArgv([
+        'run',
+        'x',
+        '-H',
+        'Authorization: Bearer t0ken',
+        '--header=X-Api-Key: k',
+        '-H',
+        'X-Trace: 1',
+      ]),
+    ).toEqual([
+      'run',
+      'x',
+      '-H',
+      'Authorization: [REDACTED]',
+      '--header=X-Api-Key: [REDACTED]',
+      '-H',
+      'X-Trace: 1',
+    ])
+  })
+})

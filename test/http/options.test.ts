@@ -1,0 +1,84 @@
+import { describe, expect, test } from 'vitest'
+import { InvalidOptionError } from '../../src/errors.js'
+import { createClient } from '../../src/http/client.js'
+import { Emitter } from '../../src/http/events.js'
+import { resolveClientOptions } from '../../src/http/options.js'
+import { createLimiter } from '../../src/limit/limiter.js'
+
+describe('client options', () => {
+  test.each([
+    [
+      { baseUrl: 'api.example.com' },
+      /option `baseUrl` must be an absolute http\(s\) URL, got "api.example.com"/,
+    ],
+    [{ concurrency: 0 }, /option `concurrency` must be a whole number >= 1 .* got 0/],
+    [{ rate: '5 per second' }, /option `rate` must be a rate such as '5\/s'.*got "5 per second"/],
+    [{ connections: 2.5 }, /option `connections` must be a whole number >= 1, got 2.5/],
+    [{ http2: 'yes' }, /option `http2` must be true or false, got "yes"/],
+    [{ timeout: 0 }, /option `timeout` must be a finite duration > 0 \(it is never infinite\), got 0/],
+    [{ timeout: 'forever' }, /option `timeout` must be milliseconds or a duration/],
+    [{ retry: -1 }, /option `retry` must be a whole number of retries >= 0, got -1/],
+    [{ adaptive: 1 }, /option `adaptive` must be true or false, got 1/],
+    [{ maxRetryAfter: 'soon' }, /option `maxRetryAfter` must be milliseconds or a duration/],
+    [{ stopOn: [401, 'x'] }, /option `stopOn` must be an array of HTTP statuses/],
+    [
+      { allowOrigins: ['ftp://x'] },
+      /option `allowOrigins\[0\]` must be an absolute http\(s\) URL, got "ftp:\/\/x"/,
+    ],
+    [{ headers: { 'bad name': 'x' } }, /option `headers`: header name "bad name" is not a valid token/],
+    [
+      { headers: { authorization: 'Bearer x\r\nInjected: 1' } },
+      /header `authorization` must be a string or number without CR, LF or NUL/,
+    ],
+    [{ limiter: {} }, /option `limiter` must be a Limiter from createLimiter\(\)/],
+    [{ limiter: createLimiter(), rate: '1/s' }, /give `limiter` or `rate`, not both/],
+    [{ dispatcher: { dispatch: () => true }, http2: true }, /give `dispatcher` or `http2`, not both/],
+    [{ maxBodySize: -1 }, /option `maxBodySize` must be a whole number >= 0, got -1/],
+    [{ key: '' }, /option `key` must be a non-empty string, got ""/],
+    [
+      { on: { progress: () => {} } },
+      /`progress` must be one of request, response, retry, pause, quota, error/,
+    ],
+    [{ baseURL: 'http://x' }, /unknown option `baseURL`/],
+  ])('%j is refused before anything is sent, naming the option and value', (options, message) => {
+    expect(() => createClient(options as never)).toThrow(InvalidOptionError)
+    expect(() => createClient(options as never)).toThrow(message)
+  })
+
+  test('a header value is never shown in the error, it may be a secret', () => {
+    expect(() => createClient({ headers: { authorization: 'Bearer s3cr3t\n' } })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('s3cr3t') }),
+    )
+  })
+
+  test('defaults: 30 s timeout, 3 attempts, adaptive, stopOn 401, 2 min maxRetryAfter, 50 MiB bodies', () => {
+    const o = resolveClientOptions({ baseUrl: 'https://api.example.com/v1' })
+    expect(o).toMatchObject({
+      timeout: 30_000,
+      adaptive: true,
+      maxRetryAfter: 120_000,
+      maxBodySize: 52_428_800,
+    })
+    expect(o.retry.attempts).toBe(3)
+    expect([...o.stopOn]).toEqual([401])
+    expect(o.base?.href).toBe('https://api.example.com/v1/')
+    expect([...(o.origins ?? [])]).toEqual(['https://api.example.com'])
+  })
+})
+
+describe('events', () => {
+  test('a listener that throws does not break the emitter, and `has` tracks listeners', () => {
+    const emitter = new Emitter()
+    const seen: number[] = []
+    expect(emitter.has.pause).toBe(false)
+    const off = emitter.on('pause', () => {
+      throw new Error('listener bug')
+    })
+    emitter.on('pause', (e) => seen.push(e.ms))
+    expect(emitter.has.pause).toBe(true)
+    emitter.emit('pause', { origin: 'http://x', ms: 5, reason: 'retry-after', status: 429 })
+    expect(seen).toEqual([5])
+    off()
+    expect(emitter.has.pause).toBe(true)
+  })
+})

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { createClient } from '../../src/http/client.js'
+import type { ClientEvents } from '../../src/http/events.js'
+import { createManualClock } from '../../src/limit/clock.js'
+import { eventually, type TinyServer, tinyServer } from './helpers.js'
+
+/** Waits and timing below run on a manual clock: the server is real, time moves only when told. */
+let server: TinyServer | undefined
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+/** A server answering the scripted [status, headers] in turn, then 200. */
+async function scripted(...answers: [number, Record<string, string>][]): Promise<TinyServer> {
+  let n = 0
+  server = await tinyServer((_req, res) => {
+    const [status, headers] = answers[n++] ?? [200, {}]
+    res.writeHead(status, headers).end(`answer ${n}`)
+  })
+  return server
+}
+
+describe('timing on the manual clock', () => {
+  test('a Retry-After pauses the whole origin: nothing starts until it has passed', async () => {
+    const clock = createManualClock()
+    const s = await scripted([429, { 'retry-after': '2' }])
+    const pauses: ClientEvents['pause'][] = []
+    await using api = createClient({ baseUrl: s.url, clock, on: { pause: (e) => pauses.push(e) } })
+    const limiter = api.limiterFor()
+    const first = api.get('/a')
+    expect(await eventually(() => limiter.stats().queued === 1)).toBe(true)
+    expect(pauses).toEqual([{ origin: new URL(s.url).origin, ms: 2000, reason: 'retry-after', status: 429 }])
+    const second = api.get('/b')
+    await clock.advance(1999)
+    expect(limiter.stats().queued).toBe(2)
+    expect(s.seen).toHaveLength(1)
+    await clock.advance(1)
+    const [a, b] = await Promise.all([first, second])
+    expect([a.status, a.attempts, b.status, b.attempts]).toEqual([200, 2, 200, 1])
+    expect(s.seen.map((r) => r.url)).toEqual(['/a', '/a', '/b'])
+  })
+
+  test('backoff waits the jittered delay before the retry enters the limiter', async () => {
+    const clock = createManualClock()
+    const s = await scripted([503, {}], [503, {}])
+    const retries: ClientEvents['retry'][] = []
+    await using api = createClient({
+      baseUrl: s.url,
+      clock,
+      random: () => 0.5,
+      retry: { attempts: 3, backoff: { base: 100, max: 1000 } },
+      on: { retry: (e) => retries.push(e) },
+    })
+    const pending = api.get('/a')
+    expect(await eventually(() => retries.length === 1)).toBe(true)
+    expect(retries[0]).toMatchObject({
+      attempt: 1,
+      reason: 'status 503',
+      status: 503,
+      delay: 50,
+      source: 'backoff',
+    })
+    await clock.advance(49)
+    expect(s.seen).toHaveLength(1)
+    await clock.advance(1)
+    expect(await eventually(() => retries.length === 2)).toBe(true)
+    expect(retries[1]).toMatchObject({ attempt: 2, delay: 100 })
+    await clock.advance(99)
+    expect(s.seen).toHaveLength(2)
+    await clock.advance(1)
+    const response = await pending
+    expect([response.status, response.attempts]).toEqual([200, 3])
+  })
+
+  test('X-RateLimit-Remaining 0 pauses the origin until X-RateLimit-Reset', async () => {
+    const clock = createManualClock()
+    const s = await scripted([
+      200,
+      { 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '3' },
+    ])
+    const pauses: ClientEvents['pause'][] = []
+    await using api = createClient({ baseUrl: s.url, clock, on: { pause: (e) => pauses.push(e) } })
+    await api.get('/a')
+    expect(pauses).toMatchObject([{ ms: 3000, reason: 'ratelimit', status: 200 }])
+    const next = api.get('/b')
+    await clock.advance(2999)
+    expect(api.limiterFor().stats().queued).toBe(1)
+    await clock.advance(1)
+    expect((await next).status).toBe(200)
+  })
+
+  test('a quota from RateLimit-Policy paces a client that has no rate of its own', async () => {
+    const clock = createManualClock()
+    const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }
+    const s = await scripted([200, quota], [200, quota], [200, quota])
+    const quotas: ClientEvents['quota'][] = []
+    await using api = createClient({
+      baseUrl: s.url,
+      clock,
+      concurrency: 1,
+      on: { quota: (e) => quotas.push(e) },
+    })
+    const all = api.all(['/1', '/2', '/3'])
+    expect(await eventually(() => s.seen.length === 2 && api.limiterFor().stats().queued === 1)).toBe(true)
+    // 2 per 1 s, with the safety margin: the third start waits until 1,030 ms.
+    expect(quotas[0]!.rates).toEqual([{ limit: 2, interval: 1030 }])
+    await clock.advance(1029)
+    expect(s.seen).toHaveLength(2)
+    await clock.advance(1)
+    expect((await all).every((r) => r.ok)).toBe(true)
+  })
+
+  test('a Retry-After beyond maxRetryAfter fails at once, and the origin refuses until then', async () => {
+    const clock = createManualClock()
+    const s = await scripted([429, { 'retry-after': '3600' }])
+    await using api = createClient({ baseUrl: s.url, clock, maxRetryAfter: '1m' })
+    const error = await api.get('/a').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 429, retryAfter: 3_600_000, attempts: 1 })
+    expect((error as Error).message).toMatch(
+      /asked to wait 3600 s \(Retry-After\), more than maxRetryAfter \(60 s\)/,
+    )
+    const refused = await api.get('/b').catch((e: unknown) => e)
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', attempts: 0 })
+    expect(s.seen).toHaveLength(1)
+    await clock.advance(3_600_000)
+    expect((await api.get('/c')).status).toBe(200)
+  })
+})
+
+describe('without adaptive limits', () => {
+  test('a Retry-After beyond maxRetryAfter still fails at once instead of sleeping', async () => {
+    const clock = createManualClock()
+    const s = await scripted([503, { 'retry-after': '7200' }])
+    await using api = createClient({ baseUrl: s.url, clock, adaptive: false, maxRetryAfter: '10s' })
+    const error = await api.get('/a').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', status: 503, retryAfter: 7_200_000, attempts: 1 })
+  })
+})

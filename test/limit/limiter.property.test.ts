@@ -1,0 +1,137 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createManualClock } from '../../src/limit/clock.js'
+import { createLimiter } from '../../src/limit/limiter.js'
+import { maxInWindow, sleep } from '../support/clock.js'
+
+const rateArb = fc.record({
+  limit: fc.integer({ min: 1, max: 6 }),
+  interval: fc.integer({ min: 5, max: 300 }),
+})
+
+const taskArb = fc.record({
+  arrival: fc.integer({ min: 0, max: 1000 }),
+  duration: fc.integer({ min: 0, max: 80 }),
+  cost: fc.integer({ min: 1, max: 3 }),
+  priority: fc.integer({ min: -1, max: 1 }),
+  abortAfter: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined, freq: 4 }),
+})
+
+const pauseArb = fc.record({ at: fc.integer({ min: 0, max: 1000 }), ms: fc.integer({ min: 1, max: 300 }) })
+
+describe('Limiter properties (manual clock)', () => {
+  it('never runs more than `concurrency` tasks, and runs every task', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(taskArb, { minLength: 1, maxLength: 40 }),
+        async (concurrency, tasks) => {
+          const clock = createManualClock()
+          const limiter = createLimiter({ concurrency, clock })
+          let running = 0
+          let most = 0
+          let finished = 0
+          for (const task of tasks) {
+            clock.setTimer(() => {
+              void limiter.run(async () => {
+                running++
+                most = Math.max(most, running)
+                await sleep(clock, task.duration)
+                running--
+                finished++
+              })
+            }, task.arrival)
+          }
+          await clock.advance(1000 + 80 * tasks.length + 1)
+          expect(most).toBeLessThanOrEqual(concurrency)
+          expect(finished).toBe(tasks.length)
+          expect(clock.pendingTimers()).toBe(0)
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('never puts more than N starts (counting cost) in any window of every rate, through pauses and aborts', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(rateArb, { minLength: 1, maxLength: 3 }),
+        fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+        fc.array(taskArb, { minLength: 1, maxLength: 40 }),
+        fc.array(pauseArb, { maxLength: 3 }),
+        async (rates, concurrency, tasks, pauses) => {
+          const clock = createManualClock()
+          const limiter = createLimiter({ rate: rates, concurrency, clock })
+          const smallestLimit = Math.min(...rates.map((rate) => rate.limit))
+          const starts: { at: number; cost: number }[] = []
+          const paused: { from: number; to: number }[] = []
+          let settled = 0
+          let abortedWhileQueued = 0
+          for (const pause of pauses) {
+            clock.setTimer(() => {
+              paused.push({ from: clock.now(), to: clock.now() + pause.ms })
+              void limiter.pause(pause.ms)
+            }, pause.at)
+          }
+          for (const task of tasks) {
+            const cost = Math.min(task.cost, smallestLimit)
+            clock.setTimer(() => {
+              const controller = new AbortController()
+              if (task.abortAfter !== undefined) clock.setTimer(() => controller.abort(), task.abortAfter)
+              limiter
+                .run(
+                  async () => {
+                    starts.push({ at: clock.now(), cost })
+                    await sleep(clock, task.duration)
+                  },
+                  { cost, priority: task.priority, signal: controller.signal },
+                )
+                .then(
+                  () => settled++,
+                  (error: { code?: string }) => {
+                    expect(error.code).toBe('ABORTED')
+                    abortedWhileQueued++
+                    settled++
+                  },
+                )
+            }, task.arrival)
+          }
+          const longestInterval = Math.max(...rates.map((rate) => rate.interval))
+          await clock.advance(2000 + tasks.length * (longestInterval * 3 + 80))
+
+          // Every task settled exactly once: it ran, or it was aborted while queued.
+          expect(settled).toBe(tasks.length)
+          expect(starts.length + abortedWhileQueued).toBe(tasks.length)
+          // Expand costs into individual starts, then check each rate's sliding windows.
+          const expanded = starts.flatMap((start) => Array<number>(start.cost).fill(start.at))
+          for (const rate of rates)
+            expect(maxInWindow(expanded, rate.interval)).toBeLessThanOrEqual(rate.limit)
+          for (const start of starts) {
+            for (const pause of paused) expect(start.at >= pause.from && start.at < pause.to).toBe(false)
+          }
+          expect(clock.pendingTimers()).toBe(0)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('achieves at least 98% of N/T over a long saturated run', async () => {
+    await fc.assert(
+      fc.asyncProperty(rateArb, fc.integer({ min: 5, max: 40 }), async (rate, windows) => {
+        const clock = createManualClock()
+        const limiter = createLimiter({ rate, clock })
+        const starts: number[] = []
+        const total = rate.limit * (windows + 2)
+        for (let i = 0; i < total; i++) limiter.run(() => starts.push(clock.now())).catch(() => {})
+        const span = rate.interval * windows
+        await clock.advance(span - 1)
+        const achieved = starts.filter((at) => at < span).length
+        expect(achieved).toBeGreaterThanOrEqual(0.98 * rate.limit * windows)
+        expect(maxInWindow(starts, rate.interval)).toBeLessThanOrEqual(rate.limit)
+        await limiter.close()
+      }),
+      { numRuns: 100 },
+    )
+  })
+})

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest'
+import { createManualClock } from '../../src/limit/clock.js'
+import { createLimiter } from '../../src/limit/limiter.js'
+import { redisStore } from '../../src/store/redis.js'
+import { closedPort, connectRedis, redisStores } from './redis-helpers.js'
+
+const store = redisStores()
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+describe('round trips', () => {
+  it('costs one round trip per task with only a rate, and two with a concurrency cap', async () => {
+    const s = store()
+    const rateOnly = createLimiter({ store: s, key: 'trips-rate', rate: '1000/s' })
+    const capped = createLimiter({ store: s, key: 'trips-capped', rate: '1000/s', concurrency: 2 })
+    // The first call of each script may cost one more (Redis learns the script).
+    await rateOnly.run(() => {})
+    await capped.run(() => {})
+    // A reply on the store's connection means the release sent before it has been counted and run.
+    await s.peek('trips-capped', capped.policy, 1, 0)
+    let before = s.roundTrips
+    for (let i = 0; i < 20; i++) await rateOnly.run(() => {})
+    expect(s.roundTrips - before).toBe(20)
+    before = s.roundTrips
+    for (let i = 0; i < 20; i++) await capped.run(() => {})
+    // The last release may still be on its way when run() settles.
+    await s.peek('trips-capped', capped.policy, 1, 0)
+    expect(s.roundTrips - before).toBe(41)
+    await Promise.all([rateOnly.close(), capped.close()])
+  })
+})
+
+describe('waking', () => {
+  it(
+    'starts a task waiting for a slot when another process releases it, without waiting for the lease ttl',
+    {
+      timeout: 10_000,
+    },
+    async () => {
+      // Two stores are two connections, as two processes would have.
+      const holderStore = store()
+      const waiterStore = store()
+      const holder = createLimiter({ store: holderStore, key: 'wake', concurrency: 1 })
+      const waiter = createLimiter({ store: waiterStore, key: 'wake', concurrency: 1 })
+      const started = deferred()
+      const finish = deferred()
+      const held = holder.run(async () => {
+        started.resolve()
+        await finish.promise
+      })
+      await started.promise
+      const waiting = waiter.run(() => 'ran')
+      // A reply on the waiter's connection means its acquire (sent before) found the slot taken.
+      await waiterStore.peek('wake', waiter.policy, 1, 0)
+      expect(waiter.stats().queued).toBe(1)
+      finish.resolve()
+      await held
+      // Only a wake message can start it in time: the acquire said to come back at the lease expiry (30 s).
+      expect(await waiting).toBe('ran')
+      expect(waiterStore.leasesHeld).toBe(0)
+      await Promise.all([holder.close(), waiter.close()])
+    },
+  )
+})
+
+describe('when Redis cannot be reached', () => {
+  it('rejects tasks with an error naming the URL without its password, and runs none', async () => {
+    const port = await closedPort()
+    const s = store({ url: `redis://user:s3cret@127.0.0.1:${port}/2` })
+    const limiter = createLimiter({ store: s, key: 'down', rate: '10/s' })
+    let ran = 0
+    const results = await Promise.allSettled([1, 2, 3].map(() => limiter.run(() => ran++)))
+    expect(ran).toBe(0)
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      const error = (result as PromiseRejectedResult).reason as Error & { code: string }
+      expect(error.code).toBe('STORE_UNAVAILABLE')
+      expect(error.message).toContain(`redis://127.0.0.1:${port}/2`)
+      expect(error.message).not.toContain('s3cret')
+    }
+    await limiter.close()
+  })
+
+  it('limits locally to the stated fraction of the quota with the fallback option', async () => {
+    const clock = createManualClock()
+    const s = store({ url: `redis://127.0.0.1:${await closedPort()}`, fallback: 0.5, clock })
+    const policy = { concurrency: 4, rates: [{ limit: 10, interval: 1000 }] }
+    const waits: number[] = []
+    for (let i = 0; i < 3; i++) waits.push(await s.acquire('fallback', policy, 1, clock.now()))
+    // Concurrency 4 at half is 2: the third waits for a release (Infinity: the local store wakes it).
+    expect(waits).toEqual([0, 0, Number.POSITIVE_INFINITY])
+    await s.release('fallback', policy, clock.now())
+    await s.release('fallback', policy, clock.now())
+    for (let i = 0; i < 3; i++) {
+      expect(await s.acquire('fallback', policy, 1, clock.now())).toBe(0)
+      await s.release('fallback', policy, clock.now())
+    }
+    // Rate 10/s at half is 5, and 5 have started: the next waits the window plus the 20 ms margin.
+    expect(await s.acquire('fallback', policy, 1, clock.now())).toBe(1020)
+  })
+})
+
+describe('closing', () => {
+  it('quits its connections and holds no lease once its tasks are done', async () => {
+    const s = store()
+    const limiter = createLimiter({ store: s, key: 'close', concurrency: 3, rate: '100/s' })
+    await Promise.all(
+      Array.from({ length: 6 }, () => limiter.run(() => new Promise((r) => setTimeout(r, 5)))),
+    )
+    await limiter.close()
+    expect(s.leasesHeld).toBe(0)
+    await s.close()
+    const error = await s.acquire('close', limiter.policy, 1, 0).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' })
+  })
+
+  it('leaves a client it was given open', async () => {
+    const client = await connectRedis()
+    const s = store({ client })
+    const limiter = createLimiter({ store: s, key: 'given', concurrency: 1 })
+    await limiter.run(() => {})
+    await limiter.close()
+    await s.close()
+    expect(await client.ping()).toBe('PONG')
+    client.disconnect()
+  })
+})
+
+describe('options', () => {
+  it('names the option and the value when one is invalid', () => {
+    expect(() => redisStore({ fallback: 2 })).toThrow(/option `fallback` must be a fraction.*got 2/)
+    expect(() => redisStore({ url: 'http://x' })).toThrow(/option `url` must be a redis:\/\/.*"http:\/\/x"/)
+    expect(() => redisStore({ leaseTtl: '1ms' })).toThrow(/option `leaseTtl` must be at least 30 ms/)
+  })
+})

@@ -3,7 +3,15 @@ import { memoryStore } from '../store/memory.js'
 import type { LimiterStore, LimitPolicy } from '../store/types.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
-import { type Duration, formatRate, parseConcurrency, parseDuration, parseRates, type Rate } from './units.js'
+import {
+  type Duration,
+  formatRate,
+  parseBoolean,
+  parseConcurrency,
+  parseDuration,
+  parseRates,
+  type Rate,
+} from './units.js'
 
 export interface LimiterOptions {
   /** Most tasks running at once. @default Infinity (no cap) */
@@ -14,6 +22,21 @@ export interface LimiterOptions {
    * @default no rate limit
    */
   rate?: Rate | readonly Rate[]
+  /**
+   * Ms (or '50ms') added to every rate's window. The windows are exact where the limiter counts, but
+   * a task's request reaches the API a little later, and not always equally late (a cold connection,
+   * a busy event loop, a loaded machine): two starts exactly one window apart can land inside one
+   * window as the API counts. The margin absorbs that much difference in delay, at a cost of
+   * margin / (interval + margin) of the quota. @default 0 (exact)
+   */
+  rateMargin?: Duration
+  /**
+   * Spread the starts evenly, at most one per (interval + rateMargin) / limit per unit of cost,
+   * instead of letting a whole window's quota start at once: the API gets no bursts, whose last
+   * requests arrive bunched and late. Costs the burst at the start of a run; keep it for per-second
+   * and per-minute quotas (a daily quota would be paced hours apart). @default false
+   */
+  smooth?: boolean
   /** Where the limiter's state lives; share a store and `key` to share limits. @default a private memory store */
   store?: LimiterStore
   /** The name of this limiter's state in `store`. @default 'volley' */
@@ -89,6 +112,8 @@ export class Limiter implements AsyncDisposable {
     this.#policy = {
       concurrency: this.concurrency,
       rates: parseRates(options.rate, 'createLimiter: option `rate`'),
+      rateMargin: parseDuration(options.rateMargin ?? 0, 'createLimiter: option `rateMargin`'),
+      smooth: parseBoolean(options.smooth, 'createLimiter: option `smooth`', false),
     }
     this.key = options.key ?? 'volley'
     if (typeof this.key !== 'string' || this.key === '') {
@@ -138,10 +163,11 @@ export class Limiter implements AsyncDisposable {
 
   /**
    * Replaces the rates (for instance with a quota an API announced in its RateLimit-Policy header).
-   * Starts already recorded for a rate that stays the same still count against it.
+   * Starts already recorded for a rate that stays the same still count against it; `rateMargin`
+   * and `smooth` stay as they were.
    */
   setRate(rate: Rate | readonly Rate[] | undefined): void {
-    this.#policy = { concurrency: this.concurrency, rates: parseRates(rate, 'Limiter.setRate: rate') }
+    this.#policy = { ...this.#policy, rates: parseRates(rate, 'Limiter.setRate: rate') }
     this.#drain()
   }
 

@@ -109,6 +109,13 @@ export function parseConcurrency(value: unknown, option: string): number {
   )
 }
 
+/** Parses a boolean option; undefined means `fallback`. */
+export function parseBoolean(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value === 'boolean') return value
+  throw new InvalidOptionError(`${option} must be true or false, got ${describeValue(value)}`)
+}
+
 /** Formats a rate back to text for messages: '50/1s'. */
 export function formatRate(rate: ResolvedRate): string {
   return `${rate.limit}/${rate.interval % 1000 === 0 ? `${rate.interval / 1000}s` : `${rate.interval}ms`}`

@@ -1,3 +1,5 @@
+import type { ResolvedRate } from '../limit/units.js'
+import { nextPace, paceSpacing } from './pace.js'
 import { StartLog } from './start-log.js'
 import type { LimiterStore, LimitPolicy } from './types.js'
 
@@ -5,6 +7,8 @@ interface KeyState {
   running: number
   pausedUntil: number
   starts: StartLog
+  /** Per rate (by name), the earliest time of its next start: only while `smooth` is on. */
+  pace: Map<string, number> | undefined
   listeners: Set<() => void> | undefined
 }
 
@@ -19,6 +23,14 @@ export class MemoryStore implements LimiterStore {
     if (wait > 0) return wait
     state.running++
     if (policy.rates.length > 0) state.starts.record(cost, now)
+    if (policy.smooth) {
+      state.pace ??= new Map()
+      for (const rate of policy.rates) {
+        const name = rateName(rate)
+        const scheduled = state.pace.get(name) ?? Number.NEGATIVE_INFINITY
+        state.pace.set(name, nextPace(scheduled, now, cost, paceSpacing(rate, policy.rateMargin)))
+      }
+    }
     return 0
   }
 
@@ -54,12 +66,15 @@ export class MemoryStore implements LimiterStore {
     if (state.running >= policy.concurrency) return wait > 0 ? wait : Number.POSITIVE_INFINITY
     const rates = policy.rates
     if (rates.length === 0) return wait
+    const margin = policy.rateMargin
     let longest = 0
     for (const rate of rates) if (rate.interval > longest) longest = rate.interval
-    state.starts.forgetUntil(now - longest)
+    state.starts.forgetUntil(now - longest - margin)
     for (const rate of rates) {
-      const rateWait = state.starts.waitFor(rate.limit, rate.interval, cost, now)
+      const rateWait = state.starts.waitFor(rate.limit, rate.interval + margin, cost, now)
       if (rateWait > wait) wait = rateWait
+      const scheduled = policy.smooth ? state.pace?.get(rateName(rate)) : undefined
+      if (scheduled !== undefined && scheduled - now > wait) wait = scheduled - now
     }
     return wait
   }
@@ -71,12 +86,18 @@ export class MemoryStore implements LimiterStore {
         running: 0,
         pausedUntil: Number.NEGATIVE_INFINITY,
         starts: new StartLog(),
+        pace: undefined,
         listeners: undefined,
       }
       this.#keys.set(key, state)
     }
     return state
   }
+}
+
+/** A rate's name in the pace map: rates keep their schedule across setRate, like their windows. */
+function rateName(rate: ResolvedRate): string {
+  return `${rate.limit}/${rate.interval}`
 }
 
 /** A new in-memory store. Pass the same one to several limiters (with the same `key`) to share limits. */

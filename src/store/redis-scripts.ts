@@ -13,6 +13,8 @@
  * Redis (a test's manual clock) never sees state vanish early; the content alone decides the limits.
  */
 
+import { CATCH_UP } from './pace.js'
+
 /** Shared first lines: the time, and the minute every key outlives its content by. */
 const PRELUDE = `
 local KEEP_MS = 60000
@@ -40,8 +42,8 @@ local function ms(us) return math.ceil(us / 1000) end
  * out of the list; the newest of those (index limit - cost) must be at least `interval` old. Then no
  * half-open window of length `interval` ever holds more than `limit` starts. No fixed buckets.
  *
- * Pacing (option `smooth`) also keeps starts `spacing` apart per unit of cost (a GCRA with no burst):
- * the window's quota is spent evenly instead of in bursts that the API would receive bunched.
+ * Pacing (LimitPolicy.smooth) also keeps starts `spacing` apart per unit of cost (pace.ts): the
+ * window's quota is spent evenly instead of in bursts that the API would receive bunched.
  */
 export const ACQUIRE = `${PRELUDE}
 local now = clock(ARGV[1])
@@ -88,15 +90,10 @@ for _, rate in ipairs(rates) do
   redis.call('LTRIM', rate.key, 0, rate.limit - 1)
   redis.call('PEXPIRE', rate.key, ms(rate.interval) + KEEP_MS)
   if rate.spacing > 0 then
-    -- The schedule advances from where it was, not from now, when this start is late by less than
-    -- CATCH_UP spacings: timer, event-loop and round-trip delays would otherwise add up at every
-    -- start and cost throughput. The next few starts may then come closer together until the
-    -- schedule is met again; the window still holds. Later than that (idle), the schedule starts
-    -- again from now, so an idle key never releases more than CATCH_UP starts at once.
+    -- As nextPace in pace.ts: catch up with the schedule unless CATCH_UP spacings late.
     -- cost <= limit, so the next start is at most one interval ahead: the key's expiry covers it.
-    local CATCH_UP = 4
     local base = rate.next
-    if now - base >= CATCH_UP * rate.spacing then base = now end
+    if now - base >= ${CATCH_UP} * rate.spacing then base = now end
     redis.call('HSET', KEYS[3], rate.key, string.format('%.0f', base + cost * rate.spacing))
     redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
   end

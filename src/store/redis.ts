@@ -5,6 +5,7 @@ import { maskUrl } from '../http/redact.js'
 import { type Clock, systemClock } from '../limit/clock.js'
 import { type Duration, parseDuration } from '../limit/units.js'
 import { Leases } from './leases.js'
+import { paceSpacing } from './pace.js'
 import { MemoryStore } from './memory.js'
 import { RedisConnection, RedisScript } from './redis-connection.js'
 import { ACQUIRE, PAUSE, RELEASE, RENEW } from './redis-scripts.js'
@@ -34,24 +35,6 @@ export interface RedisStoreOptions {
    */
   leaseTtl?: Duration
   /**
-   * Ms added to every rate window. Redis grants starts exactly, but a request reaches the API a
-   * little after its grant, and not always equally late (event loop, scheduler, network): two
-   * requests granted exactly one window apart can arrive less than a window apart and the API counts
-   * N+1. The margin absorbs up to this much difference in delay, at a cost in throughput of
-   * margin / interval (2% of '30/s' at 20 ms). 0 makes the store count exactly like the memory store.
-   * @default 20
-   */
-  windowMargin?: Duration
-  /**
-   * Spread each rate's starts evenly, at most one per (interval + margin) / limit per unit of cost,
-   * instead of letting a whole window's quota start at once. The window limit still holds either way;
-   * pacing keeps the API from receiving bursts, which arrive bunched behind each other on a busy
-   * network or server and can spill a few requests into the next window as the API counts it. Costs
-   * the burst at the start of a run; for a quota per hour or day it makes starts hours apart, so keep
-   * it for per-second and per-minute quotas. @default false
-   */
-  smooth?: boolean
-  /**
    * While Redis is unreachable, limit this process on its own to this fraction of the quota (every
    * rate's limit and the concurrency, rounded down, at least 1) instead of failing tasks. Choose it
    * so the processes together stay under the quota, e.g. 0.25 for 4 processes. Tasks go back to
@@ -75,8 +58,6 @@ interface ResolvedOptions {
   client: Redis | undefined
   prefix: string
   leaseTtl: number
-  windowMargin: number
-  smooth: boolean
   fallback: number | undefined
   connectTimeout: number
   commandTimeout: number
@@ -311,13 +292,11 @@ export class RedisStore implements LimiterStore {
       const fraction = this.#options.fallback ?? 1
       const part = (n: number) => Math.max(1, Math.floor(n * fraction))
       scaled = {
+        // rateMargin and smooth apply locally too: the local starts face the same delays on the way.
+        ...policy,
         concurrency:
           policy.concurrency === Number.POSITIVE_INFINITY ? policy.concurrency : part(policy.concurrency),
-        // The margin applies locally too: the local windows face the same delays on the way.
-        rates: policy.rates.map((rate) => ({
-          limit: part(rate.limit),
-          interval: rate.interval + this.#options.windowMargin,
-        })),
+        rates: policy.rates.map((rate) => ({ limit: part(rate.limit), interval: rate.interval })),
       }
       this.#scaled.set(policy, scaled)
     }
@@ -333,7 +312,7 @@ export class RedisStore implements LimiterStore {
     let prepared = byKey.get(key)
     if (!prepared) {
       const base = this.#base(key)
-      const { windowMargin: margin, smooth } = this.#options
+      const { rateMargin: margin, smooth } = policy
       prepared = {
         keys: [
           `${base}leases`,
@@ -345,7 +324,7 @@ export class RedisStore implements LimiterStore {
         rateArgs: policy.rates.flatMap((rate) => [
           rate.limit,
           us(rate.interval + margin),
-          smooth ? Math.ceil(us(rate.interval + margin) / rate.limit) : 0,
+          smooth ? Math.ceil(us(paceSpacing(rate, margin))) : 0,
         ]),
         concurrency: policy.concurrency === Number.POSITIVE_INFINITY ? 0 : policy.concurrency,
       }
@@ -406,17 +385,9 @@ function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     client: options.client,
     prefix,
     leaseTtl,
-    windowMargin: parseDuration(options.windowMargin ?? 20, name('windowMargin')),
-    smooth: resolveBoolean(options.smooth, name('smooth')),
     fallback,
     connectTimeout: parseDuration(options.connectTimeout ?? 5_000, name('connectTimeout')),
     commandTimeout: parseDuration(options.commandTimeout ?? 5_000, name('commandTimeout')),
     clock: options.clock,
   }
-}
-
-function resolveBoolean(value: unknown, option: string): boolean {
-  if (value === undefined) return false
-  if (typeof value === 'boolean') return value
-  throw new InvalidOptionError(`${option} must be true or false, got ${describeValue(value)}`)
 }

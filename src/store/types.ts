@@ -4,8 +4,15 @@ import type { ResolvedRate } from '../limit/units.js'
 export interface LimitPolicy {
   /** Most tasks running at once across everyone sharing the key; Infinity for no cap. */
   readonly concurrency: number
-  /** Every rate must hold: at most `limit` starts in any window of `interval` ms. */
+  /** Every rate must hold: at most `limit` starts in any window of `interval` + `rateMargin` ms. */
   readonly rates: readonly ResolvedRate[]
+  /** Ms added to every rate's window (see LimiterOptions.rateMargin); rates keep their names without it. */
+  readonly rateMargin: number
+  /**
+   * Pace the starts: at most one per (interval + rateMargin) / limit ms per unit of cost, for the rate
+   * with the longest such spacing, instead of a whole window's quota at once.
+   */
+  readonly smooth: boolean
 }
 
 /**

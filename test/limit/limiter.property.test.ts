@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
-import { maxInWindow, sleep } from '../support/clock.js'
+import { CATCH_UP, paceSpacing } from '../../src/store/pace.js'
+import { maxInWindow, paceExcess, sleep } from '../support/clock.js'
 
 const rateArb = fc.record({
   limit: fc.integer({ min: 1, max: 6 }),
@@ -16,6 +17,9 @@ const taskArb = fc.record({
   priority: fc.integer({ min: -1, max: 1 }),
   abortAfter: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined, freq: 4 }),
 })
+
+/** The margin and pacing options: rateMargin in ms, smooth on or off. */
+const politenessArb = fc.record({ rateMargin: fc.integer({ min: 0, max: 30 }), smooth: fc.boolean() })
 
 const pauseArb = fc.record({ at: fc.integer({ min: 0, max: 1000 }), ms: fc.integer({ min: 1, max: 300 }) })
 
@@ -52,16 +56,17 @@ describe('Limiter properties (manual clock)', () => {
     )
   })
 
-  it('never puts more than N starts (counting cost) in any window of every rate, through pauses and aborts', async () => {
+  it('never puts more than N starts (counting cost) in any window of every rate plus margin, paced when smooth, through pauses and aborts', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(rateArb, { minLength: 1, maxLength: 3 }),
         fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
         fc.array(taskArb, { minLength: 1, maxLength: 40 }),
         fc.array(pauseArb, { maxLength: 3 }),
-        async (rates, concurrency, tasks, pauses) => {
+        politenessArb,
+        async (rates, concurrency, tasks, pauses, { rateMargin, smooth }) => {
           const clock = createManualClock()
-          const limiter = createLimiter({ rate: rates, concurrency, clock })
+          const limiter = createLimiter({ rate: rates, concurrency, clock, rateMargin, smooth })
           const smallestLimit = Math.min(...rates.map((rate) => rate.limit))
           const starts: { at: number; cost: number }[] = []
           const paused: { from: number; to: number }[] = []
@@ -97,15 +102,17 @@ describe('Limiter properties (manual clock)', () => {
             }, task.arrival)
           }
           const longestInterval = Math.max(...rates.map((rate) => rate.interval))
-          await clock.advance(2000 + tasks.length * (longestInterval * 3 + 80))
+          await clock.advance(2000 + tasks.length * ((longestInterval + rateMargin) * 3 + 80))
 
           // Every task settled exactly once: it ran, or it was aborted while queued.
           expect(settled).toBe(tasks.length)
           expect(starts.length + abortedWhileQueued).toBe(tasks.length)
           // Expand costs into individual starts, then check each rate's sliding windows.
           const expanded = starts.flatMap((start) => Array<number>(start.cost).fill(start.at))
-          for (const rate of rates)
-            expect(maxInWindow(expanded, rate.interval)).toBeLessThanOrEqual(rate.limit)
+          for (const rate of rates) {
+            expect(maxInWindow(expanded, rate.interval + rateMargin)).toBeLessThanOrEqual(rate.limit)
+            if (smooth) expect(paceExcess(starts, paceSpacing(rate, rateMargin))).toBeLessThan(CATCH_UP)
+          }
           for (const start of starts) {
             for (const pause of paused) expect(start.at >= pause.from && start.at < pause.to).toBe(false)
           }
@@ -116,21 +123,32 @@ describe('Limiter properties (manual clock)', () => {
     )
   })
 
-  it('achieves at least 98% of N/T over a long saturated run', async () => {
+  it('achieves at least 98% of N/(T + margin) over a long saturated run, paced or not', async () => {
     await fc.assert(
-      fc.asyncProperty(rateArb, fc.integer({ min: 5, max: 40 }), async (rate, windows) => {
-        const clock = createManualClock()
-        const limiter = createLimiter({ rate, clock })
-        const starts: number[] = []
-        const total = rate.limit * (windows + 2)
-        for (let i = 0; i < total; i++) limiter.run(() => starts.push(clock.now())).catch(() => {})
-        const span = rate.interval * windows
-        await clock.advance(span - 1)
-        const achieved = starts.filter((at) => at < span).length
-        expect(achieved).toBeGreaterThanOrEqual(0.98 * rate.limit * windows)
-        expect(maxInWindow(starts, rate.interval)).toBeLessThanOrEqual(rate.limit)
-        await limiter.close()
-      }),
+      fc.asyncProperty(
+        rateArb,
+        fc.integer({ min: 5, max: 40 }),
+        politenessArb,
+        async (rate, windows, politeness) => {
+          const clock = createManualClock()
+          const limiter = createLimiter({ rate, clock, ...politeness })
+          const starts: number[] = []
+          const total = rate.limit * (windows + 2)
+          for (let i = 0; i < total; i++) limiter.run(() => starts.push(clock.now())).catch(() => {})
+          const window = rate.interval + politeness.rateMargin
+          const span = window * windows
+          await clock.advance(span - 1)
+          const achieved = starts.filter((at) => at < span).length
+          expect(achieved).toBeGreaterThanOrEqual(0.98 * rate.limit * windows)
+          expect(maxInWindow(starts, window)).toBeLessThanOrEqual(rate.limit)
+          // Paced: never two starts closer than the spacing (the manual clock is never late).
+          if (politeness.smooth) {
+            const unitStarts = starts.map((at) => ({ at, cost: 1 }))
+            expect(paceExcess(unitStarts, paceSpacing(rate, politeness.rateMargin))).toBeLessThanOrEqual(1)
+          }
+          await limiter.close()
+        },
+      ),
       { numRuns: 100 },
     )
   })

@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { memoryStore } from '../../src/store/memory.js'
-import type { LimitPolicy } from '../../src/store/types.js'
+import { CATCH_UP, paceSpacing } from '../../src/store/pace.js'
+import { maxInWindow, paceExcess } from '../support/clock.js'
+import { policy } from '../support/policy.js'
 
 /** The definition, computed the slow way: starts inside (now - interval, now] plus `cost` must fit. */
 function naiveWait(starts: number[], limit: number, interval: number, cost: number, now: number): number {
@@ -11,25 +13,26 @@ function naiveWait(starts: number[], limit: number, interval: number, cost: numb
 }
 
 describe('memory store', () => {
-  it('answers exactly what the sliding-window definition says, for limits past its initial capacity', () => {
+  it('answers exactly what the sliding-window definition says, windows lengthened by the rate margin, for limits past its initial capacity', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 300 }),
         fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 0, max: 100 }),
         fc.array(fc.record({ gap: fc.integer({ min: 0, max: 40 }), cost: fc.integer({ min: 1, max: 5 }) }), {
           maxLength: 400,
         }),
-        (limit, interval, steps) => {
+        (limit, interval, rateMargin, steps) => {
           const store = memoryStore()
-          const policy: LimitPolicy = { concurrency: Number.POSITIVE_INFINITY, rates: [{ limit, interval }] }
+          const limits = policy(Number.POSITIVE_INFINITY, [[limit, interval]], { rateMargin })
           const starts: number[] = []
           let now = 0
           for (const step of steps) {
             now += step.gap
             const cost = Math.min(step.cost, limit)
-            const expected = naiveWait(starts, limit, interval, cost, now)
-            expect(store.peek('k', policy, cost, now)).toBe(expected)
-            expect(store.acquire('k', policy, cost, now)).toBe(expected)
+            const expected = naiveWait(starts, limit, interval + rateMargin, cost, now)
+            expect(store.peek('k', limits, cost, now)).toBe(expected)
+            expect(store.acquire('k', limits, cost, now)).toBe(expected)
             if (expected === 0) for (let i = 0; i < cost; i++) starts.push(now)
             store.release('k')
           }
@@ -39,36 +42,80 @@ describe('memory store', () => {
     )
   })
 
+  it('paces starts when smooth: however late they come, never CATCH_UP spacings ahead, every window held', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 20 }),
+        // Lateness in quarter spacings (0 to 7 spacings): a late timer, a busy event loop, idleness.
+        fc.array(fc.record({ late: fc.integer({ min: 0, max: 28 }), cost: fc.integer({ min: 1, max: 3 }) }), {
+          maxLength: 150,
+        }),
+        (limit, spacing, margin, steps) => {
+          // Whole-ms spacings keep every time an integer, so the checks below see no float noise.
+          const rateMargin = Math.min(margin, spacing * limit - 1)
+          const interval = spacing * limit - rateMargin
+          const limits = policy(Number.POSITIVE_INFINITY, [[limit, interval]], { rateMargin, smooth: true })
+          expect(paceSpacing(limits.rates[0]!, rateMargin)).toBe(spacing)
+          const store = memoryStore()
+          const starts: { at: number; cost: number }[] = []
+          let now = 0
+          for (const step of steps) {
+            const cost = Math.min(step.cost, limit)
+            now += store.peek('k', limits, cost, now) + (step.late * spacing) / 4
+            expect(store.acquire('k', limits, cost, now)).toBe(0)
+            starts.push({ at: now, cost })
+            store.release('k')
+          }
+          expect(paceExcess(starts, spacing)).toBeLessThan(CATCH_UP)
+          const expanded = starts.flatMap((start) => Array<number>(start.cost).fill(start.at))
+          expect(maxInWindow(expanded, interval + rateMargin)).toBeLessThanOrEqual(limit)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('catches up with the pace after a late start, and starts it again from now after idling', () => {
+    const store = memoryStore()
+    const limits = policy(Number.POSITIVE_INFINITY, [[100, 1000]], { smooth: true })
+    // 10 ms spacing: the schedule after a start at 0 says 10.
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 5)).toBe(5)
+    // 15 ms late: the schedule moves on from 10, not from 25, so the next start may follow at once.
+    expect(store.acquire('k', limits, 1, 25)).toBe(0)
+    expect(store.acquire('k', limits, 1, 25)).toBe(0)
+    expect(store.acquire('k', limits, 1, 25)).toBe(5)
+    // Idle for CATCH_UP spacings or more: one start, then the spacing again from there.
+    expect(store.acquire('k', limits, 1, 30 + CATCH_UP * 10)).toBe(0)
+    expect(store.acquire('k', limits, 1, 30 + CATCH_UP * 10)).toBe(10)
+  })
+
   it('holds a huge limit without allocating for it up front', () => {
     const store = memoryStore()
-    const policy: LimitPolicy = {
-      concurrency: Number.POSITIVE_INFINITY,
-      rates: [{ limit: 1e9, interval: 1000 }],
-    }
+    const limits = policy(Number.POSITIVE_INFINITY, [[1e9, 1000]])
     const before = process.memoryUsage().arrayBuffers
-    for (let i = 0; i < 1000; i++) expect(store.acquire('k', policy, 1, i / 10)).toBe(0)
+    for (let i = 0; i < 1000; i++) expect(store.acquire('k', limits, 1, i / 10)).toBe(0)
     // A ring sized to the limit would be 8 GB; what is held is the 1,000 starts in the window.
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1024 * 1024)
   })
 
   it('counts concurrency across acquire and release, and reports Infinity while every slot is taken', () => {
     const store = memoryStore()
-    const policy: LimitPolicy = { concurrency: 2, rates: [] }
-    expect(store.acquire('k', policy, 1, 0)).toBe(0)
-    expect(store.acquire('k', policy, 1, 0)).toBe(0)
-    expect(store.acquire('k', policy, 1, 0)).toBe(Number.POSITIVE_INFINITY)
+    const limits = policy(2)
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 0)).toBe(Number.POSITIVE_INFINITY)
     store.release('k')
-    expect(store.acquire('k', policy, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
   })
 
   it('keeps keys apart and lets a pause hold only its own key', () => {
     const store = memoryStore()
-    const policy: LimitPolicy = {
-      concurrency: Number.POSITIVE_INFINITY,
-      rates: [{ limit: 1, interval: 1000 }],
-    }
+    const limits = policy(Number.POSITIVE_INFINITY, [[1, 1000]])
     store.pause('a', 500, 0)
-    expect(store.acquire('a', policy, 1, 100)).toBe(400)
-    expect(store.acquire('b', policy, 1, 100)).toBe(0)
+    expect(store.acquire('a', limits, 1, 100)).toBe(400)
+    expect(store.acquire('b', limits, 1, 100)).toBe(0)
   })
 })

@@ -14,7 +14,7 @@ export interface WorkerConfig {
   rate?: string
   concurrency?: number
   leaseTtl?: number
-  windowMargin?: number
+  rateMargin?: number
   smooth?: boolean
   durationMs: number
   /** Tasks kept in the limiter at once. */

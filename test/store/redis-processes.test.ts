@@ -66,9 +66,9 @@ describe('four processes sharing one key', () => {
     // The store grants starts exactly on Redis time, but each request reaches the mock a little
     // later, and on a loaded 2-core box not equally late (tens of ms apart seen). Two product
     // options absorb that: `smooth` spreads the 30 starts over the second (a burst of 30 reaches the
-    // server bunched, the last ones far later than the first), and `windowMargin` leaves 40 ms
+    // server bunched, the last ones far later than the first), and `rateMargin` leaves 40 ms
     // between a start and the one 30 starts later beyond the window (4% of the quota).
-    const config = { rate: '30/s', smooth: true, windowMargin: 40, durationMs: 5500, outstanding: 8 }
+    const config = { rate: '30/s', smooth: true, rateMargin: 40, durationMs: 5500, outstanding: 8 }
     const { arrivals, done } = await run(server, configs(4, { mockUrl: server.url, key: 'rate', ...config }))
     const results = await done()
     const stats = server.stats()

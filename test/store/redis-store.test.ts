@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
 import { redisStore } from '../../src/store/redis.js'
+import { policy } from '../support/policy.js'
 import { closedPort, connectRedis, redisStores } from './redis-helpers.js'
 
 const store = redisStores()
@@ -90,19 +91,19 @@ describe('when Redis cannot be reached', () => {
   it('limits locally to the stated fraction of the quota with the fallback option', async () => {
     const clock = createManualClock()
     const s = store({ url: `redis://127.0.0.1:${await closedPort()}`, fallback: 0.5, clock })
-    const policy = { concurrency: 4, rates: [{ limit: 10, interval: 1000 }] }
+    const limits = policy(4, [[10, 1000]], { rateMargin: 20 })
     const waits: number[] = []
-    for (let i = 0; i < 3; i++) waits.push(await s.acquire('fallback', policy, 1, clock.now()))
+    for (let i = 0; i < 3; i++) waits.push(await s.acquire('fallback', limits, 1, clock.now()))
     // Concurrency 4 at half is 2: the third waits for a release (Infinity: the local store wakes it).
     expect(waits).toEqual([0, 0, Number.POSITIVE_INFINITY])
-    await s.release('fallback', policy, clock.now())
-    await s.release('fallback', policy, clock.now())
+    await s.release('fallback', limits, clock.now())
+    await s.release('fallback', limits, clock.now())
     for (let i = 0; i < 3; i++) {
-      expect(await s.acquire('fallback', policy, 1, clock.now())).toBe(0)
-      await s.release('fallback', policy, clock.now())
+      expect(await s.acquire('fallback', limits, 1, clock.now())).toBe(0)
+      await s.release('fallback', limits, clock.now())
     }
     // Rate 10/s at half is 5, and 5 have started: the next waits the window plus the 20 ms margin.
-    expect(await s.acquire('fallback', policy, 1, clock.now())).toBe(1020)
+    expect(await s.acquire('fallback', limits, 1, clock.now())).toBe(1020)
   })
 })
 

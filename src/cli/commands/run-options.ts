@@ -136,8 +136,8 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
 
 /**
  * --redis [url] --key NAME: the limiter's windows and slots live in Redis under NAME, so every
- * process given the same key shares --rate and --concurrency. The CLI's own margin and pacing
- * (politeRates) already absorb network delay, so the store adds none. ioredis loads only when asked.
+ * process given the same key shares --rate and --concurrency (with the --rate-margin and pacing of
+ * politeRates, the same in every process). ioredis loads only when asked.
  */
 async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions, 'store' | 'key'>> {
   if (flags.redis === undefined || flags.redis === false) {
@@ -155,7 +155,7 @@ async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions,
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)
   }
   const { redisStore } = await import('../../store/redis.js')
-  return { store: redisStore({ url, windowMargin: 0 }), key: flags.key }
+  return { store: redisStore({ url }), key: flags.key }
 }
 
 /** users.jsonl -> users.results.jsonl beside it; stdin -> results.jsonl in the working directory. */

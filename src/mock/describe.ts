@@ -6,6 +6,7 @@ import { type MockServer, STATS_PATH } from './server.js'
 export function describeMockServer(server: MockServer): string {
   const { options } = server
   const behaviour = [
+    options.tls ? (options.http2 ? 'HTTPS, HTTP/2 and HTTP/1.1' : 'HTTPS') : undefined,
     options.rates.length > 0 ? `rate ${options.rates.map(formatRate).join(' + ')}` : 'no rate limit',
     Number.isFinite(options.maxInFlight) ? `max ${options.maxInFlight} in flight` : undefined,
     options.latency.max > 0

@@ -10,7 +10,10 @@ export function fixedJson(exchange: Exchange): void {
   exchange.send(200, JSON_BODY, JSON_TYPE)
 }
 
-/** /anything[/...]: echoes what arrived, like httpbin, so a test can see what a client sent. */
+/**
+ * /anything[/...]: echoes what arrived, like httpbin, so a test can see what a client sent
+ * (`httpVersion` tells the protocol: '1.1' or '2.0'; over HTTP/2 `headers` has the pseudo-headers).
+ */
 export async function echo(exchange: Exchange, { options }: MockContext): Promise<void> {
   const { req } = exchange
   const data = await exchange.readText()
@@ -29,6 +32,7 @@ export async function echo(exchange: Exchange, { options }: MockContext): Promis
   }
   exchange.json(200, {
     method: req.method,
+    httpVersion: req.httpVersion,
     path: exchange.path,
     query: queryObject(exchange.query),
     headers,

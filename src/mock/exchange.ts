@@ -1,14 +1,15 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { Clock, TimerHandle } from '../limit/clock.js'
 import { MockRequestError } from './choices.js'
 import type { StatsRecorder } from './stats.js'
+import { dropRequest, type MockRequest, type MockResponse, responseGone } from './wire.js'
 
 export const JSON_TYPE = 'application/json; charset=utf-8'
 const MAX_BODY_BYTES = 1_048_576
 
 /** Writes a whole response: the only place the mock sets status, length and type. */
 export function writeBody(
-  res: ServerResponse,
+  res: MockResponse,
   status: number,
   body: string | Buffer,
   contentType: string,
@@ -35,8 +36,8 @@ export function writeBody(
  * request on seeing a response can never make the server count one more in flight than it sent.
  */
 export class Exchange {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+  readonly req: MockRequest
+  readonly res: MockResponse
   readonly path: string
   /** The raw query string, without '?'. */
   readonly query: string
@@ -50,8 +51,8 @@ export class Exchange {
   #timer: TimerHandle | undefined
 
   constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: MockRequest,
+    res: MockResponse,
     target: { path: string; query: string },
     stats: StatsRecorder,
     clock: Clock,
@@ -112,11 +113,11 @@ export class Exchange {
     }, ms)
   }
 
-  /** Destroys the connection without a response, as a crashed proxy would. */
+  /** Breaks off without a response: the connection (HTTP/1.1) or the stream (HTTP/2), see dropRequest. */
   reset(): void {
     if (!this.#leave(undefined)) return
     this.#stats.count('resets')
-    this.req.socket.destroy()
+    dropRequest(this.req)
   }
 
   /** Never answers: the request stays in flight until the client gives up or the server closes. */
@@ -149,7 +150,7 @@ export class Exchange {
 
   /** Takes the request out of flight; false if it already was. */
   #leave(status: number | undefined): boolean {
-    if (this.#settled || this.res.destroyed) return false
+    if (this.#settled || responseGone(this.res)) return false
     this.#settled = true
     this.#stats.depart(status)
     return true

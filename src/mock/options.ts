@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import {
   type Duration,
@@ -22,6 +23,18 @@ export interface MockServerOptions {
   port?: number
   /** Interface to listen on. @default '127.0.0.1' (loopback only) */
   host?: string
+  /**
+   * Serve HTTPS with this PEM key and certificate (`url` starts with https://). Clients must trust
+   * the certificate: volley's `tls: { ca: cert }` for a self-signed one.
+   * @default plain HTTP
+   */
+  tls?: { key: string | Buffer; cert: string | Buffer }
+  /**
+   * With `tls`, also serve HTTP/2 (negotiated by ALPN; HTTP/1.1 clients are still served). A
+   * `reset` fault then resets the stream (RST_STREAM), not the connection.
+   * @default false
+   */
+  http2?: boolean
   /**
    * Server-side rate limit, like a real API's quota: '50/s', '600/min', '5/2s', `{ limit, interval }`,
    * or an array that must all hold. Exact sliding windows. Over it: 429 with Retry-After (seconds),
@@ -62,6 +75,8 @@ export interface MockServerOptions {
 export interface ResolvedMockOptions {
   readonly port: number
   readonly host: string
+  readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer } | undefined
+  readonly http2: boolean
   readonly rates: readonly ResolvedRate[]
   readonly maxInFlight: number
   /** Uniform latency between `min` and `max` ms (equal for a fixed latency). */
@@ -78,6 +93,8 @@ export interface ResolvedMockOptions {
 const OPTION_NAMES = new Set([
   'port',
   'host',
+  'tls',
+  'http2',
   'rate',
   'maxInFlight',
   'latency',
@@ -105,9 +122,12 @@ export function resolveMockOptions(options: MockServerOptions | undefined): Reso
     }
   }
   const rates = parseRates(opts.rate, `${CALLER}: option \`rate\``)
+  const tls = resolveTls(opts.tls)
   return {
     port: resolvePort(opts.port),
     host: resolveHost(opts.host),
+    tls,
+    http2: resolveHttp2(opts.http2, tls !== undefined),
     rates,
     maxInFlight: parseConcurrency(opts.maxInFlight, `${CALLER}: option \`maxInFlight\``),
     latency: resolveLatency(opts.latency),
@@ -134,6 +154,61 @@ function resolveHost(host: unknown): string {
   throw new InvalidOptionError(
     `${CALLER}: option \`host\` must be a host name or address, got ${describeValue(host)}`,
   )
+}
+
+const PEM_FIELDS = ['key', 'cert'] as const
+
+function resolveTls(tls: unknown): ResolvedMockOptions['tls'] {
+  if (tls === undefined) return undefined
+  // Values are never shown in errors: a key is a secret.
+  const fields = typeof tls === 'object' && tls !== null ? (tls as Record<string, unknown>) : undefined
+  const unknown =
+    fields && Object.keys(fields).find((name) => !(PEM_FIELDS as readonly string[]).includes(name))
+  if (!fields || unknown !== undefined) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`tls\` must be { key, cert } (PEM strings or Buffers), got ${fields ? `a field \`${unknown}\`` : describeSecret(tls)}`,
+    )
+  }
+  for (const name of PEM_FIELDS) {
+    const value = fields[name]
+    if (!(typeof value === 'string' || Buffer.isBuffer(value)) || value.length === 0) {
+      throw new InvalidOptionError(
+        `${CALLER}: option \`tls.${name}\` must be a non-empty PEM string or Buffer, got ${describeSecret(value)}`,
+      )
+    }
+  }
+  const pem = { key: fields.key as string | Buffer, cert: fields.cert as string | Buffer }
+  try {
+    // Told now, naming the option, rather than as an OpenSSL error from deep inside listen().
+    createSecureContext(pem)
+  } catch (error) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`tls\` is not a usable key and certificate pair: ${(error as Error).message}`,
+    )
+  }
+  return pem
+}
+
+/** What a value is, without showing it (it may be a private key). */
+function describeSecret(value: unknown): string {
+  if (value === undefined || value === null) return String(value)
+  if ((typeof value === 'string' || Buffer.isBuffer(value)) && value.length === 0) return 'an empty one'
+  return Buffer.isBuffer(value) ? 'a Buffer' : `a ${typeof value}`
+}
+
+function resolveHttp2(http2: unknown, hasTls: boolean): boolean {
+  if (http2 === undefined || http2 === false) return false
+  if (http2 !== true) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`http2\` must be true or false, got ${describeValue(http2)}`,
+    )
+  }
+  if (!hasTls) {
+    throw new InvalidOptionError(
+      `${CALLER}: option \`http2\` needs \`tls\`: clients negotiate HTTP/2 by ALPN, over TLS only`,
+    )
+  }
+  return true
 }
 
 function resolveLatency(latency: unknown): { min: number; max: number } {

@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { systemClock } from '../limit/clock.js'
 import { createChoices, forcedDelay, forcedFault } from './choices.js'
@@ -13,11 +12,12 @@ import {
 import { ServerRateLimit } from './rate-limit.js'
 import { type MockContext, matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
 import { type MockStats, StatsRecorder } from './stats.js'
+import { createWireServer, type MockRequest, type MockResponse } from './wire.js'
 import { JobStore } from './work.js'
 
 /** A running mock API. */
 export interface MockServer extends AsyncDisposable {
-  /** 'http://127.0.0.1:<port>', without a trailing slash. */
+  /** 'http://127.0.0.1:<port>' ('https://' with `tls`), without a trailing slash. */
   readonly url: string
   readonly port: number
   /** The seed in use (the one given, or the random one drawn): pass it back to replay a run. */
@@ -28,7 +28,7 @@ export interface MockServer extends AsyncDisposable {
   stats(): MockStats
   /** Zeroes the counters (also DELETE /__stats); the rate window and jobs are kept. */
   resetStats(): void
-  /** Stops listening and destroys every connection, hung and keep-alive ones included. */
+  /** Stops listening and destroys every connection (HTTP/2 sessions too), hung and keep-alive ones included. */
   close(): Promise<void>
 }
 
@@ -77,7 +77,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     return true
   }
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: MockRequest, res: MockResponse) => {
     const target = splitTarget(req.url ?? '/')
     if (target.path === STATS_PATH) {
       serveStats(req, res)
@@ -151,13 +151,14 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     }
   }
 
-  const serveStats = (req: IncomingMessage, res: ServerResponse) => {
+  const serveStats = (req: MockRequest, res: MockResponse) => {
     if (req.method === 'DELETE') stats.reset()
     writeBody(res, 200, JSON.stringify(stats.snapshot()), JSON_TYPE, { 'cache-control': 'no-store' })
   }
 
-  const server = createServer(handle)
-  server.on('connection', (socket) => {
+  const server = createWireServer(resolved, handle)
+  // 'connection' gives the TCP socket, under TLS and HTTP/2 sessions too: destroying it ends them all.
+  server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     stats.connect()
     socket.once('close', () => {
@@ -180,8 +181,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       const gone = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)))
-      // server.close() alone waits for keep-alive and hung requests; end them now.
-      server.closeAllConnections()
+      // server.close() alone waits for keep-alive connections, sessions and hung requests; end them now.
       for (const socket of sockets) socket.destroy()
       await Promise.all([stopped, ...gone])
     })()
@@ -189,7 +189,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
   }
 
   return {
-    url: `http://${host}:${port}`,
+    url: `${resolved.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     seed: resolved.seed,
     options: resolved,
@@ -210,7 +210,7 @@ function splitTarget(url: string): { path: string; query: string } {
 }
 
 /** Compares in constant time, so response timing does not leak how much of a guess was right. */
-function hasToken(req: IncomingMessage, token: string): boolean {
+function hasToken(req: MockRequest, token: string): boolean {
   const given = Buffer.from(req.headers.authorization ?? '')
   const expected = Buffer.from(`Bearer ${token}`)
   return given.length === expected.length && timingSafeEqual(given, expected)

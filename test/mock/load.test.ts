@@ -3,6 +3,32 @@ import { describe, expect, test } from 'vitest'
 import { createChoices } from '../../src/mock/choices.js'
 import { type MockServerOptions, startMockServer } from '../../src/mock/index.js'
 import { resolveMockOptions } from '../../src/mock/options.js'
+import { testTls } from '../fixtures/tls.js'
+
+/**
+ * Each test runs over HTTP/1.1 (`connections` sockets) and over HTTP/2 with TLS (one session
+ * carrying up to `connections` streams), so every fault and count is checked on both protocols.
+ */
+const protocols = [
+  {
+    name: 'HTTP/1.1',
+    server: {},
+    pool: (url: string, connections: number, options: Pool.Options = {}) =>
+      new Pool(url, { ...options, connections }),
+  },
+  {
+    name: 'HTTP/2 over TLS',
+    server: { tls: testTls, http2: true },
+    pool: (url: string, connections: number, options: Pool.Options = {}) =>
+      new Pool(url, {
+        ...options,
+        connections: 1,
+        pipelining: connections,
+        allowH2: true,
+        connect: { ca: testTls.cert },
+      }),
+  },
+]
 
 /** Runs `total` requests through `workers` loops, each awaiting its own; returns what each saw. */
 async function drive(
@@ -22,11 +48,11 @@ async function drive(
   return outcomes
 }
 
-describe('mock under load', () => {
+describe.each(protocols)('mock under load, $name', (protocol) => {
   test('stats are exact under a few thousand concurrent requests', async () => {
     // A millisecond of latency makes requests overlap on the server, as they would on a real API.
-    await using server = await startMockServer({ latency: 1 })
-    const pool = new Pool(server.url, { connections: 50 })
+    await using server = await startMockServer({ ...protocol.server, latency: 1 })
+    const pool = protocol.pool(server.url, 50)
     const total = 2400
     const outcomes = await drive(total, 50, async (i) => {
       const kind = i % 3
@@ -73,14 +99,20 @@ describe('mock under load', () => {
       },
       seed: 2024,
     }
-    const server = await startMockServer(options)
-    const pool = new Pool(server.url, { connections: 50, headersTimeout: 1000, bodyTimeout: 1000 })
+    const server = await startMockServer({ ...options, ...protocol.server })
+    const pool = protocol.pool(server.url, 50, { headersTimeout: 1000, bodyTimeout: 1000 })
     const total = 10_000
     const outcomes = await drive(total, 50, async (i) => {
       const res = await pool.request(
         i % 2 === 0
           ? { path: `/items/${i}`, method: 'GET' }
-          : { path: '/batch/geocode', method: 'POST', body: JSON.stringify({ addresses: [`${i} Main St`] }) },
+          : {
+              path: '/batch/geocode',
+              method: 'POST',
+              body: JSON.stringify({ addresses: [`${i} Main St`] }),
+              // Geocoding is idempotent: without this undici runs a POST on an idle HTTP/2 session only.
+              idempotent: true,
+            },
       )
       await res.body.text()
       return res.statusCode
@@ -108,10 +140,13 @@ describe('mock under load', () => {
     expect(stats.aborted).toBeGreaterThanOrEqual(stats.hangs)
     const clientErrors = outcomes.filter((outcome) => outcome instanceof Error).length
     expect(clientErrors).toBeGreaterThanOrEqual(stats.resets + stats.hangs)
+    // A reset ends one request: over HTTP/1.1 with its connection, over HTTP/2 only its stream.
+    if (protocol.server.http2) expect(stats.connections).toBe(1)
+    else expect(stats.connections).toBeGreaterThan(stats.resets)
     await expect.poll(() => server.stats().openConnections, { timeout: 5000 }).toBe(0)
 
     // Hung requests with no client timeout must not hold close() up.
-    const hungPool = new Pool(server.url, { connections: 5 })
+    const hungPool = protocol.pool(server.url, 5)
     const hung = Array.from({ length: 5 }, () =>
       hungPool
         .request({ path: '/json', method: 'GET', headers: { 'x-mock-fault': 'hang' } })

@@ -1,8 +1,28 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 import { isVolleyError } from '../../src/errors.js'
 import { createChoices } from '../../src/mock/choices.js'
 import { type MockServerOptions, startMockServer } from '../../src/mock/index.js'
 import { resolveMockOptions } from '../../src/mock/options.js'
+import { testTls } from '../fixtures/tls.js'
+
+async function expectRefusal(options: MockServerOptions, message: RegExp): Promise<void> {
+  const error = await startMockServer(options).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(isVolleyError(error) && error.code).toBe('INVALID_OPTION')
+  expect((error as Error).message).toMatch(message)
+}
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
 
 describe('mock options', () => {
   test('defaults to loopback, port 0, no limits, the default batch size and job duration', () => {
@@ -40,12 +60,54 @@ describe('mock options', () => {
     [{ statsWindow: 0 }, /option `statsWindow`.*0/],
     [{ latancy: 5 } as never, /unknown option `latancy`/],
   ])('rejects %j with an error naming the option and value', async (options, message) => {
-    const error = await startMockServer(options).then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(isVolleyError(error) && error.code).toBe('INVALID_OPTION')
-    expect((error as Error).message).toMatch(message)
+    await expectRefusal(options, message)
+  })
+
+  test.each<[string, MockServerOptions, RegExp]>([
+    ['http2 without tls', { http2: true }, /option `http2` needs `tls`: clients negotiate HTTP\/2 by ALPN/],
+    [
+      'http2 not a boolean',
+      { tls: testTls, http2: 'yes' as never },
+      /option `http2` must be true or false, got "yes"/,
+    ],
+    [
+      'tls without a key',
+      { tls: { cert: testTls.cert } as never },
+      /option `tls.key` must be a non-empty PEM/,
+    ],
+    [
+      'tls with a ca',
+      { tls: { ...testTls, ca: testTls.cert } as never },
+      /option `tls` must be \{ key, cert \}.*got a field `ca`/,
+    ],
+    [
+      'tls with a bad certificate',
+      { tls: { key: testTls.key, cert: 'junk' } },
+      /option `tls` is not a usable key and certificate pair/,
+    ],
+  ])('rejects %s, naming the option', async (_, options, message) => {
+    await expectRefusal(options, message)
+  })
+
+  test('a key that does not match its certificate is refused, and no key material is ever shown', () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string
+    const attempts: unknown[] = [
+      { key: other, cert: testTls.cert },
+      testTls.key,
+      { key: testTls.key, cert: testTls.cert, passphrase: 'x' },
+    ]
+    for (const tls of attempts) {
+      const error = catchError(() => resolveMockOptions({ tls: tls as never }))
+      expect(isVolleyError(error) && error.code).toBe('INVALID_OPTION')
+      expect((error as Error).message).toMatch(/option `tls`/)
+      expect((error as Error).message).not.toMatch(/PRIVATE KEY|BEGIN/)
+    }
+    expect(
+      (catchError(() => resolveMockOptions({ tls: { key: other, cert: testTls.cert } })) as Error).message,
+    ).toMatch(/not a usable key and certificate pair/)
   })
 
   test('a bad auth token is refused without being repeated in the message', () => {

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { Agent, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { AbortError, ClosedError, InvalidOptionError } from '../errors.js'
 import type { TimerHandle } from '../limit/clock.js'
 import type { Limiter } from '../limit/limiter.js'
@@ -19,6 +19,7 @@ import {
   requestAbortError,
   TimeoutError,
 } from './errors.js'
+import { createAgent } from './agent.js'
 import { type ClientEventName, Emitter, type Listener } from './events.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
 import { type AdaptiveSettings, adapt, type OriginState, Origins } from './origins.js'
@@ -100,13 +101,7 @@ export class Client implements AsyncDisposable {
     const o = resolveClientOptions(options)
     this.#o = o
     this.#ownsDispatcher = o.dispatcher === undefined
-    this.#dispatcher =
-      o.dispatcher ??
-      new Agent({
-        connections: o.connections ?? null,
-        allowH2: o.http2,
-        pipelining: 1,
-      })
+    this.#dispatcher = o.dispatcher ?? createAgent(o)
     this.#origins = new Origins({
       baseOrigin: o.baseOrigin,
       limiter: o.limiter,

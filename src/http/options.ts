@@ -28,8 +28,13 @@ export interface ClientOptions {
   rate?: Rate | readonly Rate[]
   /** undici connections per origin (keep-alive, reused). @default no cap (one per concurrent request) */
   connections?: number
-  /** Negotiate HTTP/2 (undici `allowH2`): over TLS (https) only, by ALPN; plain http stays HTTP/1.1. @default false */
+  /**
+   * Negotiate HTTP/2 by ALPN: over TLS (https) only; plain http, and servers that decline h2, stay
+   * HTTP/1.1. Requests to an origin then share its connections as multiplexed streams. @default false
+   */
   http2?: boolean
+  /** TLS settings for https origins: a private CA to trust, a client certificate (mutual TLS). @default Node's */
+  tls?: ClientTlsOptions
   /** Per attempt, from sending to the end of the body: ms or '30s'. Never infinite. @default '30s' */
   timeout?: Duration
   /** A number of retries (`3` = up to 4 attempts), `false`, or RetryOptions. @default { attempts: 3 } */
@@ -62,6 +67,25 @@ export interface ClientOptions {
   random?: () => number
 }
 
+/** TLS settings of a client's connections (passed to undici's `connect`, then to tls.connect). */
+export interface ClientTlsOptions {
+  /**
+   * Certificate authorities to trust (PEM), **instead of** Node's bundled ones, as tls.connect does:
+   * a corporate CA, a self-signed server. To trust both: `[...tls.rootCertificates, myCa]`.
+   */
+  ca?: PemInput
+  /** Client certificate chain (PEM) for mutual TLS; with `key`. */
+  cert?: PemInput
+  /** The private key (PEM) of `cert`. */
+  key?: PemInput
+  /** Refuse servers whose certificate does not verify. false accepts any certificate: never in production. @default true */
+  rejectUnauthorized?: boolean
+  /** Name sent by SNI and checked against the certificate. @default the URL's host name */
+  servername?: string
+}
+
+export type PemInput = string | Buffer | (string | Buffer)[]
+
 export interface ResolvedClientOptions {
   base: URL | undefined
   baseOrigin: string | undefined
@@ -72,6 +96,7 @@ export interface ResolvedClientOptions {
   rates: ResolvedRate[]
   connections: number | undefined
   http2: boolean
+  tls: ClientTlsOptions | undefined
   timeout: number
   retry: RetryPolicy
   adaptive: boolean
@@ -96,6 +121,7 @@ const KNOWN = new Set([
   'rate',
   'connections',
   'http2',
+  'tls',
   'timeout',
   'retry',
   'adaptive',
@@ -144,6 +170,58 @@ function originOf(value: unknown, option: string): URL {
     )
   }
   return url
+}
+
+const TLS_FIELDS = new Set(['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'])
+
+function isPem(value: unknown): boolean {
+  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0
+}
+
+/** What a bad `ca`/`cert`/`key` is, without showing it. */
+function describePem(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array holding something else'
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'an empty one'
+  return `a ${typeof value}`
+}
+
+/** `tls`, checked field by field. Certificates and keys are never shown in an error: a key is a secret. */
+function resolveTls(value: unknown): ClientTlsOptions | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(
+      `${name('tls')} must be { ca, cert, key, rejectUnauthorized, servername }, got ${typeof value === 'string' ? 'a string' : describeValue(value)}`,
+    )
+  }
+  const tls = value as Record<string, unknown>
+  for (const field of Object.keys(tls)) {
+    if (!TLS_FIELDS.has(field)) {
+      throw new InvalidOptionError(
+        `${name('tls')} has an unknown field \`${field}\` (known: ${[...TLS_FIELDS].join(', ')})`,
+      )
+    }
+  }
+  for (const field of ['ca', 'cert', 'key']) {
+    const pem = tls[field]
+    if (pem !== undefined && !(isPem(pem) || (Array.isArray(pem) && pem.length > 0 && pem.every(isPem)))) {
+      throw new InvalidOptionError(
+        `${name(`tls.${field}`)} must be a PEM string or Buffer, or a non-empty array of them, got ${describePem(pem)}`,
+      )
+    }
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new InvalidOptionError(
+      `${CALLER}: give \`tls.cert\` and \`tls.key\` together (a client certificate and its key), not one of them`,
+    )
+  }
+  boolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true)
+  if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername === '')) {
+    throw new InvalidOptionError(
+      `${name('tls.servername')} must be a non-empty host name, got ${describeValue(tls.servername)}`,
+    )
+  }
+  return { ...tls }
 }
 
 /** Validates every option once, naming the option and the value when one is wrong, and fills in defaults. */
@@ -203,7 +281,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
         `${name('dispatcher')} must be an undici Dispatcher, got ${describeValue(opts.dispatcher)}`,
       )
     }
-    for (const clash of ['connections', 'http2'] as const) {
+    for (const clash of ['connections', 'http2', 'tls'] as const) {
       if (opts[clash] !== undefined) {
         throw new InvalidOptionError(
           `${CALLER}: give \`dispatcher\` or \`${clash}\`, not both (configure your dispatcher)`,
@@ -261,6 +339,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     connections:
       opts.connections === undefined ? undefined : wholeNumber(opts.connections, 'connections', 1, 1),
     http2: boolean(opts.http2, 'http2', false),
+    tls: resolveTls(opts.tls),
     timeout,
     retry: resolveRetry(opts.retry, name('retry')),
     adaptive: boolean(opts.adaptive, 'adaptive', true),

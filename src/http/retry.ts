@@ -122,7 +122,7 @@ export type AttemptOutcome =
   | { kind: 'network'; code: string | undefined }
   | { kind: 'fatal' }
 
-/** Socket errors worth another try: the connection broke, was refused, or timed out connecting. */
+/** Socket errors worth another try: the connection or stream broke, was refused, or timed out connecting. */
 const RETRYABLE_NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -138,6 +138,8 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
+  // HTTP/2: the server reset the stream (RST_STREAM), the h2 form of a connection reset.
+  'ERR_HTTP2_STREAM_ERROR',
 ])
 
 /** Whether this outcome is worth retrying (the method and attempts left are checked apart). */

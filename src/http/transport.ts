@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici'
 import type { Clock, TimerHandle } from '../limit/clock.js'
 import { isSecretHeader } from './redact.js'
+import { IDEMPOTENT_METHODS } from './retry.js'
 import type { CancelSignal } from './signals.js'
 
 /** What came back from one attempt (after following redirects), body read in full. */
@@ -45,6 +46,7 @@ export interface AttemptOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const IDEMPOTENT = new Set(IDEMPOTENT_METHODS)
 
 /** Sends one attempt: dispatches, follows redirects, reads the body, all within one deadline. */
 export function sendAttempt(request: AttemptRequest, options: AttemptOptions): Promise<RawResponse> {
@@ -106,6 +108,9 @@ class Attempt {
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body,
+        // undici holds back a request it may not resend (POST without an Idempotency-Key) until
+        // its HTTP/2 connection is idle; safe ones share the connection as concurrent streams.
+        idempotent: IDEMPOTENT.has(request.method) || request.headers['idempotency-key'] !== undefined,
       },
       exchange,
     )

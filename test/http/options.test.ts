@@ -6,7 +6,7 @@ import { resolveClientOptions } from '../../src/http/options.js'
 import { createLimiter } from '../../src/limit/limiter.js'
 
 describe('client options', () => {
-  test.each([
+  test.each<[Record<string, unknown>, RegExp]>([
     [
       { baseUrl: 'api.example.com' },
       /option `baseUrl` must be an absolute http\(s\) URL, got "api.example.com"/,
@@ -33,6 +33,23 @@ describe('client options', () => {
     [{ limiter: {} }, /option `limiter` must be a Limiter from createLimiter\(\)/],
     [{ limiter: createLimiter(), rate: '1/s' }, /give `limiter` or `rate`, not both/],
     [{ dispatcher: { dispatch: () => true }, http2: true }, /give `dispatcher` or `http2`, not both/],
+    [{ dispatcher: { dispatch: () => true }, tls: {} }, /give `dispatcher` or `tls`, not both/],
+    [
+      { tls: 'pem' },
+      /option `tls` must be \{ ca, cert, key, rejectUnauthorized, servername \}, got a string/,
+    ],
+    [{ tls: { passphrase: 'x' } }, /option `tls` has an unknown field `passphrase`/],
+    [
+      { tls: { ca: 5 } },
+      /option `tls.ca` must be a PEM string or Buffer, or a non-empty array of them, got a number/,
+    ],
+    [{ tls: { ca: [] } }, /option `tls.ca` must be .* got an empty array/],
+    [{ tls: { cert: 'x' } }, /give `tls.cert` and `tls.key` together/],
+    [
+      { tls: { rejectUnauthorized: 'no' } },
+      /option `tls.rejectUnauthorized` must be true or false, got "no"/,
+    ],
+    [{ tls: { servername: '' } }, /option `tls.servername` must be a non-empty host name, got ""/],
     [{ maxBodySize: -1 }, /option `maxBodySize` must be a whole number >= 0, got -1/],
     [{ key: '' }, /option `key` must be a non-empty string, got ""/],
     [
@@ -43,6 +60,18 @@ describe('client options', () => {
   ])('%j is refused before anything is sent, naming the option and value', (options, message) => {
     expect(() => createClient(options as never)).toThrow(InvalidOptionError)
     expect(() => createClient(options as never)).toThrow(message)
+  })
+
+  test('a certificate or key is never shown in the error, a key is a secret', () => {
+    for (const tls of [
+      { key: 'PRIVATE-KEY', cert: 5 },
+      { key: ['PRIVATE-KEY', 5], cert: 'x' },
+      'PRIVATE-KEY',
+    ]) {
+      expect(() => createClient({ tls } as never)).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('PRIVATE-KEY') }),
+      )
+    }
   })
 
   test('a header value is never shown in the error, it may be a secret', () => {

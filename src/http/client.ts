@@ -104,6 +104,9 @@ export class Client implements AsyncDisposable {
     this.#dispatcher = o.dispatcher ?? createAgent(o)
     this.#origins = new Origins({
       baseOrigin: o.baseOrigin,
+      pinned: o.origins === undefined ? [] : [...o.origins],
+      rateMargin: o.rateMargin,
+      smooth: o.smooth,
       limiter: o.limiter,
       concurrency: o.concurrency,
       rates: o.rates,
@@ -135,7 +138,7 @@ export class Client implements AsyncDisposable {
     const name = origin === undefined ? this.#o.baseOrigin : new URL(String(origin)).origin
     if (name === undefined)
       throw new InvalidOptionError('Client.limiterFor: name an origin (the client has no baseUrl)')
-    return this.#origins.get(name).limiter
+    return this.#origins.pin(name).limiter
   }
 
   /** Sends one request; resolves with the Response, or rejects with a typed error. */
@@ -234,15 +237,30 @@ export class Client implements AsyncDisposable {
     return { fn, run }
   }
 
-  /** The attempt loop: through the limiter, send, judge, maybe wait and go again. */
+  /** One request, holding its origin's state (so it is not forgotten) until the request ends. */
   async #send(
     req: PreparedRequest,
     signal: CancelSignal | undefined,
     batch: Batch | undefined,
     priority?: number,
   ): Promise<Response> {
+    const state = this.#origins.use(req.origin)
+    try {
+      return await this.#attempts(req, state, signal, batch, priority)
+    } finally {
+      this.#origins.release(state)
+    }
+  }
+
+  /** The attempt loop: through the limiter, send, judge, maybe wait and go again. */
+  async #attempts(
+    req: PreparedRequest,
+    state: OriginState,
+    signal: CancelSignal | undefined,
+    batch: Batch | undefined,
+    priority: number | undefined,
+  ): Promise<Response> {
     const o = this.#o
-    const state = this.#origins.get(req.origin)
     const start = o.clock.now()
     const maxAttempts = mayRetryMethod(o.retry, req.method, req.idempotencyKey) ? o.retry.attempts : 1
     const waitSignal = batch ? batch.waitSignal : (signal as AbortSignal | undefined)

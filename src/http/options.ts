@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../limit/clock.js'
 import { Limiter } from '../limit/limiter.js'
 import {
   type Duration,
+  parseBoolean,
   parseConcurrency,
   parseDuration,
   parseRates,
@@ -26,6 +27,10 @@ export interface ClientOptions {
   concurrency?: number
   /** Most requests started per window, per origin: '5/s', '600/min', `{ limit, interval }`, or an array. @default none */
   rate?: Rate | readonly Rate[]
+  /** Ms (or '50ms') added to every rate's window, so the rate holds where the API counts arrivals (see createLimiter). @default 0 */
+  rateMargin?: Duration
+  /** Spread each origin's starts evenly instead of a window's quota at once (see createLimiter). @default false */
+  smooth?: boolean
   /** undici connections per origin (keep-alive, reused). @default no cap (one per concurrent request) */
   connections?: number
   /**
@@ -47,7 +52,7 @@ export interface ClientOptions {
   stopOn?: readonly number[]
   /** More origins (besides the baseUrl's) that requests may go to and that receive `headers`. @default [] */
   allowOrigins?: readonly (string | URL)[]
-  /** A shared Limiter for the baseUrl's origin (every origin, without a baseUrl). Not with concurrency/rate/store. */
+  /** A shared Limiter for the baseUrl's origin (every origin, without a baseUrl). Not with concurrency/rate/rateMargin/smooth/store. */
   limiter?: Limiter
   /** Where the origins' limiters keep their state (e.g. redisStore() to share a quota). @default memory */
   store?: LimiterStore
@@ -94,6 +99,8 @@ export interface ResolvedClientOptions {
   origins: ReadonlySet<string> | undefined
   concurrency: number
   rates: ResolvedRate[]
+  rateMargin: number
+  smooth: boolean
   connections: number | undefined
   http2: boolean
   tls: ClientTlsOptions | undefined
@@ -119,6 +126,8 @@ const KNOWN = new Set([
   'headers',
   'concurrency',
   'rate',
+  'rateMargin',
+  'smooth',
   'connections',
   'http2',
   'tls',
@@ -149,12 +158,6 @@ function wholeNumber(value: unknown, option: string, min: number, fallback: numb
   throw new InvalidOptionError(
     `${name(option)} must be a whole number >= ${min}, got ${describeValue(value)}`,
   )
-}
-
-function boolean(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value === 'boolean') return value
-  throw new InvalidOptionError(`${name(option)} must be true or false, got ${describeValue(value)}`)
 }
 
 function originOf(value: unknown, option: string): URL {
@@ -215,7 +218,7 @@ function resolveTls(value: unknown): ClientTlsOptions | undefined {
       `${CALLER}: give \`tls.cert\` and \`tls.key\` together (a client certificate and its key), not one of them`,
     )
   }
-  boolean(tls.rejectUnauthorized, 'tls.rejectUnauthorized', true)
+  parseBoolean(tls.rejectUnauthorized, name('tls.rejectUnauthorized'), true)
   if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername === '')) {
     throw new InvalidOptionError(
       `${name('tls.servername')} must be a non-empty host name, got ${describeValue(tls.servername)}`,
@@ -267,7 +270,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
         `${name('limiter')} must be a Limiter from createLimiter(), got ${describeValue(opts.limiter)}`,
       )
     }
-    for (const clash of ['concurrency', 'rate', 'store'] as const) {
+    for (const clash of ['concurrency', 'rate', 'rateMargin', 'smooth', 'store'] as const) {
       if (opts[clash] !== undefined) {
         throw new InvalidOptionError(
           `${CALLER}: give \`limiter\` or \`${clash}\`, not both (set it on the shared limiter)`,
@@ -336,13 +339,15 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     origins,
     concurrency: parseConcurrency(opts.concurrency, name('concurrency')),
     rates: parseRates(opts.rate, name('rate')),
+    rateMargin: parseDuration(opts.rateMargin ?? 0, name('rateMargin')),
+    smooth: parseBoolean(opts.smooth, name('smooth'), false),
     connections:
       opts.connections === undefined ? undefined : wholeNumber(opts.connections, 'connections', 1, 1),
-    http2: boolean(opts.http2, 'http2', false),
+    http2: parseBoolean(opts.http2, name('http2'), false),
     tls: resolveTls(opts.tls),
     timeout,
     retry: resolveRetry(opts.retry, name('retry')),
-    adaptive: boolean(opts.adaptive, 'adaptive', true),
+    adaptive: parseBoolean(opts.adaptive, name('adaptive'), true),
     maxRetryAfter:
       opts.maxRetryAfter === undefined ? 120_000 : parseDuration(opts.maxRetryAfter, name('maxRetryAfter')),
     stopOn: new Set(stopOn),

@@ -39,6 +39,12 @@ export class OriginState {
   blockedUntil = Number.NEGATIVE_INFINITY
   /** The Retry-After (ms) behind `blockedUntil`. */
   blockedFor = 0
+  /** Requests (all their attempts and backoffs) holding this state now. */
+  users = 0
+  /** Monotonic time the last request holding this state let go of it. */
+  lastUsed = Number.NEGATIVE_INFINITY
+  /** Never evicted: the baseUrl's and allowOrigins' states, and any whose limiter was handed out. */
+  pinned = false
 
   constructor(origin: string, limiter: Limiter, owned: boolean) {
     this.origin = origin
@@ -173,20 +179,42 @@ function pause(
   if (settings.emitter.has.pause) settings.emitter.emit('pause', { origin: state.origin, ms, reason, status })
 }
 
-/** The origins' limiters, created on first use. */
+/**
+ * An origin nobody has used for this long (and at least its longest window plus margin, so its
+ * starts no longer count) is forgotten: a crawler over many hosts keeps only the recent ones.
+ */
+export const IDLE_ORIGIN_MS = 60_000
+/** How often, at most, creating an origin also sweeps the idle ones out. */
+const SWEEP_EVERY_MS = 10_000
+
+/**
+ * The origins' limiters, created on first use. Without a baseUrl a client may reach any number of
+ * origins: idle ones are dropped (and their limiters closed) once nothing they hold still counts.
+ */
 export class Origins {
   readonly #states = new Map<string, OriginState>()
   readonly #make: (origin: string) => OriginState
+  readonly #clock: Clock
+  readonly #pinned: ReadonlySet<string>
+  #sweptAt: number
 
   constructor(options: {
     baseOrigin: string | undefined
+    /** More origins that are never forgotten (allowOrigins). */
+    pinned: readonly string[]
     limiter: Limiter | undefined
     concurrency: number
     rates: readonly ResolvedRate[]
+    rateMargin: number
+    smooth: boolean
     store: LimiterStore | undefined
     key: string
     clock: Clock
   }) {
+    this.#clock = options.clock
+    this.#sweptAt = options.clock.now()
+    const { baseOrigin, pinned } = options
+    this.#pinned = new Set(baseOrigin === undefined ? pinned : [baseOrigin, ...pinned])
     this.#make = (origin) => {
       // A limiter the user gave is shared: it serves the baseUrl's origin (every origin without a baseUrl).
       if (options.limiter && (options.baseOrigin === undefined || origin === options.baseOrigin)) {
@@ -196,6 +224,8 @@ export class Origins {
       const limiter = createLimiter({
         concurrency: options.concurrency,
         rate: options.rates.map((r) => ({ limit: r.limit, interval: r.interval })),
+        rateMargin: options.rateMargin,
+        smooth: options.smooth,
         store: options.store,
         key,
         clock: options.clock,
@@ -204,16 +234,61 @@ export class Origins {
     }
   }
 
-  get(origin: string): OriginState {
-    let state = this.#states.get(origin)
-    if (!state) {
-      state = this.#make(origin)
-      this.#states.set(origin, state)
-    }
+  /** The origin's state for one request; give it back with `release` when the request has ended. */
+  use(origin: string): OriginState {
+    const state = this.#get(origin)
+    state.users++
+    return state
+  }
+
+  release(state: OriginState): void {
+    state.users--
+    state.lastUsed = this.#clock.now()
+  }
+
+  /** The origin's state, kept for good (its limiter is handed out). */
+  pin(origin: string): OriginState {
+    const state = this.#get(origin)
+    state.pinned = true
     return state
   }
 
   all(): OriginState[] {
     return [...this.#states.values()]
   }
+
+  #get(origin: string): OriginState {
+    let state = this.#states.get(origin)
+    if (!state) {
+      this.#sweepIfDue()
+      state = this.#make(origin)
+      state.pinned = this.#pinned.has(origin)
+      this.#states.set(origin, state)
+    }
+    return state
+  }
+
+  #sweepIfDue(): void {
+    const now = this.#clock.now()
+    if (now - this.#sweptAt < SWEEP_EVERY_MS) return
+    this.#sweptAt = now
+    for (const [origin, state] of this.#states) {
+      if (!isForgettable(state, now)) continue
+      this.#states.delete(origin)
+      if (state.owned) void state.limiter.close()
+    }
+  }
+}
+
+/**
+ * Whether dropping the state changes nothing a new one would do: no request holds it, it has been
+ * idle past every window (its starts no longer count), and no pause or block is pending.
+ */
+function isForgettable(state: OriginState, now: number): boolean {
+  if (state.pinned || state.users > 0 || now < state.blockedUntil) return false
+  const { rates, rateMargin } = state.limiter.policy
+  const longest = Math.max(IDLE_ORIGIN_MS, ...rates.map((rate) => rate.interval + rateMargin))
+  if (now - state.lastUsed < longest) return false
+  const stats = state.limiter.stats()
+  return stats.running === 0 && stats.queued === 0 && stats.nextStartIn === 0
 }

@@ -5,7 +5,6 @@ import { readCsv } from '../../src/cli/input/csv.js'
 import { readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
 import { recordLine, responseRecord } from '../../src/cli/output/record.js'
-import { politeRates } from '../../src/cli/polite-rates.js'
 import { prepareLine } from '../../src/cli/requests.js'
 import { Response } from '../../src/http/response.js'
 
@@ -113,14 +112,6 @@ describe('CLI building blocks', () => {
       true,
       false,
     ])
-  })
-
-  it('paces --rate and adds the margin to its window', () => {
-    expect(politeRates([{ limit: 10, interval: 1000 }], 50)).toEqual([
-      { limit: 10, interval: 1050 },
-      { limit: 1, interval: 105 },
-    ])
-    expect(politeRates([{ limit: 1, interval: 2000 }], 0)).toEqual([{ limit: 1, interval: 2000 }])
   })
 
   it('gives POST and PATCH lines an Idempotency-Key from the run and the line, and leaves others alone', () => {

@@ -13,6 +13,8 @@ describe('client options', () => {
     ],
     [{ concurrency: 0 }, /option `concurrency` must be a whole number >= 1 .* got 0/],
     [{ rate: '5 per second' }, /option `rate` must be a rate such as '5\/s'.*got "5 per second"/],
+    [{ rateMargin: -5 }, /option `rateMargin` must be a finite number of milliseconds >= 0, got -5/],
+    [{ smooth: 'on' }, /option `smooth` must be true or false, got "on"/],
     [{ connections: 2.5 }, /option `connections` must be a whole number >= 1, got 2.5/],
     [{ http2: 'yes' }, /option `http2` must be true or false, got "yes"/],
     [{ timeout: 0 }, /option `timeout` must be a finite duration > 0 \(it is never infinite\), got 0/],
@@ -32,6 +34,7 @@ describe('client options', () => {
     ],
     [{ limiter: {} }, /option `limiter` must be a Limiter from createLimiter\(\)/],
     [{ limiter: createLimiter(), rate: '1/s' }, /give `limiter` or `rate`, not both/],
+    [{ limiter: createLimiter(), smooth: true }, /give `limiter` or `smooth`, not both/],
     [{ dispatcher: { dispatch: () => true }, http2: true }, /give `dispatcher` or `http2`, not both/],
     [{ dispatcher: { dispatch: () => true }, tls: {} }, /give `dispatcher` or `tls`, not both/],
     [

@@ -111,6 +111,27 @@ describe('timing on the manual clock', () => {
     expect((await all).every((r) => r.ok)).toBe(true)
   })
 
+  test('rateMargin and smooth pace the origin: one start per (interval + margin) / limit', async () => {
+    const clock = createManualClock()
+    const s = await scripted()
+    await using api = createClient({ baseUrl: s.url, clock, rate: '4/s', rateMargin: 200, smooth: true })
+    const all = api.all(['/1', '/2', '/3', '/4', '/5'])
+    // (1000 + 200) / 4 = 300 ms apart.
+    for (const [at, seen] of [
+      [0, 1],
+      [299, 1],
+      [300, 2],
+      [599, 2],
+      [600, 3],
+      [1200, 5],
+    ] as const) {
+      await clock.advance(at - clock.now())
+      expect(await eventually(() => s.seen.length >= seen)).toBe(true)
+      expect(s.seen).toHaveLength(seen)
+    }
+    expect((await all).every((r) => r.ok)).toBe(true)
+  })
+
   test('a Retry-After beyond maxRetryAfter fails at once, and the origin refuses until then', async () => {
     const clock = createManualClock()
     const s = await scripted([429, { 'retry-after': '3600' }])

@@ -24,6 +24,10 @@ describe('Limiter options', () => {
     expect(() => createLimiter({ rate: '5/fortnight' })).toThrow(/`rate`.*"5\/fortnight"/)
     expect(() => createLimiter({ rate: ['5/s', { limit: 0, interval: 1 }] })).toThrow(/`rate`\[1\]/)
     expect(() => createLimiter({ key: '' })).toThrow(InvalidOptionError)
+    expect(() => createLimiter({ rateMargin: 'a bit' })).toThrow(/`rateMargin`.*"a bit"/)
+    expect(() => createLimiter({ smooth: 1 as unknown as boolean })).toThrow(
+      /`smooth` must be true or false, got 1/,
+    )
   })
 
   it('rejects a cost that no rate could ever allow, before queueing it', async () => {

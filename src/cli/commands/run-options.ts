@@ -8,7 +8,6 @@ import { formatOf, type InputFormat } from '../input/open.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
 import type { BodyMode } from '../output/record.js'
-import { politeRates } from '../polite-rates.js'
 import { UsageError } from '../usage.js'
 
 /** `volley run` flags as commander hands them over (strings; repeatable ones as arrays). */
@@ -117,10 +116,10 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
       baseUrl,
       headers,
       concurrency: wholeNumber('--concurrency', flags.concurrency, 1),
-      rate: politeRates(
-        rates('--rate', flags.rate),
-        duration('--rate-margin', flags.rateMargin, { positive: false }),
-      ),
+      rate: rates('--rate', flags.rate),
+      // The rate must hold at the API, which counts arrivals: a margin and even pacing (see docs/cli.md).
+      rateMargin: duration('--rate-margin', flags.rateMargin, { positive: false }),
+      smooth: true,
       retry: wholeNumber('--retries', flags.retries, 0),
       timeout: duration('--timeout', flags.timeout),
     },
@@ -136,8 +135,8 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
 
 /**
  * --redis [url] --key NAME: the limiter's windows and slots live in Redis under NAME, so every
- * process given the same key shares --rate and --concurrency (with the --rate-margin and pacing of
- * politeRates, the same in every process). ioredis loads only when asked.
+ * process given the same key shares --rate and --concurrency (with the same --rate-margin and pacing
+ * in every process). ioredis loads only when asked.
  */
 async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions, 'store' | 'key'>> {
   if (flags.redis === undefined || flags.redis === false) {

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest'
+import { Origins } from '../../src/http/origins.js'
+import { createManualClock } from '../../src/limit/clock.js'
+import { parseRates } from '../../src/limit/units.js'
+
+// The client's per-origin states, on a manual clock: what is forgotten, when, and what never is.
+
+function origins(options: { rate?: string; baseOrigin?: string; pinned?: string[] } = {}) {
+  const clock = createManualClock()
+  const list = new Origins({
+    baseOrigin: options.baseOrigin,
+    pinned: options.pinned ?? [],
+    limiter: undefined,
+    concurrency: Number.POSITIVE_INFINITY,
+    rates: parseRates(options.rate, 'rate'),
+    rateMargin: 0,
+    smooth: false,
+    store: undefined,
+    key: 'volley',
+    clock,
+  })
+  const names = () => list.all().map((state) => state.origin)
+  /** One finished request to `origin`. */
+  const request = (origin: string) => list.release(list.use(origin))
+  return { clock, list, names, request }
+}
+
+const host = (i: number) => `https://host-${i}.example`
+
+describe('Origins', () => {
+  it('forgets origins idle for a minute when a later new origin sweeps, and closes their limiters', async () => {
+    const { clock, list, names, request } = origins()
+    request(host(1))
+    const limiter = list.all()[0]!.limiter
+    await clock.advance(59_999)
+    request(host(2))
+    expect(names()).toEqual([host(1), host(2)])
+    // Sweeps run at most every 10 s, when an origin is created.
+    await clock.advance(10_000)
+    request(host(3))
+    expect(names()).toEqual([host(2), host(3)])
+    await expect(limiter.run(() => 1)).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+
+  it('keeps an origin while a request holds it, however long', async () => {
+    const { clock, list, names, request } = origins()
+    const held = list.use(host(1))
+    await clock.advance(10 * 60_000)
+    request(host(2))
+    expect(names()).toContain(host(1))
+    list.release(held)
+    await clock.advance(60_000)
+    request(host(3))
+    expect(names()).not.toContain(host(1))
+  })
+
+  it('keeps an origin until its longest window has passed, so its starts keep counting', async () => {
+    const { clock, names, request } = origins({ rate: '10/5min' })
+    request(host(1))
+    await clock.advance(5 * 60_000 - 1)
+    request(host(2))
+    expect(names()).toContain(host(1))
+    await clock.advance(10_000)
+    request(host(3))
+    expect(names()).not.toContain(host(1))
+  })
+
+  it('keeps a paused origin until the pause ends', async () => {
+    const { clock, list, names, request } = origins()
+    const state = list.use(host(1))
+    await state.limiter.pause(90_000)
+    list.release(state)
+    await clock.advance(89_999)
+    request(host(2))
+    expect(names()).toContain(host(1))
+    await clock.advance(10_000)
+    request(host(3))
+    expect(names()).not.toContain(host(1))
+  })
+
+  it('never forgets the baseUrl origin, the pinned ones, or one whose limiter was handed out', async () => {
+    const { clock, list, names, request } = origins({ baseOrigin: host(1), pinned: [host(2)] })
+    request(host(1))
+    request(host(2))
+    list.pin(host(3))
+    request(host(4))
+    await clock.advance(10 * 60_000)
+    request(host(5))
+    expect(names()).toEqual([host(1), host(2), host(3), host(5)])
+  })
+
+  it('keeps a crawl over 20,000 origins to the ones used in the last minute or so', async () => {
+    const { clock, list, request } = origins({ rate: '5/s' })
+    let most = 0
+    for (let i = 0; i < 20_000; i++) {
+      request(host(i))
+      most = Math.max(most, list.all().length)
+      await clock.advance(100)
+    }
+    // One new origin per 100 ms: a minute of them, plus up to one sweep interval (10 s) more.
+    expect(most).toBeLessThanOrEqual(701)
+    expect(most).toBeGreaterThanOrEqual(600)
+  })
+})

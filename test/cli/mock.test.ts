@@ -1,5 +1,10 @@
+import { fileURLToPath } from 'node:url'
+import { Agent, request } from 'undici'
 import { afterAll, describe, expect, it } from 'vitest'
+import { testTls } from '../fixtures/tls.js'
 import { killChildren, runCli, spawnCli, waitFor } from './helpers.js'
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
 
 afterAll(killChildren)
 
@@ -34,6 +39,50 @@ describe('volley mock', () => {
     const run = await done
     expect(run.code).toBe(0)
     expect(run.stderr).toMatch(/volley mock: SIGTERM: served 7 requests \(\d+ answered 429\); stopped/)
+  })
+
+  it('serves https and HTTP/2 with --tls-cert, --tls-key and --http2', async () => {
+    const { child, done } = spawnCli([
+      'mock',
+      '--port',
+      '0',
+      '--tls-cert',
+      fixture('localhost-cert.pem'),
+      '--tls-key',
+      fixture('localhost-key.pem'),
+      '--http2',
+    ])
+    let stdout = ''
+    child.stdout!.on('data', (chunk: string) => (stdout += chunk))
+    await waitFor(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000, 'the URL')
+    const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
+    const dispatcher = new Agent({ allowH2: true, connect: { ca: testTls.cert } })
+    try {
+      const response = await request(`${url}/anything`, { dispatcher })
+      expect(await response.body.json()).toMatchObject({ httpVersion: '2.0' })
+    } finally {
+      await dispatcher.close()
+    }
+    child.kill('SIGTERM')
+    expect((await done).code).toBe(0)
+  })
+
+  it('exits 2 naming the flag for TLS flags that cannot work', async () => {
+    const alone = await runCli(['mock', '--tls-cert', fixture('localhost-cert.pem')])
+    expect(alone.code).toBe(2)
+    expect(alone.stderr).toMatch(/--tls-cert and --tls-key go together/)
+    const missing = await runCli([
+      'mock',
+      '--tls-cert',
+      'nope.pem',
+      '--tls-key',
+      fixture('localhost-key.pem'),
+    ])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/--tls-cert: cannot read "nope.pem" \(ENOENT\)/)
+    const h2 = await runCli(['mock', '--http2'])
+    expect(h2.code).toBe(2)
+    expect(h2.stderr).toMatch(/--http2 needs --tls-cert and --tls-key/)
   })
 
   it('exits 2 naming the flag for a bad --faults or --rate', async () => {

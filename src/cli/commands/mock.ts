@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { describeMockServer } from '../../mock/describe.js'
 import type { FaultKind, MockServerOptions } from '../../mock/options.js'
@@ -18,6 +19,9 @@ interface MockFlags {
   authEnv?: string
   batchMax?: string
   jobDuration?: string
+  tlsCert?: string
+  tlsKey?: string
+  http2?: boolean
 }
 
 const EXAMPLES = `
@@ -25,6 +29,7 @@ Examples:
   $ volley mock                                     # http://127.0.0.1:8787, no limits
   $ volley mock --rate 50/s --latency 5ms-40ms --faults 500=0.02,reset=0.01 --seed 42
   $ MOCK_TOKEN=s3cret volley mock --auth-env MOCK_TOKEN --port 0
+  $ volley mock --tls-cert cert.pem --tls-key key.pem --http2   # https, HTTP/2 and HTTP/1.1
 
 Endpoints include /items/:id, /anything (echo), /status/:code, /delay/:ms, /batch/geocode, /jobs
 and /__stats (what the server saw). See docs/mock.md.`
@@ -52,6 +57,9 @@ export function mockCommand(context: CommandContext): Command {
     .option('--auth-env <var>', 'require Authorization: Bearer <the value of this environment variable>')
     .option('--batch-max <n>', 'most addresses per POST /batch/geocode', '100')
     .option('--job-duration <duration>', 'how long a POST /jobs job stays pending', '1s')
+    .option('--tls-cert <file>', 'serve https with this certificate (PEM); with --tls-key')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
+    .option('--http2', 'with --tls-cert, also speak HTTP/2 (negotiated; HTTP/1.1 clients still served)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: MockFlags) => {
       context.exitCode = await serve(mockOptions(flags, context.io.env), context.io)
@@ -71,12 +79,32 @@ function mockOptions(flags: MockFlags, env: Io['env']): MockServerOptions {
   if (flags.seed !== undefined) options.seed = wholeNumber('--seed', flags.seed, 0)
   if (flags.latency !== undefined) options.latency = latency(flags.latency)
   if (flags.faults !== undefined) options.faults = faults(flags.faults)
+  if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+    if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+      throw new UsageError('--tls-cert and --tls-key go together: a certificate and its private key')
+    options.tls = { cert: pemFile('--tls-cert', flags.tlsCert), key: pemFile('--tls-key', flags.tlsKey) }
+  }
+  if (flags.http2 === true) {
+    if (!options.tls)
+      throw new UsageError('--http2 needs --tls-cert and --tls-key: HTTP/2 is negotiated over TLS')
+    options.http2 = true
+  }
   if (flags.authEnv !== undefined) {
     const token = env[flags.authEnv]
     if (!token) throw new UsageError(`--auth-env ${flags.authEnv}: the environment variable is not set`)
     options.auth = token
   }
   return options
+}
+
+function pemFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new UsageError(
+      `${flag}: cannot read ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code})`,
+    )
+  }
 }
 
 function latency(text: string): MockServerOptions['latency'] {

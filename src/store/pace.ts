@@ -9,11 +9,12 @@ import type { ResolvedRate } from '../limit/units.js'
 /**
  * How many spacings late a start may be and still advance the schedule from where it was, not from
  * now. Timer, event-loop and round-trip delays would otherwise add up at every start and cost
- * throughput; the next few starts then come closer together until the schedule is met again (the
- * windows still hold). Later than that (idle), the schedule starts again from now, so an idle key
- * never releases more than this many starts at once.
+ * throughput; the next start may then come sooner, by as much as this one was late. Later than
+ * that (idle, or stalled), the schedule starts again from now. With 1, no two starts ever happen at
+ * once: pacing stays strict enough that the API never sees a burst (a larger catch-up let bursts of
+ * several through after a stall, and a loaded machine then showed the API N+1 in a window).
  */
-export const CATCH_UP = 4
+export const CATCH_UP = 1
 
 /**
  * Ms between two paced starts of one unit of cost each, for one rate: rounded up to a whole

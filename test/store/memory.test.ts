@@ -83,11 +83,11 @@ describe('memory store', () => {
     // 10 ms spacing: the schedule after a start at 0 says 10.
     expect(store.acquire('k', limits, 1, 0)).toBe(0)
     expect(store.acquire('k', limits, 1, 5)).toBe(5)
-    // 15 ms late: the schedule moves on from 10, not from 25, so the next start may follow at once.
-    expect(store.acquire('k', limits, 1, 25)).toBe(0)
-    expect(store.acquire('k', limits, 1, 25)).toBe(0)
-    expect(store.acquire('k', limits, 1, 25)).toBe(5)
-    // Idle for CATCH_UP spacings or more: one start, then the spacing again from there.
+    // 7 ms late: the schedule moves on from 10, not from 17, so the next start may come 3 ms later.
+    expect(store.acquire('k', limits, 1, 17)).toBe(0)
+    expect(store.acquire('k', limits, 1, 17)).toBe(3)
+    expect(store.acquire('k', limits, 1, 20)).toBe(0)
+    // CATCH_UP spacings late or more (idle): the schedule starts again from now.
     expect(store.acquire('k', limits, 1, 30 + CATCH_UP * 10)).toBe(0)
     expect(store.acquire('k', limits, 1, 30 + CATCH_UP * 10)).toBe(10)
   })

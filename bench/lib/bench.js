@@ -11,7 +11,12 @@
  * @typedef {{ name: string, title: string, script: string, notes?: string[], packages?: string[],
  *   rounds: { normal: number, quick: number }, scenarios: Scenario[], contenders: Contender[],
  *   columns: import('./report.js').Column[], ratios: import('./report.js').RatioMetric[],
- *   targets?: import('./report.js').Target[], timeoutMs?: number, nodeArgs?: string[] }} BenchSpec
+ *   targets?: import('./report.js').Target[], timeoutMs?: number, nodeArgs?: string[],
+ *   probe?: () => Promise<() => Promise<Record<string, number>>> }} BenchSpec
+ *
+ * `probe`, when given, runs in the parent around every measurement: called before the child starts,
+ * it resolves with a function called after the child ends, whose figures join the child's (what the
+ * target server saw, say).
  */
 import { fileURLToPath } from 'node:url'
 import { parseBenchArgs } from './args.js'
@@ -70,7 +75,9 @@ function selected(contenders, only) {
 
 async function measureLogged(spec, script, label, contender, params) {
   const started = performance.now()
+  const probed = await spec.probe?.()
   const figures = await measureInChild(script, contender.name, params, spec)
+  if (probed && !figures.failed) Object.assign(figures, await probed())
   const wall = ((performance.now() - started) / 1000).toFixed(1)
   const outcome = figures.failed ? `FAILED: ${figures.failed}` : `${wall} s`
   process.stderr.write(`[${spec.name}] ${label} ${contender.name}: ${outcome}\n`)

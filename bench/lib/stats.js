@@ -13,3 +13,9 @@ export function summarize(values) {
   const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
   return { median, min: sorted[0], max: sorted[sorted.length - 1], count: sorted.length }
 }
+
+/** The value at fraction `q` (0.99: p99) of an ascending array, nearest rank; NaN when empty. */
+export function percentile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
+}

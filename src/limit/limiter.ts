@@ -227,13 +227,25 @@ export class Limiter implements AsyncDisposable {
         `Limiter.run: option \`cost\` must be a whole number >= 1, got ${describeValue(cost)}`,
       )
     }
+    return this.#costError(cost)
+  }
+
+  /** A cost above some rate's limit could never start (and would overfill that rate's window). */
+  #costError(cost: number): InvalidOptionError | undefined {
     const rate = this.#policy.rates.find((r) => r.limit < cost)
-    if (rate) {
-      return new InvalidOptionError(
-        `Limiter.run: cost ${cost} exceeds the rate ${formatRate(rate)}, so the task could never start`,
-      )
-    }
-    return undefined
+    if (!rate) return undefined
+    return new InvalidOptionError(
+      `Limiter.run: cost ${cost} exceeds the rate ${formatRate(rate)}, so the task could never start`,
+    )
+  }
+
+  /** Rejects the head `node` if setRate lowered a limit below its cost since it was queued. */
+  #refuseCostly(node: QueuedTask<any>): boolean {
+    const refused = node.cost > 1 ? this.#costError(node.cost) : undefined
+    if (!refused) return false
+    this.#queue.remove(node)
+    this.#detach(node).reject(refused)
+    return true
   }
 
   #enqueue<T>(
@@ -363,6 +375,7 @@ export class Limiter implements AsyncDisposable {
     this.#draining = true
     try {
       for (let node = this.#queue.peek(); node; node = this.#queue.peek()) {
+        if (this.#refuseCostly(node)) continue
         const now = this.#clock.now()
         const wait = this.#store.acquire(this.key, this.#policy, node.cost, now) as number
         if (!this.#startOrSleep(node, wait, now)) return
@@ -379,6 +392,7 @@ export class Limiter implements AsyncDisposable {
     this.#draining = true
     try {
       for (let node = this.#queue.peek(); node && !this.#closed; node = this.#queue.peek()) {
+        if (this.#refuseCostly(node)) continue
         let wait: number
         try {
           wait = await this.#store.acquire(this.key, this.#policy, node.cost, this.#clock.now())

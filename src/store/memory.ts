@@ -1,5 +1,6 @@
-import type { ResolvedRate } from '../limit/units.js'
-import { nextPace, paceSpacing } from './pace.js'
+import { InvalidOptionError } from '../errors.js'
+import { formatRate } from '../limit/units.js'
+import { PaceSchedules } from './pace.js'
 import { StartLog } from './start-log.js'
 import type { LimiterStore, LimitPolicy } from './types.js'
 
@@ -7,8 +8,13 @@ interface KeyState {
   running: number
   pausedUntil: number
   starts: StartLog
-  /** Per rate (by name), the earliest time of its next start: only while `smooth` is on. */
-  pace: Map<string, number> | undefined
+  /**
+   * The longest window (interval + margin) any caller has counted on this key: starts are kept that
+   * long, so limiters sharing the key with shorter windows cannot forget what a longer one needs.
+   */
+  horizon: number
+  /** Created on the first paced start. */
+  pace: PaceSchedules | undefined
   listeners: Set<() => void> | undefined
 }
 
@@ -23,19 +29,14 @@ export class MemoryStore implements LimiterStore {
     if (wait > 0) return wait
     state.running++
     if (policy.rates.length > 0) state.starts.record(cost, now)
-    if (policy.smooth) {
-      state.pace ??= new Map()
-      for (const rate of policy.rates) {
-        const name = rateName(rate)
-        const scheduled = state.pace.get(name) ?? Number.NEGATIVE_INFINITY
-        state.pace.set(name, nextPace(scheduled, now, cost, paceSpacing(rate, policy.rateMargin)))
-      }
-    }
+    if (policy.smooth) (state.pace ??= new PaceSchedules()).record(policy, cost, now)
     return 0
   }
 
   restamp(key: string, since: number, now: number): void {
-    this.#state(key).starts.restamp(since, now)
+    const state = this.#state(key)
+    state.starts.restamp(since, now)
+    state.pace?.restamp(since, now)
   }
 
   release(key: string): void {
@@ -67,14 +68,21 @@ export class MemoryStore implements LimiterStore {
     const rates = policy.rates
     if (rates.length === 0) return wait
     const margin = policy.rateMargin
-    let longest = 0
-    for (const rate of rates) if (rate.interval > longest) longest = rate.interval
-    state.starts.forgetUntil(now - longest - margin)
+    for (const rate of rates) {
+      if (rate.limit < cost) {
+        // The Limiter never asks this (it refuses such tasks): a window could never hold them.
+        throw new InvalidOptionError(`memoryStore: cost ${cost} exceeds the rate ${formatRate(rate)}`)
+      }
+      if (rate.interval + margin > state.horizon) state.horizon = rate.interval + margin
+    }
+    state.starts.forgetUntil(now - state.horizon)
     for (const rate of rates) {
       const rateWait = state.starts.waitFor(rate.limit, rate.interval + margin, cost, now)
       if (rateWait > wait) wait = rateWait
-      const scheduled = policy.smooth ? state.pace?.get(rateName(rate)) : undefined
-      if (scheduled !== undefined && scheduled - now > wait) wait = scheduled - now
+    }
+    if (policy.smooth && state.pace) {
+      const paceWait = state.pace.wait(policy, now)
+      if (paceWait > wait) wait = paceWait
     }
     return wait
   }
@@ -86,6 +94,7 @@ export class MemoryStore implements LimiterStore {
         running: 0,
         pausedUntil: Number.NEGATIVE_INFINITY,
         starts: new StartLog(),
+        horizon: 0,
         pace: undefined,
         listeners: undefined,
       }
@@ -93,11 +102,6 @@ export class MemoryStore implements LimiterStore {
     }
     return state
   }
-}
-
-/** A rate's name in the pace map: rates keep their schedule across setRate, like their windows. */
-function rateName(rate: ResolvedRate): string {
-  return `${rate.limit}/${rate.interval}`
 }
 
 /** A new in-memory store. Pass the same one to several limiters (with the same `key`) to share limits. */

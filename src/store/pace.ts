@@ -1,9 +1,11 @@
 import type { ResolvedRate } from '../limit/units.js'
+import type { LimitPolicy } from './types.js'
 
 /**
- * Pacing (LimitPolicy.smooth), the same in every store: each rate keeps a schedule, the earliest
- * time of its next start, which each start of `cost` moves on by `cost` spacings (a GCRA with no
- * burst). A start waits for the schedule of every rate as well as for every window.
+ * Pacing (LimitPolicy.smooth), the same in every store (the Redis scripts follow these rules): each
+ * rate keeps a schedule, the earliest time of its next start, which each start of `cost` moves on
+ * by `cost` spacings (a GCRA with no burst). A start waits for the schedule of every paced rate as
+ * well as for every window.
  */
 
 /**
@@ -17,18 +19,85 @@ import type { ResolvedRate } from '../limit/units.js'
 export const CATCH_UP = 1
 
 /**
- * Ms between two paced starts of one unit of cost each, for one rate: rounded up to a whole
- * microsecond, the Redis scripts' unit, so that every store paces alike.
+ * Rates whose window (plus margin) is longer than this are not paced: a daily quota paced evenly
+ * would space starts minutes apart, which is not what anyone asking for smoothness wants.
  */
-export function paceSpacing(rate: ResolvedRate, rateMargin: number): number {
-  return Math.ceil(Math.round((rate.interval + rateMargin) * 1000) / rate.limit) / 1000
-}
+export const LONGEST_PACED_WINDOW_MS = 60_000
 
 /**
- * The schedule after a start of `cost` at `now`, given the schedule it waited for; on whole
- * microseconds like the Redis scripts' (a sum of fractional spacings would drift by float noise).
+ * Ms between two paced starts of one unit of cost each, for one rate, or 0 when the rate is not
+ * paced. Rounded up to a whole microsecond, the Redis scripts' unit, so that every store paces alike.
  */
-export function nextPace(scheduled: number, now: number, cost: number, spacing: number): number {
-  const base = now - scheduled >= CATCH_UP * spacing ? now : scheduled
-  return Math.round((base + cost * spacing) * 1000) / 1000
+export function paceSpacing(rate: ResolvedRate, rateMargin: number): number {
+  const window = rate.interval + rateMargin
+  if (window > LONGEST_PACED_WINDOW_MS) return 0
+  return Math.ceil(Math.round(window * 1000) / rate.limit) / 1000
+}
+
+/** `at` plus `cost` spacings, on a whole microsecond like the Redis scripts' times. */
+function after(at: number, cost: number, spacing: number): number {
+  return Math.round((at + cost * spacing) * 1000) / 1000
+}
+
+/** The schedule after a start of `cost` at `now`, given the schedule it waited for (if any). */
+export function nextPace(scheduled: number | undefined, now: number, cost: number, spacing: number): number {
+  const base = scheduled === undefined || now - scheduled >= CATCH_UP * spacing ? now : scheduled
+  return after(base, cost, spacing)
+}
+
+/** A rate's name in a schedule: rates keep their schedule across setRate, like their windows. */
+export function rateName(rate: ResolvedRate): string {
+  return `${rate.limit}/${rate.interval}`
+}
+
+/** The pace schedules of one key, in memory. */
+export class PaceSchedules {
+  /** Per rate (by name) of the last paced start, the earliest time of its next start. */
+  readonly #next = new Map<string, number>()
+  /**
+   * The last paced start and its cost: a rate without a schedule yet (a new rate from setRate, a
+   * learned quota) starts its schedule after it instead of allowing a start at once.
+   */
+  #last: { at: number; cost: number } | undefined
+
+  /** Ms until every paced rate's schedule allows a start (0: now). */
+  wait(policy: LimitPolicy, now: number): number {
+    let wait = 0
+    for (const rate of policy.rates) {
+      const spacing = paceSpacing(rate, policy.rateMargin)
+      if (spacing === 0) continue
+      const scheduled = this.#scheduled(rate, spacing)
+      if (scheduled !== undefined && scheduled - now > wait) wait = scheduled - now
+    }
+    return wait
+  }
+
+  /** Moves every paced rate's schedule on by a start of `cost` at `now`. */
+  record(policy: LimitPolicy, cost: number, now: number): void {
+    const next: [string, number][] = []
+    for (const rate of policy.rates) {
+      const spacing = paceSpacing(rate, policy.rateMargin)
+      if (spacing > 0)
+        next.push([rateName(rate), nextPace(this.#scheduled(rate, spacing), now, cost, spacing)])
+    }
+    if (next.length === 0) return
+    // Only this start's rates keep a schedule: another rate (after setRate) starts again after it.
+    this.#next.clear()
+    for (const [name, scheduled] of next) this.#next.set(name, scheduled)
+    this.#last = { at: now, cost }
+  }
+
+  /** A start decided at `since` really began at `now`: every schedule it set moves with it. */
+  restamp(since: number, now: number): void {
+    if (this.#last === undefined || this.#last.at < since) return
+    const shift = now - this.#last.at
+    this.#last = { at: now, cost: this.#last.cost }
+    for (const [name, scheduled] of this.#next) this.#next.set(name, scheduled + shift)
+  }
+
+  #scheduled(rate: ResolvedRate, spacing: number): number | undefined {
+    const scheduled = this.#next.get(rateName(rate))
+    if (scheduled !== undefined || this.#last === undefined) return scheduled
+    return after(this.#last.at, this.#last.cost, spacing)
+  }
 }

@@ -30,7 +30,7 @@ local function ms(us) return math.ceil(us / 1000) end
  * ACQUIRE (and PEEK): may the caller start a task of `cost` now? Take it if so.
  *
  * KEYS: [1] leases (sorted set: lease id -> expiry), [2] pause (pausedUntil), [3] pace (hash: rate
- *       key -> earliest next start, when pacing), [4..] one list per rate holding the last `limit`
+ *       key -> earliest next start, and _last/_cost of the last paced start, when pacing), [4..] one list per rate holding the last `limit`
  *       start times, newest first.
  * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id, [4] lease ttl, [5] cost,
  *       [6] 'take' or 'peek', then for each rate key: limit, interval, spacing (0: no pacing).
@@ -58,6 +58,14 @@ for i = 4, #KEYS do
     spacing = tonumber(ARGV[at + 2])}
   longest = math.max(longest, rates[#rates].interval)
 end
+local paced = false
+for _, rate in ipairs(rates) do if rate.spacing > 0 then paced = true end end
+-- As PaceSchedules in pace.ts: a rate with no schedule yet starts it after the last paced start.
+local last, lastCost
+if paced then
+  local fields = redis.call('HMGET', KEYS[3], '_last', '_cost')
+  last, lastCost = tonumber(fields[1]), tonumber(fields[2])
+end
 local wait = 0
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then wait = paused - now end
@@ -76,8 +84,10 @@ for _, rate in ipairs(rates) do
     wait = tonumber(evicted) + rate.interval - now
   end
   if rate.spacing > 0 then
-    rate.next = tonumber(redis.call('HGET', KEYS[3], rate.key) or '0')
-    if rate.next - now > wait then wait = rate.next - now end
+    local scheduled = redis.call('HGET', KEYS[3], rate.key)
+    if scheduled then rate.next = tonumber(scheduled)
+    elseif last then rate.next = last + lastCost * rate.spacing end
+    if rate.next and rate.next - now > wait then wait = rate.next - now end
   end
 end
 if wait > 0 or ARGV[6] == 'peek' then return {wait, 0} end
@@ -85,18 +95,23 @@ if concurrency > 0 then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS)
 end
+-- Only this start's rates keep a schedule (as in pace.ts): the others start again after it.
+if paced then redis.call('DEL', KEYS[3]) end
 for _, rate in ipairs(rates) do
   for _ = 1, cost do redis.call('LPUSH', rate.key, now) end
   redis.call('LTRIM', rate.key, 0, rate.limit - 1)
   redis.call('PEXPIRE', rate.key, ms(rate.interval) + KEEP_MS)
   if rate.spacing > 0 then
     -- As nextPace in pace.ts: catch up with the schedule unless CATCH_UP spacings late.
-    -- cost <= limit, so the next start is at most one interval ahead: the key's expiry covers it.
     local base = rate.next
-    if now - base >= ${CATCH_UP} * rate.spacing then base = now end
+    if base == nil or now - base >= ${CATCH_UP} * rate.spacing then base = now end
     redis.call('HSET', KEYS[3], rate.key, string.format('%.0f', base + cost * rate.spacing))
-    redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
   end
+end
+if paced then
+  redis.call('HSET', KEYS[3], '_last', string.format('%.0f', now), '_cost', cost)
+  -- cost <= limit, so every schedule is at most one interval ahead: the expiry covers it.
+  redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
 end
 return {0, 0}
 `

@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import { maskUrl } from '../http/redact.js'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Duration, parseDuration } from '../limit/units.js'
+import { type Duration, formatRate, parseDuration } from '../limit/units.js'
 import { Leases } from './leases.js'
 import { paceSpacing } from './pace.js'
 import { MemoryStore } from './memory.js'
-import { RedisConnection, RedisScript } from './redis-connection.js'
+import { RedisConnection, RedisScript, StoreUnavailableError } from './redis-connection.js'
 import { ACQUIRE, PAUSE, RELEASE, RENEW } from './redis-scripts.js'
 import type { LimiterStore, LimitPolicy } from './types.js'
 
@@ -268,7 +268,15 @@ export class RedisStore implements LimiterStore {
   }
 
   #acquireLocal(key: string, policy: LimitPolicy, cost: number, now: number): number {
-    const wait = this.#local.acquire(key, this.#scale(policy), cost, now)
+    const scaled = this.#scale(policy)
+    const tooSmall = scaled.rates.find((rate) => rate.limit < cost)
+    if (tooSmall) {
+      // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
+      throw new StoreUnavailableError(
+        `Redis at ${maskUrl(this.#options.url)} is unreachable, and a task of cost ${cost} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+      )
+    }
+    const wait = this.#local.acquire(key, scaled, cost, now)
     if (wait === 0) this.#localHeld.set(key, (this.#localHeld.get(key) ?? 0) + 1)
     return wait
   }
@@ -363,6 +371,13 @@ function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
     throw new InvalidOptionError(
       `${name('url')} must be a redis:// or rediss:// URL, got ${describeValue(typeof url === 'string' ? maskUrl(url) : url)}`,
     )
+  }
+  for (const moved of ['windowMargin', 'smooth'] as const) {
+    if (moved in options) {
+      throw new InvalidOptionError(
+        `${name(moved)} moved to the limiter: createLimiter({ rateMargin, smooth }) (or createClient), so every store honours it`,
+      )
+    }
   }
   const prefix = options.prefix ?? 'volley:'
   if (typeof prefix !== 'string') {

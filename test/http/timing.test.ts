@@ -132,6 +132,31 @@ describe('timing on the manual clock', () => {
     expect((await all).every((r) => r.ok)).toBe(true)
   })
 
+  test('a request in backoff keeps its origin through a sweep of idle origins, and retries on its limiter', async () => {
+    const clock = createManualClock()
+    const s = await scripted([503, {}])
+    const other = await tinyServer((_req, res) => res.end('ok'))
+    try {
+      await using api = createClient({
+        clock,
+        random: () => 1,
+        retry: { attempts: 2, backoff: { base: 80_000, max: 80_000 } },
+      })
+      const pending = api.get(`${s.url}/slow`)
+      expect(await eventually(() => s.seen.length === 1)).toBe(true)
+      // 70 s into its 80 s backoff nothing runs on its origin, yet the request still holds it: a
+      // new origin's sweep must not forget it.
+      await clock.advance(70_000)
+      expect((await api.get(`${other.url}/b`)).status).toBe(200)
+      await clock.advance(10_000)
+      // The retry goes through the origin's limiter: a forgotten (closed) one would refuse it.
+      const response = await pending
+      expect([response.status, response.attempts]).toEqual([200, 2])
+    } finally {
+      await other.close()
+    }
+  })
+
   test('a Retry-After beyond maxRetryAfter fails at once, and the origin refuses until then', async () => {
     const clock = createManualClock()
     const s = await scripted([429, { 'retry-after': '3600' }])

@@ -36,6 +36,18 @@ describe('Limiter options', () => {
     await expect(limiter.run(() => 1, { cost: 0 })).rejects.toThrow(/`cost`/)
     expect(limiter.stats()).toMatchObject({ queued: 0, started: 0 })
   })
+
+  it('rejects a queued task whose cost a lowered rate no longer allows, and runs the rest', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '10/s', clock })
+    await limiter.run(() => 1, { cost: 10 })
+    const costly = limiter.run(() => 'costly', { cost: 5 })
+    const cheap = limiter.run(() => 'cheap', { cost: 2 })
+    limiter.setRate('2/s')
+    await clock.advance(1000)
+    await expect(costly).rejects.toThrow(/cost 5 exceeds the rate 2\/1s, so the task could never start/)
+    await expect(cheap).resolves.toBe('cheap')
+  })
 })
 
 describe('Limiter concurrency', () => {

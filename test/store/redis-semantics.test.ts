@@ -136,6 +136,31 @@ describe('the Redis scripts count like the memory store', () => {
   })
 })
 
+describe('pacing', () => {
+  it('spaces starts from the first one, carries the pace across a rate change, and paces no long window', async () => {
+    const memory = memoryStore()
+    const s = store()
+    const tenPerSecond = policy(Number.POSITIVE_INFINITY, [[10, 1000]], { smooth: true })
+    const twentyPerSecond = policy(Number.POSITIVE_INFINITY, [[20, 1000]], { smooth: true })
+    const daily = policy(Number.POSITIVE_INFINITY, [[1000, 86_400_000]], { smooth: true })
+    const both = async (p: typeof daily, key: string) => {
+      const expected = memory.acquire(key, p, 1, clock.now())
+      expect(await s.acquire(key, p, 1, clock.now())).toBeCloseTo(expected, 6)
+      return expected
+    }
+    await clock.advance(5)
+    expect(await both(tenPerSecond, 'paced')).toBe(0)
+    expect(await both(tenPerSecond, 'paced')).toBe(100)
+    // A new rate has no schedule yet: it starts after the last paced start, not at once.
+    expect(await both(twentyPerSecond, 'paced')).toBe(50)
+    await clock.advance(50)
+    expect(await both(twentyPerSecond, 'paced')).toBe(0)
+    // Pacing a daily quota would space starts minutes apart: windows over a minute are not paced.
+    expect(await both(daily, 'long')).toBe(0)
+    expect(await both(daily, 'long')).toBe(0)
+  })
+})
+
 describe('rate margin', () => {
   it('makes a start that reuses a slot of the window wait the margin longer', async () => {
     const s = store()

@@ -104,6 +104,11 @@ describe('when Redis cannot be reached', () => {
     }
     // Rate 10/s at half is 5, and 5 have started: the next waits the window plus the 20 ms margin.
     expect(await s.acquire('fallback', limits, 1, clock.now())).toBe(1020)
+    // A cost above the local share (5) could only overfill it: refused, with what and why.
+    await expect(s.acquire('fallback', limits, 6, clock.now())).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringMatching(/a task of cost 6 exceeds the fallback's share of the quota \(5\/1s\)/),
+    })
   })
 })
 
@@ -138,5 +143,10 @@ describe('options', () => {
     expect(() => redisStore({ fallback: 2 })).toThrow(/option `fallback` must be a fraction.*got 2/)
     expect(() => redisStore({ url: 'http://x' })).toThrow(/option `url` must be a redis:\/\/.*"http:\/\/x"/)
     expect(() => redisStore({ leaseTtl: '1ms' })).toThrow(/option `leaseTtl` must be at least 30 ms/)
+    // Options that moved to the limiter are refused, not silently dropped.
+    const moved = { windowMargin: 20 } as Parameters<typeof redisStore>[0]
+    expect(() => redisStore(moved)).toThrow(
+      /option `windowMargin` moved to the limiter: createLimiter\(\{ rateMargin, smooth \}\)/,
+    )
   })
 })

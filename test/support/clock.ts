@@ -6,8 +6,9 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
 }
 
 /**
- * Differences below this are float noise, not time: paced schedules step by fractional ms (1.2 ms
- * five times is 5.999999999999999), so b - a and the store's a + interval - b round differently.
+ * Differences below this are float noise, not time: paced starts fall on fractional ms (whole
+ * microseconds such as 3.6 are not exact binary fractions), so a tester's b - a and a store's
+ * a + interval - b can round differently.
  */
 const FLOAT_NOISE_MS = 1e-9
 

@@ -46,7 +46,7 @@ export function runCommand(context: CommandContext): Command {
     )
     .option(
       '--rate-margin <duration>',
-      'added to each --rate window, which is also paced evenly, so the API counts no more than the rate',
+      'added to every rate window (--rate and quotas learned from the API), all paced evenly, so the API counts no more than the rate',
       '50ms',
     )
     .option('--retries <n>', 'retries per request (timeouts, 429, 5xx, connection errors)', '3')

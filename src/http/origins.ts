@@ -21,6 +21,12 @@ export function withMargin(quota: Quota, margin: number = MARGIN.initial): Resol
   }
 }
 
+/** What an origin taught: kept when its state is forgotten, so a later visit starts polite. */
+export interface Lesson {
+  quotas: readonly Quota[]
+  margin: number
+}
+
 /** One origin's limits: a Limiter (the user's limits, plus what the server taught) and its adaptive state. */
 export class OriginState {
   readonly origin: string
@@ -56,6 +62,17 @@ export class OriginState {
   /** True when the user set no rate: the server's quota, once learned, is all that paces this origin. */
   get hasLearnedRate(): boolean {
     return this.#learnedKey !== ''
+  }
+
+  /** The quotas learned and the margin they needed, if any. */
+  get lesson(): Lesson | undefined {
+    return this.hasLearnedRate ? { quotas: this.#quotas, margin: this.#margin } : undefined
+  }
+
+  /** Enforces what an earlier state of this origin had learned, before the first response. */
+  recall(lesson: Lesson): void {
+    this.#margin = lesson.margin
+    this.learn(lesson.quotas, undefined)
   }
 
   /**
@@ -186,6 +203,8 @@ function pause(
 export const IDLE_ORIGIN_MS = 60_000
 /** How often, at most, creating an origin also sweeps the idle ones out. */
 const SWEEP_EVERY_MS = 10_000
+/** Lessons of forgotten origins kept (the oldest go first): a few hundred bytes each. */
+const LESSONS_KEPT = 1_000
 
 /**
  * The origins' limiters, created on first use. Without a baseUrl a client may reach any number of
@@ -196,6 +215,8 @@ export class Origins {
   readonly #make: (origin: string) => OriginState
   readonly #clock: Clock
   readonly #pinned: ReadonlySet<string>
+  /** Quotas learned by forgotten origins, oldest first (a Map keeps insertion order). */
+  readonly #lessons = new Map<string, Lesson>()
   #sweptAt: number
 
   constructor(options: {
@@ -263,9 +284,21 @@ export class Origins {
       this.#sweepIfDue()
       state = this.#make(origin)
       state.pinned = this.#pinned.has(origin)
+      const lesson = this.#lessons.get(origin)
+      if (lesson) {
+        this.#lessons.delete(origin)
+        state.recall(lesson)
+      }
       this.#states.set(origin, state)
     }
     return state
+  }
+
+  #remember(origin: string, lesson: Lesson): void {
+    this.#lessons.set(origin, lesson)
+    if (this.#lessons.size > LESSONS_KEPT) {
+      this.#lessons.delete(this.#lessons.keys().next().value as string)
+    }
   }
 
   #sweepIfDue(): void {
@@ -276,13 +309,16 @@ export class Origins {
       if (!isForgettable(state, now)) continue
       this.#states.delete(origin)
       if (state.owned) void state.limiter.close()
+      const lesson = state.lesson
+      if (lesson) this.#remember(origin, lesson)
     }
   }
 }
 
 /**
- * Whether dropping the state changes nothing a new one would do: no request holds it, it has been
- * idle past every window (its starts no longer count), and no pause or block is pending.
+ * Whether dropping the state changes nothing a new one would do (what it learned is remembered
+ * apart): no request holds it, it has been idle past every window (its starts no longer count),
+ * and no pause or block is pending.
  */
 function isForgettable(state: OriginState, now: number): boolean {
   if (state.pinned || state.users > 0 || now < state.blockedUntil) return false

@@ -89,6 +89,21 @@ describe('Origins', () => {
     expect(names()).toEqual([host(1), host(2), host(3), host(5)])
   })
 
+  it('remembers the quota a forgotten origin had learned, and enforces it on the next visit', async () => {
+    const { clock, list, names, request } = origins()
+    const state = list.use(host(1))
+    state.learn([{ limit: 5, window: 1000 }], 5)
+    state.widen(clock.now())
+    list.release(state)
+    await clock.advance(70_000)
+    request(host(2))
+    expect(names()).not.toContain(host(1))
+    const again = list.use(host(1))
+    // The learned 5 per second, with the margin it had widened to (6%: 1,060 ms), before any response.
+    expect(again.limiter.policy.rates).toEqual([{ limit: 5, interval: 1060 }])
+    list.release(again)
+  })
+
   it('keeps a crawl over 20,000 origins to the ones used in the last minute or so', async () => {
     const { clock, list, request } = origins({ rate: '5/s' })
     let most = 0

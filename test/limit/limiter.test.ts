@@ -41,11 +41,14 @@ describe('Limiter options', () => {
     const clock = createManualClock()
     const limiter = createLimiter({ rate: '10/s', clock })
     await limiter.run(() => 1, { cost: 10 })
-    const costly = limiter.run(() => 'costly', { cost: 5 })
+    const costly = limiter.run(() => 'costly', { cost: 5 }).catch((error: unknown) => error)
     const cheap = limiter.run(() => 'cheap', { cost: 2 })
     limiter.setRate('2/s')
     await clock.advance(1000)
-    await expect(costly).rejects.toThrow(/cost 5 exceeds the rate 2\/1s, so the task could never start/)
+    expect(await costly).toMatchObject({
+      code: 'INVALID_OPTION',
+      message: expect.stringMatching(/cost 5 exceeds the rate 2\/1s, so the task could never start/),
+    })
     await expect(cheap).resolves.toBe('cheap')
   })
 })

@@ -172,7 +172,7 @@ class Collector<K, V, C> {
     const batch = this.#tail ?? this.#open()
     const promise = batch.add(item, key)
     if (signal !== undefined) this.#watch(batch, signal)
-    if (batch.size >= this.#maxBatchSize) this.#seal(batch)
+    if (batch.full) this.#seal(batch)
     return promise
   }
 
@@ -208,8 +208,8 @@ class Collector<K, V, C> {
     const cache = this.#cache
     const batch =
       cache === undefined
-        ? new PendingBatch<K, V, C>(this.#keyOf !== undefined, this.#dedupe)
-        : new PendingBatch<K, V, C>(this.#keyOf !== undefined, false, this.#forget)
+        ? new PendingBatch<K, V, C>(this.#maxBatchSize, this.#keyOf !== undefined, this.#dedupe)
+        : new PendingBatch<K, V, C>(this.#maxBatchSize, this.#keyOf !== undefined, false, this.#forget)
     this.#tail = batch
     this.#live.add(batch)
     if (this.#maxWait > 0) {

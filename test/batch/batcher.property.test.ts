@@ -19,7 +19,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(30) }) },
 )
 
+/**
+ * How key k (0-9) is spelled: small ints (dedupe's typed table), strings and numbers that are not
+ * int32 (its Map), or a mix of all three.
+ */
+const spellings = {
+  int: (k: number) => k,
+  string: (k: number) => `#${k}`,
+  float: (k: number) => k + 0.5,
+  mixed: (k: number) => [k, `#${k}`, 2 ** 40 + k][k % 3]!,
+}
+
 const config = fc.record({
+  spelling: fc.constantFrom(...(Object.keys(spellings) as (keyof typeof spellings)[])),
   maxBatchSize: fc.integer({ min: 1, max: 5 }),
   maxWait: fc.nat(20),
   dedupe: fc.boolean(),
@@ -35,6 +47,8 @@ describe('batcher properties', () => {
     await fc.assert(
       fc.asyncProperty(config, fc.array(op, { maxLength: 60 }), async (cfg, ops) => {
         const clock = createManualClock()
+        const spell = spellings[cfg.spelling]
+        const kOf = new Map(Array.from({ length: 10 }, (_, k) => [spell(k), k]))
         const sent: number[][] = []
         const unwanted: number[] = []
         const loads: {
@@ -45,8 +59,9 @@ describe('batcher properties', () => {
           controller?: AbortController
         }[] = []
         const load = batcher({
-          batch: async (keys: number[]) => {
-            sent.push([...keys])
+          batch: async (spelled: (number | string)[]) => {
+            const keys = spelled.map((key) => kOf.get(key)!)
+            sent.push(keys)
             // An aborted load's key is left out unless another load still waits for it.
             for (const key of keys) {
               if (!loads.some((l) => l.key === key && !l.aborted && l.settled === 0)) unwanted.push(key)
@@ -71,7 +86,7 @@ describe('batcher properties', () => {
               controller,
             }
             loads.push(entry)
-            load(step.key, { signal: controller?.signal }).then(
+            load(spell(step.key), { signal: controller?.signal }).then(
               (value) => {
                 entry.settled++
                 entry.outcome = value

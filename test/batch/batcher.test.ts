@@ -366,6 +366,21 @@ describe('batcher abort', () => {
     expect(first.error).toBeInstanceOf(AbortError)
   })
 
+  it('leaves a deduped key out once every load of it has aborted, repeats first', async () => {
+    const clock = createManualClock()
+    const { batch, keys } = recordingBatch(clock, double)
+    const load = batcher({ batch, maxWait: 10, clock })
+    const controllers = [new AbortController(), new AbortController()]
+    const [first, second] = controllers.map((c) => outcome(load(1, { signal: c.signal })))
+    const two = load(2)
+    controllers[1]!.abort()
+    controllers[0]!.abort()
+    await clock.advance(10)
+    expect(keys()).toEqual([[2]])
+    expect(await two).toBe(4)
+    expect([first!.error, second!.error]).toEqual([expect.any(AbortError), expect.any(AbortError)])
+  })
+
   it('sends nothing and stops its timer when every load of a batch aborts before it is sent', async () => {
     const clock = createManualClock()
     const { batch, calls } = recordingBatch(clock, double)

@@ -21,6 +21,7 @@ const TICK = 1000
 async function measure({ n, order }, load, counts) {
   const keyAt = order === 'sequential' ? (i) => i : (i) => (i * 7919) % n
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   let sum = 0
   for (let i = 0; i < n; i += TICK) {
     const pending = new Array(TICK)
@@ -29,9 +30,10 @@ async function measure({ n, order }, load, counts) {
     for (let j = 0; j < TICK; j++) sum += values[j]
   }
   const elapsedS = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   const expected = (n * (n - 1)) / 2
   if (sum !== expected) throw new Error(`expected the results to sum to ${expected}, got ${sum}`)
-  return { n, loadsPerSec: n / elapsedS, elapsedS, ...counts() }
+  return { n, loadsPerSec: n / elapsedS, elapsedS, cpuUsPerLoad: (cpu.user + cpu.system) / n, ...counts() }
 }
 
 /** A batch function answering each key with itself, at once, counting its calls. */
@@ -128,12 +130,14 @@ await runBench({
     { key: 'n', label: 'N loads' },
     { key: 'loadsPerSec', label: 'loads/s' },
     { key: 'elapsedS', label: 'elapsed (s)', digits: 3 },
+    { key: 'cpuUsPerLoad', label: 'CPU µs/load', digits: 3 },
     { key: 'batches', label: 'batches' },
     { key: 'maxBatch', label: 'max batch' },
     { key: 'peakRssMb', label: 'peak RSS (MB)' },
   ],
   ratios: [
     { key: 'loadsPerSec', label: 'loads/s', better: 'higher' },
+    { key: 'cpuUsPerLoad', label: 'CPU µs/load', better: 'lower' },
     { key: 'peakRssMb', label: 'peak RSS', better: 'lower' },
   ],
   targets: [

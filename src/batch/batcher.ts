@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { AbortError, ClosedError } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
 import type { Limiter } from '../limit/limiter.js'
@@ -120,15 +121,29 @@ class Collector<K, V, C> {
     return this.#enqueue(item, key, signal)
   }
 
-  loadMany(items: Iterable<K>, options?: LoadOptions): Promise<Result<V, K>[]> {
-    return Promise.all(
-      Array.from(items, (item, index) =>
-        this.load(item, options).then(
-          (value): Result<V, K> => ({ ok: true, value, index, item }),
-          (error: unknown): Result<V, K> => ({ ok: false, error: toError(error), index, item }),
+  async loadMany(items: Iterable<K>, options?: LoadOptions): Promise<Result<V, K>[]> {
+    const signal = options?.signal
+    // One listener on the caller's signal however many items: the loads listen to a signal of ours
+    // (one listener each would make Node warn of a leak past ten).
+    const relay = signal && !signal.aborted ? new AbortController() : undefined
+    const forward = () => relay!.abort(signal!.reason)
+    if (relay) {
+      setMaxListeners(0, relay.signal)
+      signal!.addEventListener('abort', forward, { once: true })
+    }
+    const loadOptions = relay ? { signal: relay.signal } : options
+    try {
+      return await Promise.all(
+        Array.from(items, (item, index) =>
+          this.load(item, loadOptions).then(
+            (value): Result<V, K> => ({ ok: true, value, index, item }),
+            (error: unknown): Result<V, K> => ({ ok: false, error: toError(error), index, item }),
+          ),
         ),
-      ),
-    )
+      )
+    } finally {
+      signal?.removeEventListener('abort', forward)
+    }
   }
 
   async flush(): Promise<void> {
@@ -264,7 +279,7 @@ class Collector<K, V, C> {
     return answer.then(
       (results) => {
         batch.settle(results)
-        this.#live.delete(batch)
+        this.#retire(batch)
       },
       (error: unknown) => this.#failed(batch, attempt, error),
     )
@@ -275,7 +290,7 @@ class Collector<K, V, C> {
     const signal = batch.signal
     const giveUp = () => {
       batch.fail(error)
-      this.#live.delete(batch)
+      this.#retire(batch)
     }
     // Nobody waits (aborted), the limiter is gone (closed), or the attempts are used up.
     if (signal.aborted || error instanceof ClosedError || attempt >= this.#attempts) {
@@ -315,11 +330,21 @@ class Collector<K, V, C> {
     if (batch.state === 'collecting') {
       this.#stopTimer(batch)
       batch.state = 'settled'
-      this.#live.delete(batch)
+      this.#retire(batch)
     } else {
       // Leaves the limiter's queue if it waits there; tells the batch function if it runs.
       batch.abandon(new AbortError('batcher: every load of this batch was aborted'))
     }
+  }
+
+  /**
+   * A batch that has settled or failed: no longer live, and never again the one new loads join
+   * (a batch failed while queued, say by a shared limiter closing, would otherwise take loads that
+   * never settle).
+   */
+  #retire(batch: PendingBatch<K, V, C>): void {
+    this.#live.delete(batch)
+    if (this.#tail === batch) this.#tail = undefined
   }
 
   #stopTimer(batch: PendingBatch<K, V, C>): void {

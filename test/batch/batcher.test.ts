@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { describe, expect, it } from 'vitest'
 import { batcher } from '../../src/batch/batcher.js'
 import { BatchContractError, MissingResultError } from '../../src/batch/results.js'
@@ -463,6 +464,45 @@ describe('batcher limits', () => {
       { keys: [5], at: 2000 },
     ])
     expect(await results).toEqual([2, 4, 6, 8, 10])
+  })
+})
+
+describe('batcher and a shared limiter that closes', () => {
+  it('fails the batch waiting in it, and later loads open a new batch instead of joining the dead one', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '1/s', clock })
+    const { batch, keys } = recordingBatch(clock, double)
+    const load = batcher({ batch, limiter, clock })
+    expect(await load(1)).toBe(2)
+    // The rate holds the next batch in the limiter's queue.
+    const queued = outcome(load(2))
+    await clock.flush()
+    await limiter.close()
+    await clock.flush()
+    expect(queued.state).toBe('rejected')
+    expect(queued.error).toBeInstanceOf(ClosedError)
+    const later = await load(3).catch((error: unknown) => error)
+    expect(later).toBeInstanceOf(ClosedError)
+    expect(keys()).toEqual([[1]])
+  })
+})
+
+describe('batcher loadMany with a signal', () => {
+  it('puts one listener on the signal however many items, removes it when done, and aborts them all', async () => {
+    const clock = createManualClock()
+    const { batch } = recordingBatch(clock, double, 10)
+    const load = batcher({ batch, maxBatchSize: 5, maxWait: 0, clock })
+    const controller = new AbortController()
+    const listeners = () => getEventListeners(controller.signal, 'abort').length
+    const done = load.loadMany([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], { signal: controller.signal })
+    expect(listeners()).toBe(1)
+    await clock.advance(10)
+    expect((await done).map((r) => r.ok && r.value)).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24])
+    expect(listeners()).toBe(0)
+    const aborted = load.loadMany([1, 2, 3], { signal: controller.signal })
+    controller.abort()
+    const results = await aborted
+    expect(results.every((r) => !r.ok && r.error instanceof AbortError)).toBe(true)
   })
 })
 

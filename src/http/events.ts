@@ -51,7 +51,10 @@ export interface ClientEvents {
   /** A quota was learned from RateLimit-Policy (or a limit with a window) and is now enforced. */
   quota: {
     origin: string
-    /** The rates now in force for the origin: yours, and the server's with the safety margin. */
+    /**
+     * The rates now in force for the origin: yours, and the server's with the part of its safety
+     * margin that exceeds `rateMargin` (which the limiter adds to every window on top).
+     */
     rates: { limit: number; interval: number }[]
   }
   /** A request settled with an error (after its last attempt). */

@@ -14,11 +14,14 @@ import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter, type Quota } fr
  */
 export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
 
-export function withMargin(quota: Quota, margin: number = MARGIN.initial): ResolvedRate {
-  return {
-    limit: quota.limit,
-    interval: Math.ceil(quota.window + Math.max(MARGIN.minMs, quota.window * margin)),
-  }
+/**
+ * The learned quota as a rate. The limiter adds its own `rateMargin` to every window, so only what
+ * the learned margin asks beyond that is added here: the two margins absorb the same jitter, and
+ * stacking them would waste quota for nothing.
+ */
+export function withMargin(quota: Quota, margin: number = MARGIN.initial, rateMargin = 0): ResolvedRate {
+  const learnedMs = Math.max(MARGIN.minMs, quota.window * margin)
+  return { limit: quota.limit, interval: Math.ceil(quota.window + Math.max(0, learnedMs - rateMargin)) }
 }
 
 /** What an origin taught: kept when its state is forgotten, so a later visit starts polite. */
@@ -86,7 +89,8 @@ export class OriginState {
     if (key === this.#learnedKey) return undefined
     this.#learnedKey = key
     this.#quotas = quotas
-    const rates = [...this.#baseRates, ...quotas.map((q) => withMargin(q, this.#margin))]
+    const rateMargin = this.limiter.policy.rateMargin
+    const rates = [...this.#baseRates, ...quotas.map((q) => withMargin(q, this.#margin, rateMargin))]
     this.limiter.setRate(rates)
     const tightest = Math.min(...quotas.map((q) => q.limit))
     const used = remaining === undefined ? this.inFlight : tightest - remaining + this.inFlight

@@ -90,6 +90,28 @@ describe('timing on the manual clock', () => {
     expect((await next).status).toBe(200)
   })
 
+  test('a learned quota takes the larger of its margin and rateMargin, not both', async () => {
+    const clock = createManualClock()
+    const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }
+    const s = await scripted([200, quota], [200, quota], [200, quota])
+    const quotas: ClientEvents['quota'][] = []
+    await using api = createClient({
+      baseUrl: s.url,
+      clock,
+      concurrency: 1,
+      rateMargin: 50,
+      on: { quota: (e) => quotas.push(e) },
+    })
+    const all = api.all(['/1', '/2', '/3'])
+    expect(await eventually(() => s.seen.length === 2 && api.limiterFor().stats().queued === 1)).toBe(true)
+    // The learned 3% (30 ms) is within rateMargin's 50 ms: the third start waits until 1,050 ms, not 1,080.
+    expect(quotas[0]!.rates).toEqual([{ limit: 2, interval: 1000 }])
+    await clock.advance(1049)
+    expect(s.seen).toHaveLength(2)
+    await clock.advance(1)
+    expect((await all).every((r) => r.ok)).toBe(true)
+  })
+
   test('a quota from RateLimit-Policy paces a client that has no rate of its own', async () => {
     const clock = createManualClock()
     const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }

@@ -90,48 +90,34 @@ describe('timing on the manual clock', () => {
     expect((await next).status).toBe(200)
   })
 
-  test('a learned quota takes the larger of its margin and rateMargin, not both', async () => {
-    const clock = createManualClock()
-    const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }
-    const s = await scripted([200, quota], [200, quota], [200, quota])
-    const quotas: ClientEvents['quota'][] = []
-    await using api = createClient({
-      baseUrl: s.url,
-      clock,
-      concurrency: 1,
-      rateMargin: 50,
-      on: { quota: (e) => quotas.push(e) },
-    })
-    const all = api.all(['/1', '/2', '/3'])
-    expect(await eventually(() => s.seen.length === 2 && api.limiterFor().stats().queued === 1)).toBe(true)
-    // The learned 3% (30 ms) is within rateMargin's 50 ms: the third start waits until 1,050 ms, not 1,080.
-    expect(quotas[0]!.rates).toEqual([{ limit: 2, interval: 1000 }])
-    await clock.advance(1049)
-    expect(s.seen).toHaveLength(2)
-    await clock.advance(1)
-    expect((await all).every((r) => r.ok)).toBe(true)
-  })
-
-  test('a quota from RateLimit-Policy paces a client that has no rate of its own', async () => {
-    const clock = createManualClock()
-    const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }
-    const s = await scripted([200, quota], [200, quota], [200, quota])
-    const quotas: ClientEvents['quota'][] = []
-    await using api = createClient({
-      baseUrl: s.url,
-      clock,
-      concurrency: 1,
-      on: { quota: (e) => quotas.push(e) },
-    })
-    const all = api.all(['/1', '/2', '/3'])
-    expect(await eventually(() => s.seen.length === 2 && api.limiterFor().stats().queued === 1)).toBe(true)
-    // 2 per 1 s, with the safety margin: the third start waits until 1,030 ms.
-    expect(quotas[0]!.rates).toEqual([{ limit: 2, interval: 1030 }])
-    await clock.advance(1029)
-    expect(s.seen).toHaveLength(2)
-    await clock.advance(1)
-    expect((await all).every((r) => r.ok)).toBe(true)
-  })
+  // 2 per 1 s learned with its 3% safety margin (30 ms); with a rateMargin of 50 ms, the larger one
+  // applies (the limiter adds rateMargin to every window), not both.
+  test.each([
+    { rateMargin: undefined, reported: 1030, startsAt: 1030 },
+    { rateMargin: 50, reported: 1000, startsAt: 1050 },
+  ])(
+    'a quota from RateLimit-Policy paces a client that has no rate of its own (rateMargin $rateMargin)',
+    async ({ rateMargin, reported, startsAt }) => {
+      const clock = createManualClock()
+      const quota = { 'ratelimit-policy': '"default";q=2;w=1', ratelimit: '"default";r=1;t=1' }
+      const s = await scripted([200, quota], [200, quota], [200, quota])
+      const quotas: ClientEvents['quota'][] = []
+      await using api = createClient({
+        baseUrl: s.url,
+        clock,
+        concurrency: 1,
+        rateMargin,
+        on: { quota: (e) => quotas.push(e) },
+      })
+      const all = api.all(['/1', '/2', '/3'])
+      expect(await eventually(() => s.seen.length === 2 && api.limiterFor().stats().queued === 1)).toBe(true)
+      expect(quotas[0]!.rates).toEqual([{ limit: 2, interval: reported }])
+      await clock.advance(startsAt - 1)
+      expect(s.seen).toHaveLength(2)
+      await clock.advance(1)
+      expect((await all).every((r) => r.ok)).toBe(true)
+    },
+  )
 
   test('rateMargin and smooth pace the origin: one start per (interval + margin) / limit', async () => {
     const clock = createManualClock()

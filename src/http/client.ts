@@ -349,6 +349,7 @@ export class Client implements AsyncDisposable {
         signal,
         allowed: o.origins,
         clientHeaderNames: this.#clientHeaderNames,
+        resendable: mayRetryMethod(o.retry, req.method, req.idempotencyKey),
       })
     } finally {
       state.inFlight--

@@ -140,6 +140,10 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   // HTTP/2: the server reset the stream (RST_STREAM), the h2 form of a connection reset.
   'ERR_HTTP2_STREAM_ERROR',
+  // undici's "informational" closes: an HTTP/1.1 socket reset or idle-closed under a request, an
+  // HTTP/2 stream cancelled or half-closed by the server, or its session destroyed. Not the
+  // caller's abort, which is an AbortError and never retried.
+  'UND_ERR_INFO',
 ])
 
 /** Whether this outcome is worth retrying (the method and attempts left are checked apart). */

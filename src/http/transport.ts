@@ -1,7 +1,6 @@
 import { type Dispatcher, util } from 'undici'
 import type { Clock, TimerHandle } from '../limit/clock.js'
 import { isSecretHeader } from './redact.js'
-import { IDEMPOTENT_METHODS } from './retry.js'
 import type { CancelSignal } from './signals.js'
 
 /** What came back from one attempt (after following redirects), body read in full. */
@@ -43,10 +42,11 @@ export interface AttemptOptions {
   allowed: ReadonlySet<string> | undefined
   /** Names of headers that came from the client's options (dropped on redirects to other origins). */
   clientHeaderNames: ReadonlySet<string>
+  /** The client's retry policy would send this request again (its method, or its Idempotency-Key). */
+  resendable: boolean
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
-const IDEMPOTENT = new Set(IDEMPOTENT_METHODS)
 
 /** Sends one attempt: dispatches, follows redirects, reads the body, all within one deadline. */
 export function sendAttempt(request: AttemptRequest, options: AttemptOptions): Promise<RawResponse> {
@@ -108,9 +108,10 @@ class Attempt {
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body,
-        // undici holds back a request it may not resend (POST without an Idempotency-Key) until
-        // its HTTP/2 connection is idle; safe ones share the connection as concurrent streams.
-        idempotent: IDEMPOTENT.has(request.method) || request.headers['idempotency-key'] !== undefined,
+        // undici holds back a request it may not resend until its HTTP/2 connection is idle; the
+        // ones volley's retry policy would resend share the connection as concurrent streams (and
+        // undici's own default, GET and HEAD, holds otherwise).
+        idempotent: this.#options.resendable || undefined,
       },
       exchange,
     )

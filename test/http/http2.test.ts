@@ -1,3 +1,4 @@
+import { constants, createSecureServer } from 'node:http2'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -58,6 +59,34 @@ describe('protocol negotiation', () => {
     expect((await cleartext.get('/anything')).json<Echo>().httpVersion).toBe('1.1')
   })
 
+  test('http2 against a server that declines h2 never pipelines HTTP/1.1, even on one connection', async () => {
+    // Headers first, the body 80 ms later: undici sends the next request on a socket only after the
+    // previous response's headers, so a pipelining client would show 2 in progress on one socket.
+    const inProgress = new Map<TLSSocket, number>()
+    let most = 0
+    const server = createServer({ ...testTls }, (req, res) => {
+      const socket = req.socket as TLSSocket
+      inProgress.set(socket, (inProgress.get(socket) ?? 0) + 1)
+      most = Math.max(most, inProgress.get(socket)!)
+      res.writeHead(200).flushHeaders()
+      setTimeout(() => {
+        inProgress.set(socket, inProgress.get(socket)! - 1)
+        res.end('ok')
+      }, 80)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+      await using api = createClient({ baseUrl: url, http2: true, tls: trust, connections: 1 })
+      expect((await api.get('/warm')).status).toBe(200)
+      expect((await api.all(['/1', '/2', '/3', '/4', '/5'])).every((r) => r.ok)).toBe(true)
+      expect(most).toBe(1)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
   test('http2 against a server that declines h2: HTTP/1.1, a connection per request in flight', async () => {
     await using server = await startMockServer({ tls: testTls })
     await using api = createClient({ baseUrl: server.url, http2: true, tls: trust })
@@ -97,6 +126,51 @@ describe('the client over HTTP/2', () => {
     const attempts = results.reduce((sum, r) => sum + (r.ok ? r.value.attempts : 0), 0)
     expect(stats.byPath['/items/:id']).toBe(attempts)
     expect(stats.connections).toBe(1)
+  })
+
+  test('a stream the server cancels or half-closes before answering is retried (undici: UND_ERR_INFO)', async () => {
+    // A raw HTTP/2 server: the first stream is cancelled (RST_STREAM CANCEL), the next answered.
+    let streams = 0
+    const server = createSecureServer({ ...testTls }, (req, res) => {
+      if (streams++ === 0) req.stream.close(constants.NGHTTP2_CANCEL)
+      else res.end('ok')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const reasons: string[] = []
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+      await using api = createClient({
+        baseUrl: url,
+        http2: true,
+        tls: trust,
+        retry: { attempts: 2, backoff: { base: 1, max: 1 } },
+        on: { retry: (e) => reasons.push(e.reason) },
+      })
+      const response = await api.get('/cancelled-once')
+      expect([response.status, response.attempts, await response.text()]).toEqual([200, 2, 'ok'])
+      expect(reasons).toEqual(['NETWORK UND_ERR_INFO'])
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
+  test('a POST the retry policy would not resend runs alone on the connection; one with an Idempotency-Key is multiplexed', async () => {
+    await using server = await h2Mock({ latency: 100 })
+    await using api = h2Client(server)
+    const posts = (idempotencyKey?: (i: number) => string) =>
+      api.all(
+        Array.from({ length: 5 }, (_, i) => ({
+          url: '/anything',
+          json: { i },
+          ...(idempotencyKey ? { idempotencyKey: idempotencyKey(i) } : {}),
+        })),
+      )
+    expect((await posts()).every((r) => r.ok)).toBe(true)
+    // undici holds a request it may not resend until the connection is idle: one at a time.
+    expect(server.stats().maxInFlight).toBe(1)
+    server.resetStats()
+    expect((await posts((i) => `order-${i}`)).every((r) => r.ok)).toBe(true)
+    expect(server.stats().maxInFlight).toBe(5)
   })
 
   test('a hung request times out; the server sees its stream cancelled and the connection carries on', async () => {

@@ -101,22 +101,24 @@ class Collector<K, V, C> {
 
   load(item: K, options?: LoadOptions): Promise<V> {
     // The common path stays small (so the JIT can inline it into the caller); the rest is in #loadWith.
-    if (options !== undefined || this.#closed || this.#cache !== undefined)
+    if (options !== undefined || this.#closed || this.#cache !== undefined || this.#keyOf !== undefined)
       return this.#loadWith(item, options)
     this.#loads++
-    return this.#enqueue(
-      item,
-      this.#keyOf === undefined ? (item as unknown as C) : this.#keyOf(item),
-      undefined,
-    )
+    return this.#enqueue(item, item as unknown as C, undefined)
   }
 
   #loadWith(item: K, options: LoadOptions | undefined): Promise<V> {
     if (this.#closed) return Promise.reject(new ClosedError('batcher: closed, it takes no more loads'))
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(AbortError.from(signal))
+    let key: C
+    try {
+      key = this.#keyFor(item)
+    } catch (error) {
+      // A key function that throws fails this load, as a value, like every other load failure.
+      return Promise.reject(error)
+    }
     this.#loads++
-    const key = this.#keyOf === undefined ? (item as unknown as C) : this.#keyOf(item)
     if (this.#cache !== undefined) return this.#cached(this.#cache, item, key, signal)
     return this.#enqueue(item, key, signal)
   }
@@ -126,8 +128,8 @@ class Collector<K, V, C> {
     // One listener on the caller's signal however many items: the loads listen to a signal of ours
     // (one listener each would make Node warn of a leak past ten).
     const relay = signal && !signal.aborted ? new AbortController() : undefined
-    const forward = () => relay!.abort(signal!.reason)
-    if (relay) {
+    const forward = relay && (() => relay.abort(signal!.reason))
+    if (forward) {
       setMaxListeners(0, relay.signal)
       signal!.addEventListener('abort', forward, { once: true })
     }
@@ -142,7 +144,7 @@ class Collector<K, V, C> {
         ),
       )
     } finally {
-      signal?.removeEventListener('abort', forward)
+      if (forward) signal!.removeEventListener('abort', forward)
     }
   }
 
@@ -155,7 +157,7 @@ class Collector<K, V, C> {
 
   clear(item?: K): void {
     if (item === undefined) this.#cache?.clear()
-    else this.#cache?.delete(this.#keyOf === undefined ? (item as unknown as C) : this.#keyOf(item))
+    else this.#cache?.delete(this.#keyFor(item))
   }
 
   async close(): Promise<void> {
@@ -345,6 +347,10 @@ class Collector<K, V, C> {
   #retire(batch: PendingBatch<K, V, C>): void {
     this.#live.delete(batch)
     if (this.#tail === batch) this.#tail = undefined
+  }
+
+  #keyFor(item: K): C {
+    return this.#keyOf === undefined ? (item as unknown as C) : this.#keyOf(item)
   }
 
   #stopTimer(batch: PendingBatch<K, V, C>): void {

@@ -34,14 +34,17 @@ export class KeyIndex<C> {
   }
 
   /**
-   * An empty index for `expected` keys. Only the batch that is collecting indexes keys, and it
-   * gives its index back as it is sent, so one spare saves a pair of typed arrays per batch: their
-   * allocation costs more than all the probes of a 1,000-key batch.
+   * An empty index for `expected` keys. A batch gives its index back as it is sent, so one spare
+   * (taken by whichever batch borrows next, so never held by two) saves a pair of typed arrays per
+   * batch: their allocation costs more than all the probes of a 1,000-key batch. A spare much
+   * larger than needed is not reused: clearing it would cost every small batch after one big one.
    */
   static borrow<C>(expected: number): KeyIndex<C> {
     const index = KeyIndex.#spare
     KeyIndex.#spare = undefined
-    if (index === undefined || index.#holders.length < capacityFor(expected)) return new KeyIndex(expected)
+    const capacity = capacityFor(expected)
+    if (index === undefined || index.#holders.length < capacity || index.#holders.length > 4 * capacity)
+      return new KeyIndex(expected)
     index.#holders.fill(0)
     index.#count = 0
     index.#others = undefined

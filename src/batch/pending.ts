@@ -4,8 +4,6 @@ import { MISSING, MissingResultError, resultLookup } from './results.js'
 
 type Settle<T> = (value: T) => void
 
-const neverAborted = new AbortController().signal
-
 /**
  * collecting: taking keys, its maxWait not yet over; queued: handed to the limiter, still taking
  * keys until it is full or starts; started: its items are fixed; settled: every load has an answer.
@@ -57,9 +55,9 @@ export class PendingBatch<K, V, C> {
   timer: TimerHandle | undefined
   /**
    * Aborts the batch call (and its place in the limiter queue) once no load waits for it. Made when
-   * the first load with a signal joins. A batch whose first load has no signal can never be
-   * abandoned (that load never leaves), so it needs none; and an AbortSignal per batch costs more
-   * than the rest of the batch's bookkeeping.
+   * the first load with a signal joins, or when the batch call asks for its signal: each batch has
+   * its own, so listeners a batch function leaves on it go with the batch (a signal shared by every
+   * batch of the process would pile them up for ever).
    */
   #controller: AbortController | undefined
   /** Settles (never rejects) when the batch has been answered or failed. */
@@ -182,7 +180,8 @@ export class PendingBatch<K, V, C> {
 
   /** The batch call's signal (see #controller). */
   get signal(): AbortSignal {
-    return this.#controller?.signal ?? neverAborted
+    this.#controller ??= new AbortController()
+    return this.#controller.signal
   }
 
   /** Aborts the batch call's signal: no load waits for it any more. */

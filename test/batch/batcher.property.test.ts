@@ -13,26 +13,34 @@ type Op =
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 5,
-    arbitrary: fc.record({ kind: fc.constant('load' as const), key: fc.nat(9), abortable: fc.boolean() }),
+    // Up to 120 distinct keys: dedupe's tables grow past their first size within a batch.
+    arbitrary: fc.record({ kind: fc.constant('load' as const), key: fc.nat(119), abortable: fc.boolean() }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(30) }) },
 )
 
 /**
- * How key k (0-9) is spelled: small ints (dedupe's typed table), strings and numbers that are not
- * int32 (its Map), or a mix of all three.
+ * How key k (0-119) is spelled: small ints (dedupe's typed table), strings and numbers that are not
+ * int32 (its Map), a mix of all three, or the int32 edges (-0, ±2^31 and around, negatives).
  */
 const spellings = {
   int: (k: number) => k,
   string: (k: number) => `#${k}`,
   float: (k: number) => k + 0.5,
   mixed: (k: number) => [k, `#${k}`, 2 ** 40 + k][k % 3]!,
+  edges: (k: number) => [k === 0 ? -0 : -k, 2 ** 31 + k, -(2 ** 31) + k, 2 ** 31 - 1 - k][k % 4]!,
 }
 
 const config = fc.record({
   spelling: fc.constantFrom(...(Object.keys(spellings) as (keyof typeof spellings)[])),
-  maxBatchSize: fc.integer({ min: 1, max: 5 }),
+  maxBatchSize: fc.oneof(
+    fc.integer({ min: 1, max: 5 }),
+    fc.integer({ min: 20, max: 80 }),
+    fc.constant(Number.POSITIVE_INFINITY),
+  ),
+  /** The batch function answers an array aligned with its keys, or a Map keyed by them. */
+  answerAs: fc.constantFrom('array' as const, 'map' as const),
   maxWait: fc.nat(20),
   dedupe: fc.boolean(),
   concurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
@@ -48,7 +56,7 @@ describe('batcher properties', () => {
       fc.asyncProperty(config, fc.array(op, { maxLength: 60 }), async (cfg, ops) => {
         const clock = createManualClock()
         const spell = spellings[cfg.spelling]
-        const kOf = new Map(Array.from({ length: 10 }, (_, k) => [spell(k), k]))
+        const kOf = new Map(Array.from({ length: 120 }, (_, k) => [spell(k), k]))
         const sent: number[][] = []
         const unwanted: number[] = []
         const loads: {
@@ -67,7 +75,9 @@ describe('batcher properties', () => {
               if (!loads.some((l) => l.key === key && !l.aborted && l.settled === 0)) unwanted.push(key)
             }
             await sleep(clock, cfg.latency)
-            return keys.map(answer)
+            return cfg.answerAs === 'array'
+              ? keys.map(answer)
+              : new Map(spelled.map((key, i) => [key, answer(keys[i]!)]))
           },
           maxBatchSize: cfg.maxBatchSize,
           maxWait: cfg.maxWait,

@@ -95,24 +95,23 @@ export function shard(flag: string, value: string): { index: number; count: numb
   )
 }
 
-/** The command line with secret header values hidden, for "run this to resume" hints. */
+/**
+ * The command line with secrets hidden, for "run this to resume" hints. Every argument is masked
+ * whatever option it belongs to (a value may be attached in many ways: '--header=K: V', '-HK: V',
+ * '-qHK: V', '-bhttp://user:pw@host'): a URL anywhere in it loses its password and secret
+ * parameters, and a 'Name: value' with a secret header name loses its value.
+ */
 export function redactArgv(argv: readonly string[]): string[] {
-  return argv.map((arg, i) => {
-    // The value may be attached: '--header=K: V', '--redis=redis://…', '-HK: V'.
-    const attached = /^(--[a-z][a-z-]*=|-H)([\s\S]+)$/.exec(arg)
-    if (attached) return attached[1]! + redactArgument(attached[1]!.replace(/=$/, ''), attached[2]!)
-    return redactArgument(argv[i - 1], arg)
-  })
+  return argv.map(redactArgument)
 }
 
-/** A header with a secret name loses its value; a URL loses its password and secret parameters. */
-function redactArgument(option: string | undefined, value: string): string {
-  if (option === '--header' || option === '-H') {
-    const colon = value.indexOf(':')
-    const name = colon > 0 ? value.slice(0, colon).trim() : ''
-    return isSecretHeader(name) ? `${name}: ${REDACTED}` : value
-  }
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrl(value) : value
+const URL_IN_ARGUMENT = /[a-z][a-z0-9+.-]*:\/\/\S+/gi
+const HEADER_IN_ARGUMENT = /^(-[A-Za-z]*H|--[a-z][a-z-]*=)?([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*([\s\S]*)$/
+
+function redactArgument(arg: string): string {
+  const header = HEADER_IN_ARGUMENT.exec(arg)
+  if (header && isSecretHeader(header[2]!)) return `${header[1] ?? ''}${header[2]}: ${REDACTED}`
+  return arg.replace(URL_IN_ARGUMENT, (url) => maskUrl(url))
 }
 
 /** Quotes an argument for a POSIX shell when it needs it. */

@@ -58,7 +58,7 @@ describe('volley run: input formats', () => {
   it('runs CSV: the url column is the URL, --id-column the id, the other columns query params', async () => {
     const input = tmp.file(
       'people.csv',
-      'user_id,url,name,city\nu1,/anything/p,Ada,"London, UK"\nu2,/anything/p,Bob\nu3,/anything/p,Cy,Paris\n',
+      'user_id,url,name,city\nu1,/anything/p,Ada,"London, UK"\nu2,/anything/p,Bob\nu3,/anything/p,Cy,Paris\n# a comment\n , , , \n',
     )
     const out = outPath()
     const run = await runCli(['run', input, '--base-url', mock.url, '--out', out, '--id-column', 'user_id'])
@@ -77,6 +77,15 @@ describe('volley run: input formats', () => {
     // Line 3 has a field missing: an error result naming the line, and the run went on.
     expect(byIndex.get(3)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } })
     expect(byIndex.get(3)!.error!.message).toMatch(/^line 3: /)
+    // A '#' comment line and an all-blank record are skipped, as in the other formats.
+    expect([...byIndex.keys()].sort()).toEqual([2, 3, 4])
+  })
+
+  it('refuses a CSV header that names a column twice, with exit code 2', async () => {
+    const input = tmp.file('twice.csv', 'url,q,q\n/a,b,c\n')
+    const run = await runCli(['run', input, '--base-url', mock.url, '--out', outPath()])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(/names the column `q` twice/)
   })
 
   it('refuses a CSV whose header lacks the url column with exit code 2, naming the column', async () => {
@@ -110,13 +119,22 @@ describe('volley run: bad input, headers and exit codes', () => {
         '{"url": "/items/3", "colour": "red"}',
         '[1, 2, 3]',
         '/items/5',
+        // What `jq .url` prints for a record without a url: no request, an error result.
+        'null',
+        '42',
       ].join('\n'),
     )
     const out = outPath()
     const run = await runCli(['run', input, '--base-url', mock.url, '--out', out])
     expect(run.code).toBe(1)
     const byIndex = new Map(readOutput(out).map((l) => [l.index, l]))
-    expect([...byIndex.keys()].sort()).toEqual([1, 2, 3, 4, 5])
+    expect([...byIndex.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6, 7])
+    for (const literal of [6, 7]) {
+      expect(byIndex.get(literal)!.error).toMatchObject({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(new RegExp(`^line ${literal}: a request must be a URL string`)),
+      })
+    }
     expect(byIndex.get(2)!.error).toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringMatching(/^line 2: not valid JSON/),

@@ -26,6 +26,9 @@ describe('CLI building blocks', () => {
         'https://user:pw@api.example.com/v1',
         '--base-url',
         'https://api.example.com/v1',
+        // Clustered and attached short options.
+        '-qHAuthorization: Bearer clustered',
+        '-bhttp://user:pw1234@127.0.0.1:8080',
       ]),
     ).toEqual([
       'run',
@@ -36,6 +39,8 @@ describe('CLI building blocks', () => {
       'https://[REDACTED]@api.example.com/v1',
       '--base-url',
       'https://api.example.com/v1',
+      '-qHAuthorization: [REDACTED]',
+      '-bhttp://[REDACTED]@127.0.0.1:8080',
     ])
   })
 

@@ -29,6 +29,9 @@ export async function* readCsv(
   const parser = parse({
     bom: true,
     info: true,
+    // As in the other formats: '#' lines are comments, and blank (or all-blank) lines are skipped.
+    comment: '#',
+    comment_no_infix: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
     columns: (header: string[]) => {
@@ -49,6 +52,7 @@ export async function* readCsv(
   }>) {
     // The parser reports a broken record as soon as it parses it, maybe ahead of the records before it.
     while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!
+    if (Object.values(record).every((cell) => cell.trim() === '')) continue
     yield toEntry(record, info.lines, params, options)
   }
   while (skipped.length > 0) yield skipped.shift()!
@@ -56,6 +60,10 @@ export async function* readCsv(
 
 function checkHeader(header: string[], options: CsvOptions): string[] {
   const has = new Set(header)
+  if (has.size < header.length) {
+    const twice = header.find((column, i) => header.indexOf(column) !== i)
+    throw new UsageError(`the CSV header names the column \`${twice}\` twice: give each column one name`)
+  }
   const missing = (column: string, flag: string) =>
     new UsageError(
       `the CSV header has no \`${column}\` column (${flag}); its columns are: ${header.join(', ')}`,

@@ -3,6 +3,8 @@ import { type InputEntry, InputError } from './entry.js'
 import { type InputLine, isSkippable } from './lines.js'
 
 const JSON_START = new Set(['{', '[', '"'])
+/** JSON values that are no request (what `jq .url` prints for a record without one, say). */
+const JSON_LITERAL = /^(?:null|true|false|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/
 
 /**
  * JSON Lines of request specs: a JSON string (a URL), a `[url, params]` tuple or an object
@@ -14,7 +16,7 @@ export async function* readJsonl(lines: AsyncIterable<InputLine>): AsyncGenerato
   for await (const { line, text } of lines) {
     if (isSkippable(text)) continue
     const trimmed = text.trim()
-    if (!JSON_START.has(trimmed[0]!)) {
+    if (!JSON_START.has(trimmed[0]!) && !JSON_LITERAL.test(trimmed)) {
       yield { line, spec: trimmed }
       continue
     }

@@ -7,6 +7,7 @@ import type { InputEntry } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
 import type { Io } from './io.js'
 import { DoneSet } from './output/done-set.js'
+import { lockOutput } from './output/lock.js'
 import {
   type BodyMode,
   errorRecord,
@@ -67,6 +68,15 @@ export interface JobOutcome {
  * Requests cancelled by a stop are not written: they are not done, and --resume runs them.
  */
 export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
+  const unlock = options.out === '-' ? undefined : lockOutput(options.out)
+  try {
+    return await runWithOutput(options, io)
+  } finally {
+    unlock?.()
+  }
+}
+
+async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const { done, failed: previouslyFailed } = await openDone(options)
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats()

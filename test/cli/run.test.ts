@@ -250,19 +250,40 @@ describe('volley run: limits, shards, stops', () => {
     expect(stats.maxWindowArrivals).toBeGreaterThanOrEqual(9)
   })
 
-  it('splits a job with --shard: two shards together cover every line exactly once', async () => {
+  it('splits a job with --shard: two shards together cover every line exactly once, each in its own file', async () => {
     const input = tmp.file('shard.jsonl', Array.from({ length: 41 }, (_, i) => `/items/${i + 1}`).join('\n'))
-    const [a, b] = [outPath(), outPath()]
+    // No --out: each shard's default file is its own.
     const runs = await Promise.all([
-      runCli(['run', input, '--base-url', mock.url, '--out', a, '--shard', '1/2']),
-      runCli(['run', input, '--base-url', mock.url, '--out', b, '--shard', '2/2']),
+      runCli(['run', input, '--base-url', mock.url, '--shard', '1/2']),
+      runCli(['run', input, '--base-url', mock.url, '--shard', '2/2']),
     ])
     expect(runs.map((r) => r.code)).toEqual([0, 0])
+    const shardOut = (i: number) => input.replace(/\.jsonl$/, `.shard-${i}-of-2.results.jsonl`)
+    const [a, b] = [shardOut(1), shardOut(2)]
     const [first, second] = [readOutput(a), readOutput(b)]
     expect(first.length).toBe(21)
     expect(second.length).toBe(20)
     expectEachLineOnce([...first, ...second], 41)
     expect(mock.stats().requests).toBe(41)
+  })
+
+  it('lets one run at a time write an output: two shards given the same --out, one is refused', async () => {
+    const input = tmp.file(
+      'one-out.jsonl',
+      Array.from({ length: 30 }, (_, i) => `/items/${i + 1}`).join('\n'),
+    )
+    const out = outPath()
+    const runs = await Promise.all(
+      ['1/2', '2/2'].map((part) =>
+        runCli(['run', input, '--base-url', mock.url, '--out', out, '--shard', part]),
+      ),
+    )
+    // The second is refused whether the first still writes (the lock) or has finished (the file exists).
+    expect(runs.map((r) => r.code).sort()).toEqual([0, 2])
+    expect(runs.find((r) => r.code === 2)!.stderr).toMatch(
+      /being written by another volley run|already exists/,
+    )
+    expect(readOutput(out).length).toBe(15)
   })
 
   it('stops at the first failure with --fail-fast, exits 1, and --resume then finishes the rest', async () => {

@@ -1,9 +1,14 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { redactArgv } from '../../src/cli/flags.js'
 import { readCsv } from '../../src/cli/input/csv.js'
 import { readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
+import { lockOutput } from '../../src/cli/output/lock.js'
 import { recordLine, responseRecord } from '../../src/cli/output/record.js'
 import { prepareLine } from '../../src/cli/requests.js'
 import { Response } from '../../src/http/response.js'
@@ -13,6 +18,28 @@ async function lines(chunks: (string | Buffer)[]) {
   for await (const line of readLines(Readable.from(chunks))) out.push(line)
   return out
 }
+
+describe('the output lock', () => {
+  it('refuses an output another live process holds, takes over one whose process is gone, and lets go', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'volley-lock-'))
+    const out = join(dir, 'results.jsonl')
+    try {
+      // A live process other than this one: the parent (the test runner).
+      writeFileSync(`${out}.lock`, String(process.ppid))
+      expect(() => lockOutput(out)).toThrow(
+        new RegExp(`being written by another volley run \\(pid ${process.ppid}\\)`),
+      )
+      // A process that has exited: its lock is stale.
+      writeFileSync(`${out}.lock`, String(spawnSync(process.execPath, ['-e', '']).pid))
+      const unlock = lockOutput(out)
+      expect(readFileSync(`${out}.lock`, 'utf8')).toBe(String(process.pid))
+      unlock()
+      expect(existsSync(`${out}.lock`)).toBe(false)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('CLI building blocks', () => {
   it('hides secrets in every argument form: attached values, short options, and URLs with credentials', () => {

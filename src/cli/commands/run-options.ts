@@ -64,7 +64,8 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
       : inputPath === '-'
         ? 'jsonl'
         : formatOf(inputPath)
-  const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? defaultOut(inputPath, io.cwd))
+  const shardOf = flags.shard === undefined ? undefined : shard('--shard', flags.shard)
+  const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? defaultOut(inputPath, io.cwd, shardOf))
   if (out !== '-' && out === inputPath)
     throw new UsageError(`--out ${flags.out} is the input file: results would overwrite it`)
 
@@ -105,7 +106,7 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
     resume: flags.resume === true,
     overwrite: flags.overwrite === true,
     failFast: flags.failFast === true,
-    shard: flags.shard === undefined ? undefined : shard('--shard', flags.shard),
+    shard: shardOf,
     body: oneOf('--body', flags.body, BODY_MODES),
     requests: {
       method,
@@ -157,10 +158,18 @@ async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions,
   return { store: redisStore({ url }), key: flags.key }
 }
 
-/** users.jsonl -> users.results.jsonl beside it; stdin -> results.jsonl in the working directory. */
-function defaultOut(inputPath: string, cwd: string): string {
-  if (inputPath === '-') return join(cwd, 'results.jsonl')
-  return join(dirname(inputPath), `${basename(inputPath, extname(inputPath))}.results.jsonl`)
+/**
+ * users.jsonl -> users.results.jsonl beside it; stdin -> results.jsonl in the working directory.
+ * With --shard 2/4, users.shard-2-of-4.results.jsonl: shards run at once, each needs its own file.
+ */
+function defaultOut(
+  inputPath: string,
+  cwd: string,
+  shardOf: { index: number; count: number } | undefined,
+): string {
+  const suffix = shardOf ? `.shard-${shardOf.index}-of-${shardOf.count}.results.jsonl` : '.results.jsonl'
+  if (inputPath === '-') return join(cwd, suffix.slice(1))
+  return join(dirname(inputPath), `${basename(inputPath, extname(inputPath))}${suffix}`)
 }
 
 /**

@@ -54,7 +54,7 @@ export function runCommand(context: CommandContext): Command {
     .option('-m, --method <method>', 'method of plain-URL, [url, params] and CSV lines', 'GET')
     .option(
       '-o, --out <file>',
-      "results file, '-' for stdout (default: <name>.results.jsonl beside the input <name>.<ext>)",
+      "results file, '-' for stdout (default: <name>.results.jsonl beside the input <name>.<ext>; <name>.shard-i-of-n.results.jsonl with --shard)",
     )
     .option('--resume', 'skip the inputs already in --out and append the rest')
     .option('--overwrite', 'replace an existing --out instead of refusing')

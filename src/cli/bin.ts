@@ -15,10 +15,13 @@ const io: Io = {
   },
 }
 
-// `volley run ... --out - | head` closes the pipe early: that is the reader's choice, not a crash.
+// `volley run ... --out - | head` closes the pipe early: the reader's choice, not a crash, but the
+// job did not finish, so not exit 0 either: 141 as a process killed by SIGPIPE (what `set -o
+// pipefail` expects of the writer).
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0)
-  throw error
+  if (error.code !== 'EPIPE') throw error
+  process.stderr.write('volley: the output pipe was closed by its reader: stopped before the end\n')
+  process.exit(141)
 })
 
 try {

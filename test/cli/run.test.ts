@@ -107,6 +107,16 @@ describe('volley run: input formats', () => {
       .map((l) => JSON.parse(l))
     expect(lines.map((l) => l.index).sort()).toEqual([1, 2])
   })
+
+  it('exits 141, not 0, when the reader of --out - closes the pipe before the end', async () => {
+    const input = tmp.file('pipe.jsonl', Array.from({ length: 400 }, (_, i) => `/delay/${i % 20}`).join('\n'))
+    const { child, done } = spawnCli(['run', input, '--base-url', mock.url, '--out', '-', '--quiet'])
+    // The reader takes one chunk and goes away, as `| head -1` does.
+    child.stdout!.once('data', () => child.stdout!.destroy())
+    const run = await done
+    expect(run.code).toBe(141)
+    expect(run.stderr).toMatch(/the output pipe was closed by its reader: stopped before the end/)
+  })
 })
 
 describe('volley run: bad input, headers and exit codes', () => {

@@ -113,6 +113,18 @@ describe('CLI building blocks', () => {
     ])
   })
 
+  it('joins a line that spans many chunks, a BOM and CRLF at its ends, and keeps the lines around it', async () => {
+    const long = 'x'.repeat(64 * 1024)
+    const chunks = ['\uFEFFfirst\n', 'a', ...Array.from({ length: 40 }, () => long), 'b\r\nnext\r', '\n']
+    const read = await lines(chunks)
+    expect(read.map((l) => [l.line, l.text.length])).toEqual([
+      [1, 5],
+      [2, 2 + 40 * long.length],
+      [3, 4],
+    ])
+    expect(read[1]!.text.startsWith('ax') && read[1]!.text.endsWith('xb')).toBe(true)
+  })
+
   it('reads CSV records as specs with their line, the --method, and an error entry for a broken record', async () => {
     const entries = []
     const csv = Readable.from(['url,q,ref\n/a,x,r1\n/b,y\n\n/c,,r3\n'])

@@ -13,20 +13,24 @@ export interface InputLine {
  */
 export async function* readLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<InputLine> {
   const decoder = new StringDecoder('utf8')
-  let partial = ''
+  // The start of the current line, as the chunks it came in: only each new chunk is searched for
+  // '\n', so a line of many chunks costs its length once, not once per chunk (quadratic).
+  let partial: string[] = []
   let line = 0
   for await (const chunk of input) {
-    const text = partial + (typeof chunk === 'string' ? chunk : decoder.write(chunk))
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
     let start = 0
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
       line++
-      yield { line, text: clean(text.slice(start, end), line) }
+      const piece = text.slice(start, end)
+      yield { line, text: clean(partial.length === 0 ? piece : partial.join('') + piece, line) }
+      partial = []
       start = end + 1
     }
-    partial = text.slice(start)
+    if (start < text.length) partial.push(text.slice(start))
   }
-  partial += decoder.end()
-  if (partial !== '') yield { line: line + 1, text: clean(partial, line + 1) }
+  const last = partial.join('') + decoder.end()
+  if (last !== '') yield { line: line + 1, text: clean(last, line + 1) }
 }
 
 function clean(text: string, line: number): string {

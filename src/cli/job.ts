@@ -17,7 +17,7 @@ import {
   responseRecord,
 } from './output/record.js'
 import { readResumeState } from './output/resume.js'
-import { fileSink, type Sink, streamSink } from './output/sink.js'
+import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
 import { prepareLine, type RequestDefaults } from './requests.js'
@@ -235,7 +235,7 @@ function openOutput(options: JobOptions): Sink {
     return fileSink(options.out, options.resume)
   } catch (error) {
     if (!isFileError(error)) throw error
-    throw new UsageError(`--out ${options.out}: cannot open it for writing: ${(error as Error).message}`)
+    throw unwritableOutput(options.out, error)
   }
 }
 

@@ -237,7 +237,10 @@ export class Client implements AsyncDisposable {
     return { fn, run }
   }
 
-  /** One request, holding its origin's state (so it is not forgotten) until the request ends. */
+  /**
+   * The attempt loop: through the limiter, send, judge, maybe wait and go again. The request holds
+   * its origin's state until it ends, retries and backoffs included, so the state is not forgotten.
+   */
   async #send(
     req: PreparedRequest,
     signal: CancelSignal | undefined,
@@ -246,73 +249,77 @@ export class Client implements AsyncDisposable {
   ): Promise<Response> {
     const state = this.#origins.use(req.origin)
     try {
-      return await this.#attempts(req, state, signal, batch, priority)
-    } finally {
-      this.#origins.release(state)
-    }
-  }
-
-  /** The attempt loop: through the limiter, send, judge, maybe wait and go again. */
-  async #attempts(
-    req: PreparedRequest,
-    state: OriginState,
-    signal: CancelSignal | undefined,
-    batch: Batch | undefined,
-    priority: number | undefined,
-  ): Promise<Response> {
-    const o = this.#o
-    const start = o.clock.now()
-    const maxAttempts = mayRetryMethod(o.retry, req.method, req.idempotencyKey) ? o.retry.attempts : 1
-    const waitSignal = batch ? batch.waitSignal : (signal as AbortSignal | undefined)
-    const runOptions = waitSignal || priority ? { signal: waitSignal, priority } : undefined
-    const info = (attempts: number): RequestErrorInfo => ({
-      method: req.method,
-      url: shownUrl(req),
-      attempts,
-      ms: o.clock.now() - start,
-    })
-    for (let attempt = 1; ; attempt++) {
-      // A shared limiter outlives this client: after close() no retry may start on the closed dispatcher.
-      if (this.#closed)
-        throw new ClosedError(`Client: closed before attempt ${attempt} of ${req.method} ${shownUrl(req)}`)
-      let answer: Answer
-      try {
-        answer = await state.limiter.run(() => this.#attempt(req, state, attempt, signal), runOptions)
-      } catch (thrown) {
-        if (thrown === BLOCKED) throw this.#blockedError(state.blockedFor, info(attempt - 1))
-        if (!(thrown instanceof AttemptFailure)) throw this.#notSent(thrown, info(attempt - 1))
-        const outcome = this.#judgeFailure(thrown, req, info(attempt))
-        if (attempt >= maxAttempts || !isRetryable(o.retry, outcome.outcome))
-          throw this.#report(req, outcome.error)
-        await this.#retry(req, state, attempt, outcome.reason, undefined, undefined, waitSignal, info)
-        continue
-      }
-      const status = answer.status
-      if (status < 400) {
-        return new Response({
+      const o = this.#o
+      const start = o.clock.now()
+      // Whether the retry policy would send this request again: it decides the attempts, and tells
+      // undici which requests may share an HTTP/2 connection.
+      const resendable = mayRetryMethod(o.retry, req.method, req.idempotencyKey)
+      const maxAttempts = resendable ? o.retry.attempts : 1
+      const waitSignal = batch ? batch.waitSignal : (signal as AbortSignal | undefined)
+      const runOptions = waitSignal || priority ? { signal: waitSignal, priority } : undefined
+      const info = (attempts: number): RequestErrorInfo => ({
+        method: req.method,
+        url: shownUrl(req),
+        attempts,
+        ms: o.clock.now() - start,
+      })
+      for (let attempt = 1; ; attempt++) {
+        // A shared limiter outlives this client: after close() no retry may start on the closed dispatcher.
+        if (this.#closed)
+          throw new ClosedError(`Client: closed before attempt ${attempt} of ${req.method} ${shownUrl(req)}`)
+        let answer: Answer
+        try {
+          answer = await state.limiter.run(
+            () => this.#attempt(req, state, attempt, signal, resendable),
+            runOptions,
+          )
+        } catch (thrown) {
+          if (thrown === BLOCKED) throw this.#blockedError(state.blockedFor, info(attempt - 1))
+          if (!(thrown instanceof AttemptFailure)) throw this.#notSent(thrown, info(attempt - 1))
+          const outcome = this.#judgeFailure(thrown, req, info(attempt))
+          if (attempt >= maxAttempts || !isRetryable(o.retry, outcome.outcome))
+            throw this.#report(req, outcome.error)
+          await this.#retry(req, state, attempt, outcome.reason, undefined, undefined, waitSignal, info)
+          continue
+        }
+        const status = answer.status
+        if (status < 400) {
+          return new Response({
+            status,
+            statusText: answer.statusText,
+            headers: answer.headers,
+            url: answer.url.href,
+            attempts: attempt,
+            ms: o.clock.now() - start,
+            id: req.id,
+            body: answer.body,
+          })
+        }
+        if (batch?.stopOn.has(status) && !batch.stop.signal.aborted) {
+          batch.stop.abort(
+            new AbortError(`Stopped: ${req.method} ${shownUrl(req)} answered ${status}, which is in stopOn`),
+          )
+        }
+        // Sleeping for hours helps nobody, adaptive or not: fail now with what the server said.
+        if (answer.retryAfter !== undefined && answer.retryAfter > o.maxRetryAfter) {
+          throw this.#report(req, this.#blockedError(answer.retryAfter, info(attempt), answer))
+        }
+        if (attempt >= maxAttempts || !isRetryable(o.retry, { kind: 'status', status })) {
+          throw this.#report(req, this.#statusError(req, answer, info(attempt)))
+        }
+        await this.#retry(
+          req,
+          state,
+          attempt,
+          `status ${status}`,
           status,
-          statusText: answer.statusText,
-          headers: answer.headers,
-          url: answer.url.href,
-          attempts: attempt,
-          ms: o.clock.now() - start,
-          id: req.id,
-          body: answer.body,
-        })
-      }
-      if (batch?.stopOn.has(status) && !batch.stop.signal.aborted) {
-        batch.stop.abort(
-          new AbortError(`Stopped: ${req.method} ${shownUrl(req)} answered ${status}, which is in stopOn`),
+          answer.retryAfter,
+          waitSignal,
+          info,
         )
       }
-      // Sleeping for hours helps nobody, adaptive or not: fail now with what the server said.
-      if (answer.retryAfter !== undefined && answer.retryAfter > o.maxRetryAfter) {
-        throw this.#report(req, this.#blockedError(answer.retryAfter, info(attempt), answer))
-      }
-      if (attempt >= maxAttempts || !isRetryable(o.retry, { kind: 'status', status })) {
-        throw this.#report(req, this.#statusError(req, answer, info(attempt)))
-      }
-      await this.#retry(req, state, attempt, `status ${status}`, status, answer.retryAfter, waitSignal, info)
+    } finally {
+      this.#origins.release(state)
     }
   }
 
@@ -322,6 +329,7 @@ export class Client implements AsyncDisposable {
     state: OriginState,
     attempt: number,
     signal: CancelSignal | undefined,
+    resendable: boolean,
   ): Promise<Answer> {
     const o = this.#o
     // The server asked for a longer wait than maxRetryAfter: fail without sending.
@@ -349,7 +357,7 @@ export class Client implements AsyncDisposable {
         signal,
         allowed: o.origins,
         clientHeaderNames: this.#clientHeaderNames,
-        resendable: mayRetryMethod(o.retry, req.method, req.idempotencyKey),
+        resendable,
       })
     } finally {
       state.inFlight--

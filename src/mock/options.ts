@@ -2,6 +2,7 @@ import { createSecureContext } from 'node:tls'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import {
   type Duration,
+  parseBoolean,
   parseConcurrency,
   parseDuration,
   parseRates,
@@ -197,12 +198,7 @@ function describeSecret(value: unknown): string {
 }
 
 function resolveHttp2(http2: unknown, hasTls: boolean): boolean {
-  if (http2 === undefined || http2 === false) return false
-  if (http2 !== true) {
-    throw new InvalidOptionError(
-      `${CALLER}: option \`http2\` must be true or false, got ${describeValue(http2)}`,
-    )
-  }
+  if (!parseBoolean(http2, `${CALLER}: option \`http2\``, false)) return false
   if (!hasTls) {
     throw new InvalidOptionError(
       `${CALLER}: option \`http2\` needs \`tls\`: clients negotiate HTTP/2 by ALPN, over TLS only`,

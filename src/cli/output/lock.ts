@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { UsageError } from '../usage.js'
+import { unwritableOutput } from './sink.js'
 
 /**
  * One run at a time per output file: `<out>.lock` holds the writing process's pid. Two runs on one
@@ -13,9 +14,7 @@ export function lockOutput(out: string): () => void {
     writeFileSync(path, String(process.pid), { flag: 'wx' })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code !== 'EEXIST') {
-      throw new UsageError(`--out ${out}: cannot open it for writing: ${(error as Error).message}`)
-    }
+    if (code !== 'EEXIST') throw unwritableOutput(out, error)
     const holder = Number(readFileSync(path, 'utf8'))
     if (isRunning(holder)) {
       throw new UsageError(

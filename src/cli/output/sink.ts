@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { type OutStream, writeOut } from '../io.js'
+import { UsageError } from '../usage.js'
 
 /** Where result lines go. `write` takes one whole line (newline included). */
 export interface Sink {
@@ -47,4 +48,9 @@ export function fileSink(path: string, append: boolean): Sink {
 /** `--out -`: result lines to stdout, with backpressure. */
 export function streamSink(stream: OutStream): Sink {
   return { write: (line) => writeOut(stream, line), close() {} }
+}
+
+/** The usage error for an --out that cannot be opened for writing (a missing folder, no permission). */
+export function unwritableOutput(out: string, error: unknown): UsageError {
+  return new UsageError(`--out ${out}: cannot open it for writing: ${(error as Error).message}`)
 }

@@ -22,10 +22,27 @@ export function isVolleyError(value: unknown): value is VolleyError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true
 }
 
+/**
+ * Why an `all`/`stream`/`group` call stopped starting work, carried by the AbortErrors of what it
+ * did not start: a status in `stopOn` was answered, or the caller's `stopSignal` aborted.
+ */
+export type StopReason =
+  | { readonly code: 'STOP_ON_STATUS'; readonly status: number; readonly detail: string }
+  | { readonly code: 'STOP_SIGNAL'; readonly detail: string }
+
+export interface AbortErrorOptions extends ErrorOptions {
+  stop?: StopReason
+}
+
 /** A task was cancelled: its signal aborted, its group failed, or its batch was stopped. */
 export class AbortError extends VolleyError {
-  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+  declare readonly code: 'ABORTED'
+  /** Set when the task was never started because its call stopped: why it stopped. */
+  readonly stop: StopReason | undefined
+
+  constructor(message = 'The operation was aborted', options?: AbortErrorOptions) {
     super('ABORTED', message, options)
+    this.stop = options?.stop
   }
 
   /** The AbortError for an aborted signal, naming its reason when there is one. */
@@ -41,6 +58,7 @@ export class AbortError extends VolleyError {
 
 /** A limiter (or something built on one) was closed while the task was still waiting. */
 export class ClosedError extends VolleyError {
+  declare readonly code: 'CLOSED'
   constructor(message: string) {
     super('CLOSED', message)
   }
@@ -48,8 +66,37 @@ export class ClosedError extends VolleyError {
 
 /** An option given to a volley function is invalid; the message names the option and the value. */
 export class InvalidOptionError extends VolleyError {
+  declare readonly code: 'INVALID_OPTION'
   constructor(message: string) {
     super('INVALID_OPTION', message)
+  }
+}
+
+/** The codes of a LimiterStore's failures: the store cannot decide, so nothing is started. */
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_FAILED'
+
+/** A shared store failed: a task is refused rather than risk going over the shared quota. */
+export class StoreError extends VolleyError {
+  declare readonly code: StoreErrorCode
+
+  constructor(code: StoreErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
+
+/** The store cannot be reached (never connected, connection lost, command timed out). */
+export class StoreUnavailableError extends StoreError {
+  declare readonly code: 'STORE_UNAVAILABLE'
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_UNAVAILABLE', message, options)
+  }
+}
+
+/** The store answered with an error (a key of the wrong type, a script error). */
+export class StoreFailedError extends StoreError {
+  declare readonly code: 'STORE_FAILED'
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_FAILED', message, options)
   }
 }
 

@@ -9,7 +9,19 @@ export type {
 } from './batch/options.js'
 export { type PollContext, type PollOptions, PollTimeoutError, poll } from './batch/poll.js'
 export { BatchContractError, MissingResultError } from './batch/results.js'
-export { AbortError, ClosedError, InvalidOptionError, isVolleyError, VolleyError } from './errors.js'
+export {
+  AbortError,
+  type AbortErrorOptions,
+  ClosedError,
+  InvalidOptionError,
+  isVolleyError,
+  StoreError,
+  type StoreErrorCode,
+  StoreFailedError,
+  StoreUnavailableError,
+  type StopReason,
+  VolleyError,
+} from './errors.js'
 export { Client, createClient, type ManyOptions, type RequestOptions } from './http/client.js'
 export {
   BodyTooLargeError,

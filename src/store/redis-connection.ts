@@ -1,23 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { VolleyError } from '../errors.js'
-
-/**
- * Redis cannot be reached (never connected, connection lost, command timed out): the store cannot
- * tell whether a start is allowed, so it refuses rather than exceed a shared quota.
- */
-export class StoreUnavailableError extends VolleyError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('STORE_UNAVAILABLE', message, options)
-  }
-}
-
-/** Redis answered with an error (a key of the wrong type under the prefix, a script error). */
-export class StoreError extends VolleyError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('STORE_FAILED', message, options)
-  }
-}
+import { type StoreError, StoreFailedError, StoreUnavailableError } from '../errors.js'
 
 /** A Lua script run by its SHA1 (one round trip), sent in full only when Redis does not know it yet. */
 export class RedisScript {
@@ -172,9 +155,11 @@ export class RedisConnection {
     )
   }
 
-  #wrap(error: unknown): VolleyError {
+  #wrap(error: unknown): StoreError {
     if (isReplyError(error)) {
-      return new StoreError(`Redis at ${this.where} answered an error: ${error.message}`, { cause: error })
+      return new StoreFailedError(`Redis at ${this.where} answered an error: ${error.message}`, {
+        cause: error,
+      })
     }
     return this.#unavailable(error instanceof Error ? error : new Error(String(error)))
   }

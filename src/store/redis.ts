@@ -7,11 +7,12 @@ import { type Duration, formatRate, parseDuration } from '../limit/units.js'
 import { Leases } from './leases.js'
 import { paceSpacing } from './pace.js'
 import { MemoryStore } from './memory.js'
-import { RedisConnection, RedisScript, StoreUnavailableError } from './redis-connection.js'
+import { StoreUnavailableError } from '../errors.js'
+import { RedisConnection, RedisScript } from './redis-connection.js'
 import { ACQUIRE, PAUSE, RELEASE, RENEW } from './redis-scripts.js'
 import type { LimiterStore, LimitPolicy } from './types.js'
 
-export { StoreError, StoreUnavailableError } from './redis-connection.js'
+export { StoreError, StoreFailedError, StoreUnavailableError } from '../errors.js'
 
 export interface RedisStoreOptions {
   /**

@@ -296,8 +296,9 @@ export class Client implements AsyncDisposable {
           })
         }
         if (batch?.stopOn.has(status) && !batch.stop.signal.aborted) {
+          const detail = `${req.method} ${shownUrl(req)} answered ${status}, which is in stopOn`
           batch.stop.abort(
-            new AbortError(`Stopped: ${req.method} ${shownUrl(req)} answered ${status}, which is in stopOn`),
+            new AbortError(`Stopped: ${detail}`, { stop: { code: 'STOP_ON_STATUS', status, detail } }),
           )
         }
         // Sleeping for hours helps nobody, adaptive or not: fail now with what the server said.

@@ -175,9 +175,7 @@ export class InvalidRequestError extends VolleyError {
 export function requestAbortError(info: RequestErrorInfo, reason: AbortError): AbortError & RequestErrorInfo {
   const error = new AbortError(
     `${info.method} ${info.url} ${reason.message.replace(/^Aborted: /, 'aborted: ')}`,
-    {
-      cause: reason,
-    },
+    { cause: reason, stop: reason.stop },
   ) as AbortError & RequestErrorInfo
   Object.assign(error, info)
   return error

@@ -1,49 +1,13 @@
 import { AbortError, ClosedError, describeValue, InvalidOptionError } from '../errors.js'
 import { memoryStore } from '../store/memory.js'
 import type { LimiterStore, LimitPolicy } from '../store/types.js'
-import { type Clock, systemClock, type TimerHandle } from './clock.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
-import {
-  type Duration,
-  formatRate,
-  parseBoolean,
-  parseConcurrency,
-  parseDuration,
-  parseRates,
-  type Rate,
-} from './units.js'
+import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
 
-export interface LimiterOptions {
-  /** Most tasks running at once. @default Infinity (no cap) */
-  concurrency?: number
-  /**
-   * Most task starts per time window: '5/s', '600/min', '100/10s', `{ limit, interval }`, or an array
-   * of them, all of which must hold. Windows slide: no interval-long stretch of time ever holds more.
-   * @default no rate limit
-   */
-  rate?: Rate | readonly Rate[]
-  /**
-   * Ms (or '50ms') added to every rate's window. The windows are exact where the limiter counts, but
-   * a task's request reaches the API a little later, and not always equally late (a cold connection,
-   * a busy event loop, a loaded machine): two starts exactly one window apart can land inside one
-   * window as the API counts. The margin absorbs that much difference in delay, at a cost of
-   * margin / (interval + margin) of the quota. @default 0 (exact)
-   */
-  rateMargin?: Duration
-  /**
-   * Spread the starts evenly, at most one per (interval + rateMargin) / limit per unit of cost,
-   * instead of letting a whole window's quota start at once: the API gets no bursts, whose last
-   * requests arrive bunched and late. Costs the burst at the start of a run; keep it for per-second
-   * and per-minute quotas (a daily quota would be paced hours apart). @default false
-   */
-  smooth?: boolean
-  /** Where the limiter's state lives; share a store and `key` to share limits. @default a private memory store */
-  store?: LimiterStore
-  /** The name of this limiter's state in `store`. @default 'volley' */
-  key?: string
-  /** Where time comes from; tests pass `createManualClock()`. @default the monotonic system clock */
-  clock?: Clock
-}
+/** The options of createLimiter: the limits every volley entry point takes. */
+export type LimiterOptions = LimitOptions
 
 export interface RunOptions {
   /** Aborting it removes the task from the queue at once (the call rejects with an AbortError). */
@@ -104,27 +68,15 @@ export class Limiter implements AsyncDisposable {
   /** Queued tasks by the signal that can abort them, with the one listener on that signal. */
   readonly #bySignal = new Map<AbortSignal, { nodes: Set<QueuedTask<any>>; onAbort: () => void }>()
 
-  constructor(options: LimiterOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
-    }
-    this.concurrency = parseConcurrency(options.concurrency, 'createLimiter: option `concurrency`')
-    this.#policy = {
-      concurrency: this.concurrency,
-      rates: parseRates(options.rate, 'createLimiter: option `rate`'),
-      rateMargin: parseDuration(options.rateMargin ?? 0, 'createLimiter: option `rateMargin`'),
-      smooth: parseBoolean(options.smooth, 'createLimiter: option `smooth`', false),
-    }
-    this.key = options.key ?? 'volley'
-    if (typeof this.key !== 'string' || this.key === '') {
-      throw new InvalidOptionError(
-        `createLimiter: option \`key\` must be a non-empty string, got ${describeValue(this.key)}`,
-      )
-    }
-    this.#clock = options.clock ?? systemClock
-    this.#store = options.store ?? memoryStore()
+  /** Built from limits already checked: createLimiter() checks them. */
+  constructor(limits: ResolvedLimits) {
+    this.#policy = limits.policy
+    this.concurrency = limits.policy.concurrency
+    this.key = limits.key
+    this.#clock = limits.clock
+    this.#store = limits.store ?? memoryStore()
     // A private store is changed only by this limiter, which already re-checks after each release.
-    this.#unsubscribe = options.store?.subscribe?.(this.key, () => this.#drain())
+    this.#unsubscribe = limits.store?.subscribe?.(this.key, () => this.#drain())
   }
 
   /**
@@ -460,6 +412,35 @@ export class Limiter implements AsyncDisposable {
 }
 
 /** A Limiter: at most `concurrency` tasks at once and every `rate` held in any sliding window. */
-export function createLimiter(options?: LimiterOptions): Limiter {
-  return new Limiter(options)
+export function createLimiter(options: LimiterOptions = {}): Limiter {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
+  }
+  return new Limiter(resolveLimits(options, 'createLimiter'))
+}
+
+/**
+ * The shared Limiter an entry point was given as `limiter`, checked; undefined when none was. The
+ * options in `exclusive` belong to the shared limiter, so giving one of them as well is an error.
+ */
+export function sharedLimiter(
+  options: LimitOptions & { limiter?: unknown },
+  caller: string,
+  exclusive: readonly (keyof LimitOptions)[],
+): Limiter | undefined {
+  const { limiter } = options
+  if (limiter === undefined) return undefined
+  if (!(limiter instanceof Limiter)) {
+    throw new InvalidOptionError(
+      `${caller}: option \`limiter\` must be a Limiter from createLimiter(), got ${describeValue(limiter)}`,
+    )
+  }
+  for (const clash of exclusive) {
+    if (options[clash] !== undefined) {
+      throw new InvalidOptionError(
+        `${caller}: give \`limiter\` or \`${clash}\`, not both (set it on the shared limiter)`,
+      )
+    }
+  }
+  return limiter
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { backoffDelay, isRetryable, mayRetryMethod, resolveRetry, retryDelay } from '../../src/http/retry.js'
+import { isRetryable, mayRetryMethod, resolveRetry, retryDelay } from '../../src/http/retry.js'
+import { backoffDelay } from '../../src/limit/backoff.js'
 
 const policy = resolveRetry({ attempts: 6, backoff: { base: 100, max: 1000 } })
 

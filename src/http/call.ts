@@ -32,7 +32,8 @@ export class Call implements LayerRequest {
   readonly runOptions: RunOptions | undefined
   /** When the request was made, on the client's clock. */
   readonly start: number
-  attempt = 0
+  /** Attempts sent or under way: each pass through admission adds one. */
+  attempts = 0
 
   constructor(init: {
     req: PreparedRequest

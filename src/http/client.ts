@@ -283,7 +283,7 @@ export class Client implements AsyncDisposable {
         statusText: answer.statusText,
         headers: answer.headers,
         url: answer.url.href,
-        attempts: call.attempt,
+        attempts: call.attempts,
         ms: o.clock.now() - call.start,
         id: req.id,
         body: answer.body,
@@ -298,7 +298,7 @@ export class Client implements AsyncDisposable {
   /** An error status as HttpError, or RateLimitError for 429; the body excerpt has secrets removed. */
   #statusError(call: Call, answer: LayerResponse): HttpError {
     const details = {
-      ...call.info(call.attempt, this.#o.clock),
+      ...call.info(call.attempts, this.#o.clock),
       status: answer.status,
       statusText: answer.statusText,
       body: this.#excerpt(call.req, answer.body),

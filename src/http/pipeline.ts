@@ -14,8 +14,8 @@ export interface LayerRequest {
   readonly body: string | Uint8Array | undefined
   /** The spec's `id`, when it had one. */
   readonly id: string | number | undefined
-  /** The attempt under way, 1 for the first; each call of `next` makes one more. */
-  readonly attempt: number
+  /** Attempts made so far: 0 while the first has not been sent; each call of `next` makes one more. */
+  readonly attempts: number
 }
 
 /**

@@ -41,7 +41,7 @@ export function createSend(settings: SendSettings): CallSend {
         method: req.method,
         url: shownUrl(req),
         origin: req.origin,
-        attempt: call.attempt,
+        attempt: call.attempts,
         id: req.id,
       })
     }
@@ -68,7 +68,7 @@ export function createSend(settings: SendSettings): CallSend {
         url: shownUrl(req),
         origin: req.origin,
         status: raw.status,
-        attempt: call.attempt,
+        attempt: call.attempts,
         ms: clock.now() - sent,
         id: req.id,
       })
@@ -81,7 +81,7 @@ export function createSend(settings: SendSettings): CallSend {
 
 /** The public error of an attempt that produced no response. */
 function publicError(failure: AttemptFailure, call: Call, settings: SendSettings): Error {
-  const info = call.info(call.attempt, settings.clock)
+  const info = call.info(call.attempts, settings.clock)
   switch (failure.kind) {
     case 'timeout':
       return new TimeoutError({ ...info, timeout: call.req.timeout ?? settings.timeout })

@@ -11,12 +11,12 @@ import { shownUrl } from '../spec.js'
  */
 export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean }): CallLayer {
   return (next) => (call) => {
-    call.attempt++
+    call.attempts++
     // A shared limiter outlives the client: after close() no attempt may start on its closed dispatcher.
     if (settings.isClosed()) {
       return Promise.reject(
         new ClosedError(
-          `Client: closed before attempt ${call.attempt} of ${call.method} ${shownUrl(call.req)}`,
+          `Client: closed before attempt ${call.attempts} of ${call.method} ${shownUrl(call.req)}`,
         ),
       )
     }
@@ -27,7 +27,7 @@ export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean
     }
     return call.state.limiter.run(attempt, call.runOptions).catch((error: unknown) => {
       if (started || !(error instanceof AbortError)) throw error
-      throw requestAbortError(call.info(call.attempt - 1, settings.clock), error)
+      throw requestAbortError(call.info(call.attempts - 1, settings.clock), error)
     })
   }
 }

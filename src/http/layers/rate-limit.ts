@@ -26,7 +26,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
   return (next) => async (call) => {
     const state = call.state
     if (state.blockedUntil > clock.now()) {
-      throw blockedError(state.blockedFor, call.info(call.attempt - 1, clock), maxRetryAfter)
+      throw blockedError(state.blockedFor, call.info(call.attempts - 1, clock), maxRetryAfter)
     }
     state.inFlight++
     let answer: LayerResponse
@@ -41,7 +41,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
     if (settings.adaptive) adapt(state, status, headers, retryAfter, settings)
     if (retryAfter === undefined) return answer
     if (retryAfter > maxRetryAfter) {
-      throw blockedError(retryAfter, call.info(call.attempt, clock), maxRetryAfter, answer)
+      throw blockedError(retryAfter, call.info(call.attempts, clock), maxRetryAfter, answer)
     }
     ;(answer as { retryAfter: number | undefined }).retryAfter = retryAfter
     return answer

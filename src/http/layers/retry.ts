@@ -33,12 +33,12 @@ export function retryLayer(settings: RetrySettings): CallLayer {
         answer = await next(call)
       } catch (error) {
         const { outcome, reason } = failureOutcome(error)
-        if (call.attempt >= maxAttempts || !isRetryable(policy, outcome)) throw error
+        if (call.attempts >= maxAttempts || !isRetryable(policy, outcome)) throw error
         await backOff(call, reason, undefined, undefined, settings)
         continue
       }
       const status = answer.status
-      if (status < 400 || call.attempt >= maxAttempts || !isRetryable(policy, { kind: 'status', status })) {
+      if (status < 400 || call.attempts >= maxAttempts || !isRetryable(policy, { kind: 'status', status })) {
         return answer
       }
       await backOff(call, `status ${status}`, status, answer.retryAfter, settings)
@@ -54,7 +54,7 @@ async function backOff(
   retryAfter: number | undefined,
   settings: RetrySettings,
 ): Promise<void> {
-  const { delay, source } = retryDelay(settings.policy, call.attempt, retryAfter, settings.random())
+  const { delay, source } = retryDelay(settings.policy, call.attempts, retryAfter, settings.random())
   // With adaptive on, a Retry-After already paused the whole origin: the limiter does the waiting.
   const wait = source === 'retry-after' && settings.adaptive ? 0 : delay
   if (settings.emitter.has.retry) {
@@ -62,7 +62,7 @@ async function backOff(
       method: call.method,
       url: shownUrl(call.req),
       origin: call.origin,
-      attempt: call.attempt,
+      attempt: call.attempts,
       reason,
       status,
       delay,
@@ -77,6 +77,6 @@ async function backOff(
     await sleep(settings.clock, wait, waitSignal ? AbortSignal.any([waitSignal, closing]) : closing)
   } catch (error) {
     if (closing.aborted) return
-    throw requestAbortError(call.info(call.attempt, settings.clock), error as AbortError)
+    throw requestAbortError(call.info(call.attempts, settings.clock), error as AbortError)
   }
 }

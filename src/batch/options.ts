@@ -1,7 +1,8 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
 import { type BackoffOptions, backoffDelay, resolveBackoff } from '../limit/backoff.js'
 import type { Clock } from '../limit/clock.js'
-import { Limiter, sharedLimiter } from '../limit/limiter.js'
+import { Limiter } from '../limit/limiter.js'
+import { sharedLimiter } from '../limit/shared-limiter.js'
 import { type LimitOptions, limitsAnything, resolveLimits } from '../limit/limits.js'
 import { type Duration, parseConcurrency, parseDuration } from '../limit/units.js'
 

@@ -4,6 +4,7 @@ import type { LimiterStore, LimitPolicy } from '../store/types.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
+import { SignalWatch } from './signal-watch.js'
 import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
 
 /** The options of createLimiter: the limits every volley entry point takes. */
@@ -65,8 +66,16 @@ export class Limiter implements AsyncDisposable {
   #drainAgain = false
   #closed = false
   #idleWaiters: (() => void)[] = []
-  /** Queued tasks by the signal that can abort them, with the one listener on that signal. */
-  readonly #bySignal = new Map<AbortSignal, { nodes: Set<QueuedTask<any>>; onAbort: () => void }>()
+  readonly #signals = new SignalWatch<QueuedTask<any>>((signal, aborted) => {
+    // An aborted task leaves the queue at once; it never took a slot, so it frees none.
+    for (const node of aborted) {
+      this.#queue.remove(node)
+      node.reject(AbortError.from(signal))
+    }
+    // The new head may be startable now (the aborted one may have been waiting for a higher cost).
+    if (this.#queue.size > 0) this.#drain()
+    else this.#afterChange()
+  })
 
   /** Built from limits already checked: createLimiter() checks them. */
   constructor(limits: ResolvedLimits) {
@@ -160,7 +169,7 @@ export class Limiter implements AsyncDisposable {
     this.#clearTimer()
     this.#unsubscribe?.()
     const error = new ClosedError(`Limiter closed with ${this.#queue.size} task(s) still queued`)
-    for (const node of this.#queue.drain()) this.#detach(node).reject(error)
+    for (const node of this.#queue.drain()) this.#signals.detach(node).reject(error)
     return this.idle()
   }
 
@@ -196,7 +205,7 @@ export class Limiter implements AsyncDisposable {
     const refused = node.cost > 1 ? this.#costError(node.cost) : undefined
     if (!refused) return false
     this.#queue.remove(node)
-    this.#detach(node).reject(refused)
+    this.#signals.detach(node).reject(refused)
     return true
   }
 
@@ -218,46 +227,9 @@ export class Limiter implements AsyncDisposable {
         next: undefined,
         queued: false,
       }
-      if (signal) this.#watch(signal, node)
+      if (signal) this.#signals.watch(signal, node)
       this.#queue.push(node)
     })
-  }
-
-  /**
-   * Queued tasks often share one signal (a whole `all` call, say): one abort listener per signal,
-   * not per task, keeps Node from warning about too many listeners and costs less per task.
-   */
-  #watch(signal: AbortSignal, node: QueuedTask<any>): void {
-    let watch = this.#bySignal.get(signal)
-    if (!watch) {
-      const nodes = new Set<QueuedTask<any>>()
-      const onAbort = () => {
-        this.#bySignal.delete(signal)
-        // An aborted task leaves the queue at once; it never took a slot, so it frees none.
-        for (const aborted of nodes) {
-          this.#queue.remove(aborted)
-          aborted.reject(AbortError.from(signal))
-        }
-        // The new head may be startable now (the aborted one may have been waiting for a higher cost).
-        if (this.#queue.size > 0) this.#drain()
-        else this.#afterChange()
-      }
-      watch = { nodes, onAbort }
-      this.#bySignal.set(signal, watch)
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-    watch.nodes.add(node)
-  }
-
-  /** Stops watching the signal of a node that has left the queue; returns the node for settling. */
-  #detach<T>(node: QueuedTask<T>): QueuedTask<T> {
-    const signal = node.signal
-    const watch = signal && this.#bySignal.get(signal)
-    if (watch?.nodes.delete(node) && watch.nodes.size === 0) {
-      signal!.removeEventListener('abort', watch.onAbort)
-      this.#bySignal.delete(signal!)
-    }
-    return node
   }
 
   /** `stampedAt`: when the store recorded this start, for restamping it once the task has really begun. */
@@ -351,7 +323,7 @@ export class Limiter implements AsyncDisposable {
         } catch (error) {
           // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
           this.#queue.remove(node)
-          this.#detach(node).reject(error)
+          this.#signals.detach(node).reject(error)
           continue
         }
         if (!node.queued) {
@@ -381,7 +353,7 @@ export class Limiter implements AsyncDisposable {
       return false
     }
     this.#queue.remove(node)
-    this.#detach(node)
+    this.#signals.detach(node)
     this.#start(node.fn, node.signal, stampedAt).then(node.resolve, node.reject)
     return true
   }
@@ -417,30 +389,4 @@ export function createLimiter(options: LimiterOptions = {}): Limiter {
     throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
   }
   return new Limiter(resolveLimits(options, 'createLimiter'))
-}
-
-/**
- * The shared Limiter an entry point was given as `limiter`, checked; undefined when none was. The
- * options in `exclusive` belong to the shared limiter, so giving one of them as well is an error.
- */
-export function sharedLimiter(
-  options: LimitOptions & { limiter?: unknown },
-  caller: string,
-  exclusive: readonly (keyof LimitOptions)[],
-): Limiter | undefined {
-  const { limiter } = options
-  if (limiter === undefined) return undefined
-  if (!(limiter instanceof Limiter)) {
-    throw new InvalidOptionError(
-      `${caller}: option \`limiter\` must be a Limiter from createLimiter(), got ${describeValue(limiter)}`,
-    )
-  }
-  for (const clash of exclusive) {
-    if (options[clash] !== undefined) {
-      throw new InvalidOptionError(
-        `${caller}: give \`limiter\` or \`${clash}\`, not both (set it on the shared limiter)`,
-      )
-    }
-  }
-  return limiter
 }

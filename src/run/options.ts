@@ -1,5 +1,6 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { Limiter, sharedLimiter } from '../limit/limiter.js'
+import { Limiter } from '../limit/limiter.js'
+import { sharedLimiter } from '../limit/shared-limiter.js'
 import { type LimitOptions, resolveLimits } from '../limit/limits.js'
 
 /**

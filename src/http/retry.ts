@@ -167,14 +167,24 @@ export function isRetryable(policy: RetryPolicy, outcome: AttemptOutcome): boole
 
 /**
  * The delay before a retry: exactly what the server asked (Retry-After, never jittered: the
- * server chose the moment) or else the jittered backoff.
+ * server chose the moment) or else the jittered backoff. After a refusal (429, 503) the wait is
+ * never below a floor, half the backoff ceiling and up to all of it: a `Retry-After: 0`, a date in
+ * the past or a clock ahead of the server's would otherwise send the retries at once, into the
+ * same refusal. `random` is a draw in [0, 1), passed in to keep this pure.
  */
 export function retryDelay(
   policy: Backoff,
   retry: number,
   retryAfter: number | undefined,
   random: number,
+  refused = false,
 ): { delay: number; source: 'retry-after' | 'backoff' } {
+  if (refused) {
+    const ceiling = backoffDelay({ ...policy, jitter: 'none' }, retry, random)
+    const floor = Math.floor(ceiling / 2 + (random * ceiling) / 2)
+    if (retryAfter !== undefined && retryAfter >= floor) return { delay: retryAfter, source: 'retry-after' }
+    return { delay: floor, source: 'backoff' }
+  }
   if (retryAfter !== undefined) return { delay: retryAfter, source: 'retry-after' }
   return { delay: backoffDelay(policy, retry, random), source: 'backoff' }
 }

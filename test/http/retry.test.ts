@@ -95,3 +95,17 @@ describe('resolving the retry option', () => {
     expect(() => resolveRetry(value)).toThrow(message)
   })
 })
+
+describe('a refusal always waits a floor', () => {
+  test('after a 429 or 503, a Retry-After of 0 (or none, or a past date) waits half the backoff ceiling or more', () => {
+    // ceiling for retry 1 is base 100: the floor is in [50, 100]; for retry 3 it is 400: [200, 400].
+    expect(retryDelay(policy, 1, 0, 0, true)).toEqual({ delay: 50, source: 'backoff' })
+    expect(retryDelay(policy, 1, undefined, 0.999, true)).toEqual({ delay: 99, source: 'backoff' })
+    expect(retryDelay(policy, 3, 0, 0.5, true)).toEqual({ delay: 300, source: 'backoff' })
+  })
+
+  test('a Retry-After at or above the floor is used as is', () => {
+    expect(retryDelay(policy, 1, 5000, 0.3, true)).toEqual({ delay: 5000, source: 'retry-after' })
+    expect(retryDelay(policy, 1, 50, 0, true)).toEqual({ delay: 50, source: 'retry-after' })
+  })
+})

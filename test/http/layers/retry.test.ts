@@ -25,18 +25,18 @@ const info = { method: 'GET', url: 'https://api.test/items', attempts: 1, ms: 0 
 describe('retry layer', () => {
   test('a retryable status is sent again after the jittered backoff, up to the attempts', async () => {
     const { call, clock, make, retries } = layer()
-    const next = scripted([answer(503), answer(503), answer(503)])
+    const next = scripted([answer(500), answer(500), answer(500)])
     const settled = make(next)(call)
     await clock.advance(49)
     expect(next.calls).toBe(1)
     await clock.advance(1) // 0.5 * 100
     expect(next.calls).toBe(2)
     await clock.advance(100) // 0.5 * 200
-    expect((await settled).status).toBe(503)
+    expect((await settled).status).toBe(500)
     expect(next.calls).toBe(3)
     expect(retries.map((r) => [r.attempt, r.delay, r.source, r.reason])).toEqual([
-      [1, 50, 'backoff', 'status 503'],
-      [2, 100, 'backoff', 'status 503'],
+      [1, 50, 'backoff', 'status 500'],
+      [2, 100, 'backoff', 'status 500'],
     ])
   })
 
@@ -85,6 +85,20 @@ describe('retry layer', () => {
     await plain.clock.advance(1)
     expect((await waiting).status).toBe(200)
   })
+
+  test.each([true, false])(
+    'a 429 with Retry-After: 0 waits the floor, adaptive (%s) or not: never straight back',
+    async (adaptive) => {
+      const { call, clock, make, retries } = layer({ adaptive })
+      const next = scripted([{ ...answer(429), retryAfter: 0 }, answer(200)])
+      const settled = make(next)(call)
+      await clock.advance(74) // floor for retry 1 at random 0.5: 100 / 2 + 0.5 * 100 / 2 = 75
+      expect(next.calls).toBe(1)
+      await clock.advance(1)
+      expect((await settled).status).toBe(200)
+      expect(retries[0]).toMatchObject({ delay: 75, source: 'backoff', status: 429 })
+    },
+  )
 
   test('closing the client ends a backoff at once', async () => {
     const closing = new AbortController()

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
-import { AbortError } from '../errors.js'
+import { AbortError, isVolleyError } from '../errors.js'
 import { createClient } from '../http/client.js'
 import type { ClientOptions } from '../http/options.js'
 import { countLines } from './input/count.js'
@@ -21,15 +21,9 @@ import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
 import { prepareLine, type RequestDefaults } from './requests.js'
+import { openSharedLimit, type SharedLimit } from './shared-limit.js'
 import { takeUntil } from './take-until.js'
 import { EXIT, UsageError } from './usage.js'
-
-/**
- * Results that say the request was not carried out by volley's choice or failure, not the API's:
- * cancelled by a stop, or refused because the shared limit (Redis) was unreachable. They are not
- * written, so --resume runs them.
- */
-const NOT_DONE: ReadonlySet<unknown> = new Set(['ABORTED', 'CLOSED', 'STORE_UNAVAILABLE', 'STORE_FAILED'])
 
 export interface Shard {
   /** From 1. */
@@ -48,7 +42,10 @@ export interface JobOptions {
   shard: Shard | undefined
   body: BodyMode
   requests: RequestDefaults
-  client: ClientOptions
+  /** The client's options but its store: the job opens that (see `redis`). */
+  client: Omit<ClientOptions, 'store' | 'key'>
+  /** --redis --key: limits shared through Redis instead of held in this process. */
+  redis: SharedLimit | undefined
   /** How long in-flight requests may finish after the first SIGINT before they are abandoned. */
   graceMs: number
   reporter: Reporter
@@ -92,9 +89,11 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const readingStopped = new AbortController()
   const stop = (reason: string, abandonInFlight: boolean) => {
     stopping = true
-    readingStopped.abort()
     stopped ??= reason
-    if (abandonInFlight && !abort.signal.aborted) abort.abort(new AbortError(`Stopped: ${reason}`))
+    // The requests this cancels carry the reason as a StopReason, like those a stopOn status cancels.
+    const error = new AbortError(`Stopped: ${reason}`, { stop: { code: 'STOP_SIGNAL', detail: reason } })
+    readingStopped.abort(error)
+    if (abandonInFlight && !abort.signal.aborted) abort.abort(error)
   }
   const onInterrupt = (signal: string) => () => {
     if (interrupted) return stop(`${signal} (again)`, true)
@@ -117,8 +116,13 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       stop(`--fail-fast: line ${record.index} failed (${record.error!.code})`, true)
   }
 
+  // The job owns the shared limit's store: opened here, closed when this function returns, after
+  // the client that gives its slots back into it.
+  await using shared = options.redis && (await openSharedLimit(options.redis))
   const client = createClient({
     ...options.client,
+    store: shared?.store,
+    key: shared?.key,
     on: {
       retry: () => stats.retries++,
       response: (e) => {
@@ -156,11 +160,12 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       stats.active--
       const { meta, secrets } = pending.get(result.index)!
       pending.delete(result.index)
-      if (!result.ok && NOT_DONE.has((result.error as { code?: unknown }).code)) {
+      const notRun = result.ok ? undefined : notRunReason(result.error)
+      if (notRun !== undefined) {
         stats.notRun++
         // A stopOn status (401 by default) stopped the client, or the shared limit's store failed:
         // stop reading input too; what was not sent is left for --resume.
-        if (!stopping) stop(result.error.message.replace(/^.*?Stopped: /, ''), false)
+        if (!stopping) stop(notRun, false)
         continue
       }
       await write(
@@ -188,13 +193,31 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     options.reporter.stop()
     sink.close()
     await client.close()
-    await options.client.store?.close?.()
   }
   if (exitCode === EXIT.ok) {
     if (interrupted) exitCode = EXIT.interrupted
     else if (stats.failed + stats.previouslyFailed + stats.notRun > 0) exitCode = EXIT.failed
   }
   return { exitCode, stats, interrupted, stopped }
+}
+
+/**
+ * Why a request was not carried out, when that was volley's choice or failure and not the API's
+ * answer: cancelled by a stop, or refused because the shared limit's store failed. Such results are
+ * not written, so --resume runs them. Undefined for a result to write.
+ */
+function notRunReason(error: unknown): string | undefined {
+  if (!isVolleyError(error)) return undefined
+  switch (error.code) {
+    case 'ABORTED':
+      return (error as AbortError).stop?.detail ?? error.message
+    case 'CLOSED':
+    case 'STORE_UNAVAILABLE':
+    case 'STORE_FAILED':
+      return error.message
+    default:
+      return undefined
+  }
 }
 
 async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: number }> {

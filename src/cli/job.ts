@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { AbortError, isVolleyError } from '../errors.js'
 import { createClient } from '../http/client.js'
 import type { ClientOptions } from '../http/options.js'
+import type { TimerHandle } from '../limit/clock.js'
 import { countLines } from './input/count.js'
 import type { InputEntry } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
@@ -65,7 +66,7 @@ export interface JobOutcome {
  * Requests cancelled by a stop are not written: they are not done, and --resume runs them.
  */
 export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
-  const unlock = options.out === '-' ? undefined : lockOutput(options.out)
+  const unlock = options.out === '-' ? undefined : lockOutput(options.out, io)
   try {
     return await runWithOutput(options, io)
   } finally {
@@ -76,7 +77,7 @@ export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
 async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const { done, failed: previouslyFailed } = await openDone(options)
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
-  const stats = new RunStats()
+  const stats = new RunStats(io.clock)
   stats.previouslyDone = done.size
   stats.previouslyFailed = previouslyFailed
   if (options.input.path !== '-') void estimateTotal(options, stats)
@@ -85,7 +86,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   let stopping = false
   let stopped: string | undefined
   let interrupted = false
-  let graceTimer: NodeJS.Timeout | undefined
+  let graceTimer: TimerHandle | undefined
   const readingStopped = new AbortController()
   const stop = (reason: string, abandonInFlight: boolean) => {
     stopping = true
@@ -102,7 +103,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     options.reporter.note(
       `volley: ${signal}: starting nothing new; letting ${stats.active} in flight finish for up to ${Math.round(options.graceMs / 1000)} s (again to abandon them)`,
     )
-    graceTimer = setTimeout(() => stop('grace period over', true), options.graceMs)
+    graceTimer = io.clock.setTimer(() => stop('grace period over', true), options.graceMs)
   }
   const unsubscribe = [
     io.onSignal('SIGINT', onInterrupt('SIGINT')),
@@ -123,6 +124,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     ...options.client,
     store: shared?.store,
     key: shared?.key,
+    clock: io.clock,
     on: {
       retry: () => stats.retries++,
       response: (e) => {
@@ -188,7 +190,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       exitCode = input ? EXIT.usage : EXIT.failed
     } else throw error
   } finally {
-    clearTimeout(graceTimer)
+    if (graceTimer !== undefined) io.clock.clearTimer(graceTimer)
     for (const off of unsubscribe) off()
     options.reporter.stop()
     sink.close()

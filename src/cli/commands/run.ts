@@ -103,8 +103,8 @@ async function runResolved(options: ResolvedRun, io: Io, hint: string): Promise<
 
 function pickReporter(options: ResolvedRun, io: Io): Reporter {
   if (options.quiet || options.json) return silentReporter(io.stderr)
-  if (io.stderr.isTTY && !io.env.CI) return ttyReporter(io.stderr)
-  return plainReporter(io.stderr, options.progressIntervalMs)
+  if (io.stderr.isTTY && !io.env.CI) return ttyReporter(io.stderr, io.clock)
+  return plainReporter(io.stderr, options.progressIntervalMs, io.clock)
 }
 
 function printSummary(

@@ -106,23 +106,11 @@ describe('run(argv, io) without spawning', () => {
     const input = tmp.file('hang.jsonl', Array.from({ length: 10 }, () => '/delay/60000').join('\n'))
     const out = join(tmp.dir, 'hang.results.jsonl')
     const io = fakeIo({ clock })
-    const argv = [
-      'run',
-      input,
-      '--base-url',
-      mock.url,
-      '--out',
-      out,
-      '-c',
-      '2',
-      '--grace',
-      '10min',
-      '--timeout',
-      '1h',
-      '--json',
-    ]
+    const flags = ['-c', '2', '--grace', '10min', '--timeout', '1h', '--json']
     let settled = false
-    const running = run(argv, io).finally(() => (settled = true))
+    const running = run(['run', input, '--base-url', mock.url, '--out', out, ...flags], io).finally(
+      () => (settled = true),
+    )
     await waitFor(() => mock.stats().inFlight === 2, 20_000, '2 requests in flight')
     io.signal('SIGINT')
     expect(io.stderr.text).toMatch(/SIGINT: starting nothing new; letting 2 in flight finish for up to 600 s/)

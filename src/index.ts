@@ -30,6 +30,8 @@ export {
   InvalidRequestError,
   NetworkError,
   RateLimitError,
+  RedirectError,
+  type RedirectReason,
   RequestError,
   type RequestErrorInfo,
   type RequestErrorJSON,

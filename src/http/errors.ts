@@ -167,6 +167,47 @@ export class BodyTooLargeError extends RequestError {
   }
 }
 
+/** Why a redirect was not followed (see RedirectError). */
+export type RedirectReason = 'too-many' | 'no-location' | 'invalid-location' | 'scheme' | 'cross-origin-body'
+
+const REDIRECT_REASONS: Record<RedirectReason, string> = {
+  'too-many': 'redirected more than maxRedirects times (a loop?)',
+  'no-location': 'redirected without a Location header',
+  'invalid-location': 'redirected to a Location that is not a URL',
+  scheme: 'redirected to a URL that is not http(s)',
+  'cross-origin-body': 'redirected to another origin with its body (307/308): the body is not re-sent there',
+}
+
+/**
+ * A redirect was not followed: too many hops, no or a bad Location, a scheme other than http(s),
+ * or a 307/308 that would re-send a request body to another origin. Never a success, never retried;
+ * `maxRedirects: 0` asks for the 3xx itself, as a Response.
+ */
+export class RedirectError extends RequestError {
+  declare readonly code: 'REDIRECT'
+  readonly status: number
+  readonly reason: RedirectReason
+  /** The Location it pointed to, secrets redacted (undefined when there was none). */
+  readonly location: string | undefined
+
+  constructor(
+    info: RequestErrorInfo & { status: number; reason: RedirectReason; location: string | undefined },
+  ) {
+    super(
+      'REDIRECT',
+      info,
+      `${REDIRECT_REASONS[info.reason]} (${info.status}${info.location ? ` to ${info.location}` : ''})`,
+    )
+    this.status = info.status
+    this.reason = info.reason
+    this.location = info.location
+  }
+
+  override toJSON(): RequestErrorJSON {
+    return { ...super.toJSON(), status: this.status }
+  }
+}
+
 /** A request spec is invalid; told before anything is sent. The message names the field and the value. */
 export class InvalidRequestError extends VolleyError {
   declare readonly code: 'INVALID_REQUEST'
@@ -204,6 +245,7 @@ export type ClientError =
   | TimeoutError
   | NetworkError
   | BodyTooLargeError
+  | RedirectError
   | InvalidRequestError
   | (AbortError & Partial<RequestErrorInfo>)
   | ClosedError

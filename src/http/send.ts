@@ -6,13 +6,15 @@ import {
   BodyTooLargeError,
   InvalidRequestError,
   NetworkError,
+  RedirectError,
   requestAbortError,
   TimeoutError,
 } from './errors.js'
 import type { Emitter } from './events.js'
 import type { LayerResponse } from './pipeline.js'
 import { shownUrl } from './spec.js'
-import { AttemptFailure, type RawResponse, sendAttempt } from './transport.js'
+import { redactUrl } from './redact.js'
+import { AttemptFailure, type RawResponse, type RedirectRefusal, sendAttempt } from './transport.js'
 
 export interface SendSettings {
   dispatcher: Dispatcher
@@ -89,6 +91,11 @@ function publicError(failure: AttemptFailure, call: Call, settings: SendSettings
       return new NetworkError(info, failure.reason as Error)
     case 'too-large':
       return new BodyTooLargeError({ ...info, limit: settings.maxBodySize })
+    case 'redirect': {
+      const { reason, status, location } = failure.reason as RedirectRefusal
+      const shown = location === undefined ? undefined : redactUrl(location)
+      return new RedirectError({ ...info, status, reason, location: shown })
+    }
     case 'invalid':
       return new InvalidRequestError(
         'request',

@@ -1,5 +1,6 @@
 import { type Dispatcher, util } from 'undici'
 import type { Clock, TimerHandle } from '../limit/clock.js'
+import type { RedirectReason } from './errors.js'
 import { isSecretHeader } from './redact.js'
 import type { CancelSignal } from './signals.js'
 
@@ -16,11 +17,18 @@ export interface RawResponse {
 /** Why an attempt produced no response. The client turns it into a public error. */
 export class AttemptFailure extends Error {
   constructor(
-    readonly kind: 'timeout' | 'aborted' | 'too-large' | 'network' | 'invalid',
+    readonly kind: 'timeout' | 'aborted' | 'too-large' | 'network' | 'invalid' | 'redirect',
     readonly reason?: unknown,
   ) {
     super(`attempt failed: ${kind}`)
   }
+}
+
+/** Why a redirect was not followed, with the status and the Location (as given, or resolved). */
+export interface RedirectRefusal {
+  reason: RedirectReason
+  status: number
+  location: string | URL | undefined
 }
 
 export interface AttemptRequest {
@@ -91,6 +99,7 @@ class Attempt {
       if (this.#settled) return
       if (error) return this.#fail(error)
       const next = this.#redirect(request, exchange, hop)
+      if (next instanceof AttemptFailure) return this.#fail(next)
       if (next) return this.#run(next, hop + 1)
       this.#finish({
         status: exchange.status,
@@ -118,27 +127,38 @@ class Attempt {
   }
 
   /**
-   * The request for the next hop, or undefined to stop here. Credentials never follow a redirect
-   * to another origin, and the client's headers go only to origins it may send them to.
+   * The request for the next hop; undefined when the answer is not a redirect to follow (or
+   * `maxRedirects` is 0: the caller asked for the 3xx itself); an AttemptFailure for a redirect
+   * that cannot be followed. Credentials never follow a redirect to another origin, the client's
+   * headers go only to origins it may send them to, and a body never does.
    */
-  #redirect(request: AttemptRequest, exchange: Exchange, hop: number): AttemptRequest | undefined {
-    if (!REDIRECTS.has(exchange.status) || hop >= this.#options.maxRedirects) return undefined
+  #redirect(
+    request: AttemptRequest,
+    exchange: Exchange,
+    hop: number,
+  ): AttemptRequest | AttemptFailure | undefined {
+    const { status } = exchange
+    if (!REDIRECTS.has(status) || this.#options.maxRedirects === 0) return undefined
     const location = exchange.headers.location
-    if (typeof location !== 'string') return undefined
+    const notFollowed = (reason: RedirectReason, url?: URL) =>
+      new AttemptFailure('redirect', {
+        reason,
+        status,
+        location: url ?? (typeof location === 'string' ? location : undefined),
+      } satisfies RedirectRefusal)
+    if (hop >= this.#options.maxRedirects) return notFollowed('too-many')
+    if (typeof location !== 'string') return notFollowed('no-location')
     let url: URL
     try {
       url = new URL(location, request.url)
     } catch {
-      return undefined
+      return notFollowed('invalid-location')
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return notFollowed('scheme', url)
     const headers = { ...request.headers }
     let { method, body } = request
     // 303 always, and 301/302 after a POST (as browsers do), turn into a GET without the body.
-    if (
-      (exchange.status === 303 && method !== 'HEAD') ||
-      ((exchange.status === 301 || exchange.status === 302) && method === 'POST')
-    ) {
+    if ((status === 303 && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
       method = 'GET'
       body = undefined
       for (const name of ['content-type', 'content-length', 'content-encoding', 'transfer-encoding'])
@@ -146,6 +166,8 @@ class Attempt {
     }
     delete headers.host
     if (url.origin !== request.url.origin) {
+      // A 307/308 re-sends the body: the body was meant for the origin it was sent to.
+      if (body !== undefined) return notFollowed('cross-origin-body', url)
       for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
       if (this.#options.allowed && !this.#options.allowed.has(url.origin)) {
         for (const name of this.#options.clientHeaderNames) delete headers[name]

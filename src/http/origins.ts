@@ -23,6 +23,9 @@ export function withMargin(quota: Quota, margin: number = MARGIN.initial, rateMa
   return { limit: quota.limit, interval: Math.ceil(quota.window + Math.max(0, learnedMs - rateMargin)) }
 }
 
+/** What made the server's wait known: a Retry-After, or a RateLimit reset with nothing remaining. */
+export type BlockSource = 'Retry-After' | 'RateLimit reset'
+
 /** What an origin taught: kept when its state is forgotten, so a later visit starts polite. */
 export interface Lesson {
   quotas: readonly Quota[]
@@ -45,8 +48,9 @@ export class OriginState {
   inFlight = 0
   /** Monotonic time before which requests fail at once: the server asked for more than maxRetryAfter. */
   blockedUntil = Number.NEGATIVE_INFINITY
-  /** The Retry-After (ms) behind `blockedUntil`. */
+  /** The wait (ms) the server asked for behind `blockedUntil`, and which header asked it. */
   blockedFor = 0
+  blockedBy: BlockSource = 'Retry-After'
   /** Requests (all their attempts and backoffs) holding this state now. */
   users = 0
   /** Monotonic time the last request holding this state let go of it. */

@@ -167,7 +167,7 @@ export function isRetryable(policy: RetryPolicy, outcome: AttemptOutcome): boole
 
 /**
  * The delay before a retry: exactly what the server asked (Retry-After, never jittered: the
- * server chose the moment) or else the jittered backoff. After a refusal (429, 503) the wait is
+ * server chose the moment) or else the jittered backoff. After a refusal (a 429, or a Retry-After) the wait is
  * never below a floor, half the backoff ceiling and up to all of it: a `Retry-After: 0`, a date in
  * the past or a clock ahead of the server's would otherwise send the retries at once, into the
  * same refusal. `random` is a draw in [0, 1), passed in to keep this pure.

@@ -2,7 +2,7 @@ import type { Clock } from '../../limit/clock.js'
 import type { CallLayer } from '../call.js'
 import { RateLimitError, type RequestErrorInfo } from '../errors.js'
 import type { Emitter } from '../events.js'
-import type { OriginState } from '../origins.js'
+import type { BlockSource, OriginState } from '../origins.js'
 import type { LayerResponse } from '../pipeline.js'
 import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter } from '../ratelimit-headers.js'
 
@@ -26,7 +26,8 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
   return (next) => async (call) => {
     const state = call.state
     if (state.blockedUntil > clock.now()) {
-      throw blockedError(state.blockedFor, call.info(call.attempts - 1, clock), maxRetryAfter)
+      const info = call.info(call.attempts - 1, clock)
+      throw blockedError(state.blockedFor, state.blockedBy, info, maxRetryAfter)
     }
     state.inFlight++
     let answer: LayerResponse
@@ -41,7 +42,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
     if (settings.adaptive) adapt(state, status, headers, retryAfter, settings)
     if (retryAfter === undefined) return answer
     if (retryAfter > maxRetryAfter) {
-      throw blockedError(retryAfter, call.info(call.attempts, clock), maxRetryAfter, answer)
+      throw blockedError(retryAfter, 'Retry-After', call.info(call.attempts, clock), maxRetryAfter, answer)
     }
     ;(answer as { retryAfter: number | undefined }).retryAfter = retryAfter
     return answer
@@ -51,6 +52,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
 /** The refusal of a request the server asked to hold for longer than maxRetryAfter. */
 function blockedError(
   retryAfter: number,
+  source: BlockSource,
   info: RequestErrorInfo,
   maxRetryAfter: number,
   answer?: LayerResponse,
@@ -61,7 +63,7 @@ function blockedError(
     status: answer?.status ?? 429,
     retryAfter,
     headers: answer?.headers,
-    reason: `was refused: the server asked to wait ${seconds} s (Retry-After), more than maxRetryAfter (${Math.round(maxRetryAfter / 1000)} s)`,
+    reason: `was refused: the server asked to wait ${seconds} s (${source}), more than maxRetryAfter (${Math.round(maxRetryAfter / 1000)} s)`,
   })
 }
 
@@ -79,8 +81,7 @@ function adapt(
 ): void {
   if (retryAfter !== undefined) {
     if (retryAfter > settings.maxRetryAfter) {
-      state.blockedUntil = settings.clock.now() + retryAfter
-      state.blockedFor = retryAfter
+      block(state, retryAfter, 'Retry-After', settings.clock)
     } else if (retryAfter > 0) {
       pause(state, retryAfter, 'retry-after', status, settings)
     }
@@ -119,8 +120,17 @@ function adapt(
     info.reset > 0 &&
     info.remaining <= state.inFlight
   ) {
-    pause(state, Math.min(info.reset, settings.maxRetryAfter), 'ratelimit', status, settings)
+    // A reset further off than maxRetryAfter is treated as a long Retry-After: fail fast until then.
+    if (info.reset > settings.maxRetryAfter) block(state, info.reset, 'RateLimit reset', settings.clock)
+    else pause(state, info.reset, 'ratelimit', status, settings)
   }
+}
+
+/** Requests to the origin fail at once until `ms` from now: sleeping for hours helps nobody. */
+function block(state: OriginState, ms: number, source: BlockSource, clock: Clock): void {
+  state.blockedUntil = clock.now() + ms
+  state.blockedFor = ms
+  state.blockedBy = source
 }
 
 function pause(

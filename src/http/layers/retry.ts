@@ -54,7 +54,8 @@ async function backOff(
   retryAfter: number | undefined,
   settings: RetrySettings,
 ): Promise<void> {
-  const refused = status === 429 || status === 503
+  // A 429, or any answer that said when to come back, is a refusal: never straight back.
+  const refused = status === 429 || retryAfter !== undefined
   const { delay, source } = retryDelay(settings.policy, call.attempts, retryAfter, settings.random(), refused)
   // With adaptive on, a Retry-After already paused the whole origin: the limiter does the waiting.
   const wait = source === 'retry-after' && settings.adaptive ? 0 : delay

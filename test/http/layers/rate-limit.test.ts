@@ -59,6 +59,30 @@ describe('rate-limit layer', () => {
     },
   )
 
+  test('nothing remaining until a reset past maxRetryAfter: the answer stands, later requests fail fast until then', async () => {
+    const { call, clock, make, pauses } = layer(true)
+    const exhausted = answer(200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '240' })
+    const next = scripted([exhausted, answer(200)])
+    expect((await make(next)(call)).status).toBe(200)
+    expect(pauses).toEqual([])
+    await expect(make(next)(call)).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfter: 240_000,
+      message: expect.stringMatching(
+        /asked to wait 240 s \(RateLimit reset\), more than maxRetryAfter \(60 s\)/,
+      ),
+    })
+    expect(next.calls).toBe(1)
+    await clock.advance(240_000)
+    expect((await make(next)(call)).status).toBe(200)
+  })
+
+  test('a reset within maxRetryAfter pauses the origin until then', async () => {
+    const { call, make, pauses } = layer(true)
+    await make(scripted([answer(200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' })]))(call)
+    expect(pauses).toEqual([{ origin: 'https://api.test', ms: 30_000, reason: 'ratelimit', status: 200 }])
+  })
+
   test("counts the origin's requests in flight while they are on the wire", async () => {
     const { call, make } = layer(true)
     let seen = -1

@@ -1,6 +1,6 @@
 import { AbortError, ClosedError, describeValue, InvalidOptionError } from '../errors.js'
-import { memoryStore } from '../store/memory.js'
-import type { LimiterStore, LimitPolicy } from '../store/types.js'
+import { memoryStore } from './memory-store.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
 import { type Clock, systemClock, type TimerHandle } from './clock.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
 import {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import type { ClientOptions } from '../../http/options.js'
-import { redactUrl, secretValues } from '../../http/redact.js'
+import { redactUrl, secretValues } from '../../redact.js'
 import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
 import { formatOf, type InputFormat } from '../input/open.js'
 import type { Io } from '../io.js'
@@ -154,7 +154,7 @@ async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions,
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)
   }
-  const { redisStore } = await import('../../store/redis.js')
+  const { redisStore } = await import('../../redis/store.js')
   return { store: redisStore({ url }), key: flags.key }
 }
 

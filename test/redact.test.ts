@@ -6,7 +6,7 @@ import {
   redactText,
   redactUrl,
   secretValues,
-} from '../../src/http/redact.js'
+} from '../src/redact.js'
 
 describe('what counts as secret', () => {
   test.each([

@@ -5,7 +5,6 @@ import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
 import { formatRate } from '../limit/units.js'
-import { maskUrl } from '../redact.js'
 import { RedisConnection, RedisScript } from './connection.js'
 import { Leases } from './leases.js'
 import {
@@ -224,7 +223,7 @@ export class RedisStore implements LimiterStore {
     if (tooSmall) {
       // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
       throw new StoreUnavailableError(
-        `Redis at ${maskUrl(this.#options.url)} is unreachable, and a task of cost ${cost} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${cost} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
       )
     }
     const wait = this.#local.acquire(key, scaled, cost, now)

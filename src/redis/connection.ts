@@ -140,7 +140,7 @@ export class RedisConnection {
       }
       const onReady = () => done()
       const onError = (error: Error) => done(error)
-      // Real time, not the store's `clock` option: a test's manual clock does not move while a socket connects.
+      // Real time, not the store's `clock`: a test's manual clock stands still while a socket connects.
       const timer = systemClock.setTimer(
         () => done(new Error(`no connection after ${this.#connectTimeout} ms`)),
         this.#connectTimeout,

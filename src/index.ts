@@ -25,6 +25,7 @@ export {
 export { Client, createClient, type ManyOptions, type RequestOptions } from './http/client.js'
 export {
   BodyTooLargeError,
+  type ClientError,
   HttpError,
   InvalidRequestError,
   NetworkError,
@@ -36,6 +37,7 @@ export {
 } from './http/errors.js'
 export type { ClientEventName, ClientEvents, Listener, Listeners } from './http/events.js'
 export type { ClientOptions } from './http/options.js'
+export type { Layer, LayerRequest, LayerResponse, Send } from './http/pipeline.js'
 export {
   parseRateLimitHeaders,
   parseRetryAfter,
@@ -45,6 +47,7 @@ export {
 export { isSecretHeader, isSecretParam, REDACTED, redactHeaders, redactText, redactUrl } from './redact.js'
 export { Response, type ResponseHeaders } from './http/response.js'
 export type { RetryOptions } from './http/retry.js'
+export type { BackoffOptions } from './limit/backoff.js'
 export type { HeaderValues, Params, RequestObject, RequestSpec } from './http/spec.js'
 export { type Clock, createManualClock, type ManualClock, systemClock } from './limit/clock.js'
 export {
@@ -55,6 +58,7 @@ export {
   type RunOptions,
   type TaskContext,
 } from './limit/limiter.js'
+export type { LimitOptions } from './limit/limits.js'
 export {
   type Duration,
   parseDuration,

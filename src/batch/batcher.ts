@@ -1,12 +1,13 @@
 import { setMaxListeners } from 'node:events'
 import { AbortError, ClosedError } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
+import { sleep } from '../limit/sleep.js'
 import type { Limiter } from '../limit/limiter.js'
 import { type Result, toError } from '../run/result.js'
 import { type BatcherOptions, type BatchFn, type CacheMap, resolveBatcherOptions } from './options.js'
 import { PendingBatch } from './pending.js'
 import { afterPromiseJobs } from './tick.js'
-import { abortable, waitFor } from './waiting.js'
+import { abortable } from './abortable.js'
 
 export interface LoadOptions {
   /**
@@ -307,7 +308,7 @@ class Collector<K, V, C> {
       giveUp()
       return
     }
-    return waitFor(this.#clock, delay, signal).then(() => {
+    return sleep(this.#clock, delay, signal).then(() => {
       this.#retries++
       return this.#attempt(batch, attempt + 1)
     }, giveUp)

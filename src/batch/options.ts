@@ -1,8 +1,10 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { type Clock, systemClock } from '../limit/clock.js'
+import { type BackoffOptions, backoffDelay, resolveBackoff } from '../limit/backoff.js'
+import type { Clock } from '../limit/clock.js'
 import { Limiter } from '../limit/limiter.js'
-import { type Duration, parseConcurrency, parseDuration, parseRates, type Rate } from '../limit/units.js'
-import { backoffDelay } from './waiting.js'
+import { sharedLimiter } from '../limit/shared-limiter.js'
+import { type LimitOptions, limitsAnything, resolveLimits } from '../limit/limits.js'
+import { type Duration, parseConcurrency, parseDuration } from '../limit/units.js'
 
 /** What the batch function is given besides the keys. */
 export interface BatchContext {
@@ -41,10 +43,16 @@ export interface BatchRetryOptions {
    * `max` (no jitter: the limiter already spaces batch calls), or a function of `n` and the error
    * returning milliseconds. @default { base: 250, max: 20_000 }
    */
-  backoff?: { base?: Duration; max?: Duration } | ((retry: number, error: unknown) => number)
+  backoff?: BackoffOptions | ((retry: number, error: unknown) => number)
 }
 
-export interface BatcherOptions<K, V, C = K> {
+/**
+ * The batcher's limits on its batch calls: those of createLimiter, but for `store` and `key` (its
+ * `key` maps items): to share limits through a store, pass a `limiter` built on it.
+ */
+type BatchLimitOptions = Pick<LimitOptions, 'concurrency' | 'rate' | 'rateMargin' | 'smooth' | 'clock'>
+
+export interface BatcherOptions<K, V, C = K> extends BatchLimitOptions {
   /** Answers many keys in one call; see BatchFn for its contract, checked at run time. */
   batch: BatchFn<K, V>
   /** Most distinct items per batch call: a batch is sent as soon as it is full. @default Infinity */
@@ -56,10 +64,6 @@ export interface BatcherOptions<K, V, C = K> {
   maxWait?: Duration
   /** Maps an item to the key used to dedupe, cache and find it in a Map or object result. @default the item */
   key?: (item: K) => C
-  /** Most batch calls in flight at once. Not with `limiter`. @default Infinity */
-  concurrency?: number
-  /** Most batch calls started per window: '1/s', '100/min', or an array. Not with `limiter`. */
-  rate?: Rate | readonly Rate[]
   /** A shared Limiter for the batch calls (its limits then hold across everyone sharing it). */
   limiter?: Limiter
   /** Sends equal keys loaded into one batch once; every load of them gets the result. @default true */
@@ -75,8 +79,6 @@ export interface BatcherOptions<K, V, C = K> {
    * @default false
    */
   retry?: number | false | BatchRetryOptions
-  /** Where time comes from for maxWait and retry backoff; tests pass `createManualClock()`. */
-  clock?: Clock
 }
 
 export interface ResolvedBatcherOptions<K, V, C> {
@@ -118,51 +120,30 @@ export function resolveBatcherOptions<K, V, C>(
   if (typeof dedupe !== 'boolean') {
     throw new InvalidOptionError(`${name('dedupe')} must be true or false, got ${describeValue(dedupe)}`)
   }
-  const clock = options.clock ?? systemClock
-  if (typeof clock?.setTimer !== 'function' || typeof clock.now !== 'function') {
-    throw new InvalidOptionError(`${name('clock')} must be a Clock, got ${describeValue(clock)}`)
-  }
-  const { attempts, backoff } = resolveRetry(options.retry, name('retry'))
+  const { concurrency, rate, rateMargin, smooth, clock } = options
+  const limitOptions = { concurrency, rate, rateMargin, smooth, clock }
+  const limits = resolveLimits(limitOptions, 'batcher')
+  const shared = sharedLimiter({ ...limitOptions, limiter: options.limiter }, 'batcher', [
+    'concurrency',
+    'rate',
+    'rateMargin',
+    'smooth',
+  ])
+  // Without limits a limiter would only add promise jobs to every batch (as in run/options.ts).
+  const limiter = shared ?? (limitsAnything(limits) ? new Limiter(limits) : undefined)
+  const { attempts, backoff } = resolveBatchRetry(options.retry, name('retry'))
   return {
     batch: options.batch,
     maxBatchSize: parseConcurrency(options.maxBatchSize, name('maxBatchSize')),
     maxWait: parseDuration(options.maxWait ?? 0, name('maxWait')),
     key: options.key,
-    ...resolveLimiter(options, clock),
+    limiter,
+    ownLimiter: limiter !== shared,
     dedupe,
     cache: resolveCache(options.cache, name('cache')),
     attempts,
     backoff,
-    clock,
-  }
-}
-
-function resolveLimiter(
-  options: BatcherOptions<any, any, any>,
-  clock: Clock,
-): { limiter: Limiter | undefined; ownLimiter: boolean } {
-  const { limiter, concurrency, rate } = options
-  if (limiter !== undefined) {
-    if (!(limiter instanceof Limiter)) {
-      throw new InvalidOptionError(
-        `batcher: option \`limiter\` must be a Limiter from createLimiter(), got ${describeValue(limiter)}`,
-      )
-    }
-    if (concurrency !== undefined || rate !== undefined) {
-      throw new InvalidOptionError(
-        'batcher: give `concurrency`/`rate` or `limiter`, not both (set the limits on the shared limiter)',
-      )
-    }
-    return { limiter, ownLimiter: false }
-  }
-  // Checked here so that the error names the batcher's option, not the limiter's.
-  const cap = parseConcurrency(concurrency, 'batcher: option `concurrency`')
-  const rates = parseRates(rate, 'batcher: option `rate`')
-  // Without limits a limiter would only add promise jobs to every batch (as in run/options.ts).
-  if (cap === Number.POSITIVE_INFINITY && rates.length === 0) return { limiter: undefined, ownLimiter: false }
-  return {
-    limiter: new Limiter({ concurrency, rate: rate as Rate | Rate[] | undefined, clock }),
-    ownLimiter: true,
+    clock: limits.clock,
   }
 }
 
@@ -181,7 +162,7 @@ function resolveCache<C, V>(
   return cache
 }
 
-function resolveRetry(
+function resolveBatchRetry(
   retry: BatcherOptions<any, any>['retry'],
   option: string,
 ): { attempts: number; backoff: (retry: number, error: unknown) => number } {
@@ -213,7 +194,12 @@ function resolveRetry(
       `${option}.backoff must be { base, max } or a function (retry, error) => ms, got ${describeValue(backoff)}`,
     )
   }
-  const base = parseDuration(backoff.base ?? 250, `${option}.backoff.base`)
-  const max = parseDuration(backoff.max ?? 20_000, `${option}.backoff.max`)
-  return { attempts, backoff: (n) => backoffDelay(n, base, 2, max) }
+  // No jitter: the limiter already spaces the batch calls.
+  const waits = resolveBackoff(backoff, option, 'backoff', {
+    base: 250,
+    max: 20_000,
+    factor: 2,
+    jitter: 'none',
+  })
+  return { attempts, backoff: (n) => backoffDelay(waits, n, 0) }
 }

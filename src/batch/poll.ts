@@ -1,7 +1,9 @@
 import { AbortError, describeValue, InvalidOptionError, VolleyError } from '../errors.js'
 import { type Clock, systemClock, type TimerHandle } from '../limit/clock.js'
+import { type Backoff, backoffDelay } from '../limit/backoff.js'
+import { sleep } from '../limit/sleep.js'
 import { type Duration, parseDuration } from '../limit/units.js'
-import { abortable, backoffDelay, waitFor } from './waiting.js'
+import { abortable } from './abortable.js'
 
 export interface PollOptions<T> {
   /** True when the result is final (say, `job => job.status !== 'pending'`); required. */
@@ -96,7 +98,7 @@ async function pollUntil<T>(
       attempts = attempt
       lastResult = result
       if (o.until(result)) return result
-      await waitFor(clock, backoffDelay(attempt, o.interval, o.backoff, o.maxInterval), signal)
+      await sleep(clock, backoffDelay(o.waits, attempt, 0), signal)
     }
   } catch (error) {
     // Stopped early: the reason (timeout or the caller's abort) is the error, whatever the check threw.
@@ -109,9 +111,8 @@ async function pollUntil<T>(
 
 interface ResolvedPollOptions<T> {
   until: (result: T) => boolean
-  interval: number
-  backoff: number
-  maxInterval: number
+  /** The waits between checks: no jitter, so a job's checks come on a schedule the caller can predict. */
+  waits: Backoff
   timeout: number
   signal: AbortSignal | undefined
   clock: Clock
@@ -153,9 +154,7 @@ function resolvePollOptions<T>(check: unknown, options: PollOptions<T>): Resolve
       : parseDuration(options.timeout ?? DEFAULT_TIMEOUT, name('timeout'))
   return {
     until: options.until,
-    interval,
-    backoff,
-    maxInterval,
+    waits: { base: interval, max: maxInterval, factor: backoff, jitter: 'none' },
     timeout,
     signal: options.signal,
     clock: options.clock ?? systemClock,

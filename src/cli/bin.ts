@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The only file that touches `process`: it builds the io, runs the command line and exits. */
+import { systemClock } from '../limit/clock.js'
 import type { Io } from './io.js'
 import { run } from './main.js'
 
@@ -12,6 +13,17 @@ const io: Io = {
   onSignal(signal, handler) {
     process.on(signal, handler)
     return () => process.off(signal, handler)
+  },
+  clock: systemClock,
+  pid: process.pid,
+  processExists(pid) {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch (error) {
+      // EPERM: it exists, under another user.
+      return (error as NodeJS.ErrnoException).code === 'EPERM'
+    }
   },
 }
 

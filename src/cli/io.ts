@@ -1,3 +1,5 @@
+import type { Clock } from '../limit/clock.js'
+
 /**
  * Everything a command may touch of the outside world, passed in: only bin.ts builds it from
  * `process`, so `run(argv, io)` is testable without spawning (citty's runCommand / runMain split).
@@ -21,6 +23,12 @@ export interface Io {
   cwd: string
   /** Subscribes to a signal; returns the function that unsubscribes. */
   onSignal(signal: SignalName, handler: () => void): () => void
+  /** Time and timers: the grace period, progress lines, elapsed time and the client's limits. */
+  clock: Clock
+  /** This process's id: what an output's lock file holds. */
+  pid: number
+  /** Whether a process with this id exists: is an output's lock still held. */
+  processExists(pid: number): boolean
 }
 
 /** Writes to a stream, waiting for 'drain' when it is full (so piping a million lines stays bounded). */

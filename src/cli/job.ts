@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
-import { AbortError } from '../errors.js'
+import { AbortError, isVolleyError } from '../errors.js'
 import { createClient } from '../http/client.js'
 import type { ClientOptions } from '../http/options.js'
+import type { TimerHandle } from '../limit/clock.js'
 import { countLines } from './input/count.js'
 import type { InputEntry } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
@@ -21,15 +22,9 @@ import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
 import { prepareLine, type RequestDefaults } from './requests.js'
+import { openSharedLimit, type SharedLimit } from './shared-limit.js'
 import { takeUntil } from './take-until.js'
 import { EXIT, UsageError } from './usage.js'
-
-/**
- * Results that say the request was not carried out by volley's choice or failure, not the API's:
- * cancelled by a stop, or refused because the shared limit (Redis) was unreachable. They are not
- * written, so --resume runs them.
- */
-const NOT_DONE: ReadonlySet<unknown> = new Set(['ABORTED', 'CLOSED', 'STORE_UNAVAILABLE', 'STORE_FAILED'])
 
 export interface Shard {
   /** From 1. */
@@ -48,7 +43,10 @@ export interface JobOptions {
   shard: Shard | undefined
   body: BodyMode
   requests: RequestDefaults
-  client: ClientOptions
+  /** The client's options but its store: the job opens that (see `redis`). */
+  client: Omit<ClientOptions, 'store' | 'key'>
+  /** --redis --key: limits shared through Redis instead of held in this process. */
+  redis: SharedLimit | undefined
   /** How long in-flight requests may finish after the first SIGINT before they are abandoned. */
   graceMs: number
   reporter: Reporter
@@ -68,7 +66,7 @@ export interface JobOutcome {
  * Requests cancelled by a stop are not written: they are not done, and --resume runs them.
  */
 export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
-  const unlock = options.out === '-' ? undefined : lockOutput(options.out)
+  const unlock = options.out === '-' ? undefined : lockOutput(options.out, io)
   try {
     return await runWithOutput(options, io)
   } finally {
@@ -79,7 +77,7 @@ export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
 async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const { done, failed: previouslyFailed } = await openDone(options)
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
-  const stats = new RunStats()
+  const stats = new RunStats(io.clock)
   stats.previouslyDone = done.size
   stats.previouslyFailed = previouslyFailed
   if (options.input.path !== '-') void estimateTotal(options, stats)
@@ -88,13 +86,15 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   let stopping = false
   let stopped: string | undefined
   let interrupted = false
-  let graceTimer: NodeJS.Timeout | undefined
+  let graceTimer: TimerHandle | undefined
   const readingStopped = new AbortController()
   const stop = (reason: string, abandonInFlight: boolean) => {
     stopping = true
-    readingStopped.abort()
     stopped ??= reason
-    if (abandonInFlight && !abort.signal.aborted) abort.abort(new AbortError(`Stopped: ${reason}`))
+    // The requests this cancels carry the reason as a StopReason, like those a stopOn status cancels.
+    const error = new AbortError(`Stopped: ${reason}`, { stop: { code: 'STOP_SIGNAL', detail: reason } })
+    readingStopped.abort(error)
+    if (abandonInFlight && !abort.signal.aborted) abort.abort(error)
   }
   const onInterrupt = (signal: string) => () => {
     if (interrupted) return stop(`${signal} (again)`, true)
@@ -103,7 +103,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     options.reporter.note(
       `volley: ${signal}: starting nothing new; letting ${stats.active} in flight finish for up to ${Math.round(options.graceMs / 1000)} s (again to abandon them)`,
     )
-    graceTimer = setTimeout(() => stop('grace period over', true), options.graceMs)
+    graceTimer = io.clock.setTimer(() => stop('grace period over', true), options.graceMs)
   }
   const unsubscribe = [
     io.onSignal('SIGINT', onInterrupt('SIGINT')),
@@ -117,8 +117,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       stop(`--fail-fast: line ${record.index} failed (${record.error!.code})`, true)
   }
 
+  // The job owns the shared limit's store: opened here, closed when this function returns, after
+  // the client that gives its slots back into it.
+  await using shared = options.redis && (await openSharedLimit(options.redis))
   const client = createClient({
     ...options.client,
+    store: shared?.store,
+    key: shared?.key,
+    clock: io.clock,
     on: {
       retry: () => stats.retries++,
       response: (e) => {
@@ -156,11 +162,12 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       stats.active--
       const { meta, secrets } = pending.get(result.index)!
       pending.delete(result.index)
-      if (!result.ok && NOT_DONE.has((result.error as { code?: unknown }).code)) {
+      const notRun = result.ok ? undefined : notRunReason(result.error)
+      if (notRun !== undefined) {
         stats.notRun++
         // A stopOn status (401 by default) stopped the client, or the shared limit's store failed:
         // stop reading input too; what was not sent is left for --resume.
-        if (!stopping) stop(result.error.message.replace(/^.*?Stopped: /, ''), false)
+        if (!stopping) stop(notRun, false)
         continue
       }
       await write(
@@ -183,18 +190,36 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       exitCode = input ? EXIT.usage : EXIT.failed
     } else throw error
   } finally {
-    clearTimeout(graceTimer)
+    if (graceTimer !== undefined) io.clock.clearTimer(graceTimer)
     for (const off of unsubscribe) off()
     options.reporter.stop()
     sink.close()
     await client.close()
-    await options.client.store?.close?.()
   }
   if (exitCode === EXIT.ok) {
     if (interrupted) exitCode = EXIT.interrupted
     else if (stats.failed + stats.previouslyFailed + stats.notRun > 0) exitCode = EXIT.failed
   }
   return { exitCode, stats, interrupted, stopped }
+}
+
+/**
+ * Why a request was not carried out, when that was volley's choice or failure and not the API's
+ * answer: cancelled by a stop, or refused because the shared limit's store failed. Such results are
+ * not written, so --resume runs them. Undefined for a result to write.
+ */
+function notRunReason(error: unknown): string | undefined {
+  if (!isVolleyError(error)) return undefined
+  switch (error.code) {
+    case 'ABORTED':
+      return (error as AbortError).stop?.detail ?? error.message
+    case 'CLOSED':
+    case 'STORE_UNAVAILABLE':
+    case 'STORE_FAILED':
+      return error.message
+    default:
+      return undefined
+  }
 }
 
 async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: number }> {

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import type { Dispatcher } from 'undici'
-import { AbortError, ClosedError, InvalidOptionError } from '../errors.js'
-import type { TimerHandle } from '../limit/clock.js'
+import { ClosedError, InvalidOptionError } from '../errors.js'
 import type { Limiter } from '../limit/limiter.js'
 import { all } from '../run/all.js'
 import { group } from '../run/group.js'
@@ -9,25 +8,23 @@ import type { RunManyOptions } from '../run/options.js'
 import type { ItemContext, Result } from '../run/result.js'
 import type { Items } from '../run/source.js'
 import { stream } from '../run/stream.js'
-import {
-  BodyTooLargeError,
-  HttpError,
-  InvalidRequestError,
-  NetworkError,
-  RateLimitError,
-  type RequestErrorInfo,
-  requestAbortError,
-  TimeoutError,
-} from './errors.js'
 import { createAgent } from './agent.js'
+import { Call, type CallSend, type ManyCall } from './call.js'
+import { compose, userLayer } from './compose.js'
+import { type ClientError, HttpError, RateLimitError } from './errors.js'
 import { type ClientEventName, Emitter, type Listener } from './events.js'
+import { admissionLayer } from './layers/admission.js'
+import { rateLimitLayer } from './layers/rate-limit.js'
+import { retryLayer } from './layers/retry.js'
+import { stopOnStatusLayer } from './layers/stop-on-status.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
-import { type AdaptiveSettings, adapt, type OriginState, Origins } from './origins.js'
-import { parseRetryAfter } from './ratelimit-headers.js'
+import { Origins } from './origins.js'
+import type { LayerResponse } from './pipeline.js'
 import { redactText, secretValues } from '../redact.js'
 import { Response } from './response.js'
-import { type AttemptOutcome, isRetryable, mayRetryMethod, retryDelay } from './retry.js'
+import { mayRetryMethod } from './retry.js'
 import { type CancelSignal, SignalFanout } from './signals.js'
+import { createSend } from './send.js'
 import {
   type PreparedRequest,
   prepareRequest,
@@ -36,7 +33,6 @@ import {
   type SpecContext,
   shownUrl,
 } from './spec.js'
-import { AttemptFailure, type RawResponse, sendAttempt } from './transport.js'
 
 /** Options of one call: `request`, `get`, `post`... (the spec fields, and a signal). */
 export interface RequestOptions extends Omit<RequestObject, 'url' | 'method'> {
@@ -61,28 +57,15 @@ export interface ManyOptions {
   priority?: number
 }
 
-/** The last attempt's answer, carried with the Retry-After the adaptive layer read from it. */
-interface Answer extends RawResponse {
-  retryAfter: number | undefined
-}
-
-/** Set while one `all`/`stream`/`group` call runs: what stops it, and what waits give up on. */
-interface Batch {
-  /** The call's signal, shared by its requests in flight through one listener. */
-  inFlight: SignalFanout
-  stop: AbortController
-  stopOn: ReadonlySet<number>
-  /** Aborts on the call's abort or its stop: for queue waits and backoff, not requests in flight. */
-  waitSignal: AbortSignal
-}
-
-const BLOCKED = Symbol('blocked')
 const EXCERPT = 500
 
 /**
- * An HTTP client made of three parts: a Limiter per origin (concurrency, rates, pauses, learned
- * quotas), an undici dispatcher (keep-alive connections), and a retry policy. Every attempt, the
- * retries included, passes through its origin's Limiter.
+ * An HTTP client: a Limiter per origin (concurrency, rates, pauses, learned quotas), an undici
+ * dispatcher (keep-alive connections), and a pipeline of layers around one send step:
+ *
+ *   retry -> stop on status -> your layers -> admission (the origin's limiter) -> rate-limit headers -> send
+ *
+ * Every attempt, the retries included, passes through its origin's Limiter.
  */
 export class Client implements AsyncDisposable {
   readonly #o: ResolvedClientOptions
@@ -93,9 +76,9 @@ export class Client implements AsyncDisposable {
   readonly #spec: SpecContext
   readonly #clientHeaderNames: ReadonlySet<string>
   readonly #secrets: string[]
-  readonly #adaptive: AdaptiveSettings
-  readonly #sleeps = new Set<() => void>()
-  #closed = false
+  readonly #pipeline: CallSend
+  /** Aborted by close(): backoff waits end at once. */
+  readonly #closing = new AbortController()
 
   constructor(options?: ClientOptions) {
     const o = resolveClientOptions(options)
@@ -117,7 +100,34 @@ export class Client implements AsyncDisposable {
     this.#spec = { base: o.base, origins: o.origins, headers: o.headers }
     this.#clientHeaderNames = new Set(Object.keys(o.headers))
     this.#secrets = secretValues(o.headers)
-    this.#adaptive = { clock: o.clock, emitter: this.#emitter, maxRetryAfter: o.maxRetryAfter }
+    const { clock } = o
+    const emitter = this.#emitter
+    this.#pipeline = compose(
+      [
+        retryLayer({
+          policy: o.retry,
+          adaptive: o.adaptive,
+          clock,
+          random: o.random,
+          emitter,
+          closing: this.#closing.signal,
+        }),
+        stopOnStatusLayer,
+        ...o.layers.map(userLayer),
+        admissionLayer({ clock, isClosed: () => this.#closed }),
+        rateLimitLayer({ adaptive: o.adaptive, clock, emitter, maxRetryAfter: o.maxRetryAfter }),
+      ],
+      createSend({
+        dispatcher: this.#dispatcher,
+        clock,
+        emitter,
+        timeout: o.timeout,
+        maxBodySize: o.maxBodySize,
+        maxRedirects: o.maxRedirects,
+        allowed: o.origins,
+        clientHeaderNames: this.#clientHeaderNames,
+      }),
+    )
     for (const [name, listeners] of Object.entries(o.on)) {
       for (const listener of Array.isArray(listeners) ? listeners : [listeners]) {
         this.#emitter.on(name as ClientEventName, listener as Listener<ClientEventName>)
@@ -174,18 +184,21 @@ export class Client implements AsyncDisposable {
   }
 
   /** Sends every spec; resolves with a Result per spec, in input order. Never rejects for a request. */
-  all<S extends RequestSpec>(specs: Items<S>, options?: ManyOptions): Promise<Result<Response, S>[]> {
+  all<S extends RequestSpec>(
+    specs: Items<S>,
+    options?: ManyOptions,
+  ): Promise<Result<Response, S, ClientError>[]> {
     const many = this.#many<S>(options)
-    return all(specs, many.fn, many.run)
+    return all(specs, many.fn, many.run) as Promise<Result<Response, S, ClientError>[]>
   }
 
   /** Sends every spec, yielding each Result as it completes (input read lazily, memory bounded). */
   stream<S extends RequestSpec>(
     specs: Items<S>,
     options?: ManyOptions,
-  ): AsyncIterableIterator<Result<Response, S>> {
+  ): AsyncIterableIterator<Result<Response, S, ClientError>> {
     const many = this.#many<S>(options)
-    return stream(specs, many.fn, many.run)
+    return stream(specs, many.fn, many.run) as AsyncIterableIterator<Result<Response, S, ClientError>>
   }
 
   /** Sends every spec, failing fast: the first error aborts requests in flight and rejects (AggregateError). */
@@ -200,10 +213,13 @@ export class Client implements AsyncDisposable {
    */
   async close(): Promise<void> {
     if (this.#closed) return
-    this.#closed = true
-    for (const wake of [...this.#sleeps]) wake()
+    this.#closing.abort()
     await Promise.all(this.#origins.all().map((state) => (state.owned ? state.limiter.close() : undefined)))
     if (this.#ownsDispatcher) await this.#dispatcher.close()
+  }
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -224,13 +240,13 @@ export class Client implements AsyncDisposable {
     if (outer?.aborted) stop.abort(outer.reason)
     else outer?.addEventListener('abort', () => stop.abort(outer.reason), { once: true })
     const stopOn = options?.stopOn ? new Set(options.stopOn) : o.stopOn
-    let batch: Batch | undefined
+    let many: ManyCall | undefined
     const fn = (spec: S, context: ItemContext): Promise<Response> => {
       if (this.#closed) throw new ClosedError('Client: the client is closed')
       const prepared = prepareRequest(spec, this.#spec)
       // The call's signal is the same for every item: combine it with the stop signal once.
-      batch ??= newBatch(context.signal, stop, stopOn)
-      return this.#send(prepared, batch.inFlight, batch, options?.priority)
+      many ??= newManyCall(context.signal, stop, stopOn)
+      return this.#send(prepared, many.inFlight, many, options?.priority)
     }
     const concurrency = options?.concurrency ?? (Number.isFinite(o.concurrency) ? o.concurrency : undefined)
     const run: RunManyOptions = { concurrency, signal: options?.signal, stopSignal: stop.signal }
@@ -238,283 +254,58 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * The attempt loop: through the limiter, send, judge, maybe wait and go again. The request holds
-   * its origin's state until it ends, retries and backoffs included, so the state is not forgotten.
+   * Sends one request through the pipeline and settles it: a Response, or the error its last attempt
+   * came to. The request holds its origin's state until it ends (retries and backoff included), so
+   * the state is not forgotten under it.
    */
   async #send(
     req: PreparedRequest,
     signal: CancelSignal | undefined,
-    batch: Batch | undefined,
+    many: ManyCall | undefined,
     priority?: number,
   ): Promise<Response> {
+    const o = this.#o
     const state = this.#origins.use(req.origin)
+    const call = new Call({
+      req,
+      state,
+      signal,
+      many,
+      priority,
+      resendable: mayRetryMethod(o.retry, req.method, req.idempotencyKey),
+      start: o.clock.now(),
+    })
     try {
-      const o = this.#o
-      const start = o.clock.now()
-      // Whether the retry policy would send this request again: it decides the attempts, and tells
-      // undici which requests may share an HTTP/2 connection.
-      const resendable = mayRetryMethod(o.retry, req.method, req.idempotencyKey)
-      const maxAttempts = resendable ? o.retry.attempts : 1
-      const waitSignal = batch ? batch.waitSignal : (signal as AbortSignal | undefined)
-      const runOptions = waitSignal || priority ? { signal: waitSignal, priority } : undefined
-      const info = (attempts: number): RequestErrorInfo => ({
-        method: req.method,
-        url: shownUrl(req),
-        attempts,
-        ms: o.clock.now() - start,
+      const answer = await this.#pipeline(call)
+      if (answer.status >= 400) throw this.#statusError(call, answer)
+      return new Response({
+        status: answer.status,
+        statusText: answer.statusText,
+        headers: answer.headers,
+        url: answer.url.href,
+        attempts: call.attempts,
+        ms: o.clock.now() - call.start,
+        id: req.id,
+        body: answer.body,
       })
-      for (let attempt = 1; ; attempt++) {
-        // A shared limiter outlives this client: after close() no retry may start on the closed dispatcher.
-        if (this.#closed)
-          throw new ClosedError(`Client: closed before attempt ${attempt} of ${req.method} ${shownUrl(req)}`)
-        let answer: Answer
-        try {
-          answer = await state.limiter.run(
-            () => this.#attempt(req, state, attempt, signal, resendable),
-            runOptions,
-          )
-        } catch (thrown) {
-          if (thrown === BLOCKED) throw this.#blockedError(state.blockedFor, info(attempt - 1))
-          if (!(thrown instanceof AttemptFailure)) throw this.#notSent(thrown, info(attempt - 1))
-          const outcome = this.#judgeFailure(thrown, req, info(attempt))
-          if (attempt >= maxAttempts || !isRetryable(o.retry, outcome.outcome))
-            throw this.#report(req, outcome.error)
-          await this.#retry(req, state, attempt, outcome.reason, undefined, undefined, waitSignal, info)
-          continue
-        }
-        const status = answer.status
-        if (status < 400) {
-          return new Response({
-            status,
-            statusText: answer.statusText,
-            headers: answer.headers,
-            url: answer.url.href,
-            attempts: attempt,
-            ms: o.clock.now() - start,
-            id: req.id,
-            body: answer.body,
-          })
-        }
-        if (batch?.stopOn.has(status) && !batch.stop.signal.aborted) {
-          const detail = `${req.method} ${shownUrl(req)} answered ${status}, which is in stopOn`
-          batch.stop.abort(
-            new AbortError(`Stopped: ${detail}`, { stop: { code: 'STOP_ON_STATUS', status, detail } }),
-          )
-        }
-        // Sleeping for hours helps nobody, adaptive or not: fail now with what the server said.
-        if (answer.retryAfter !== undefined && answer.retryAfter > o.maxRetryAfter) {
-          throw this.#report(req, this.#blockedError(answer.retryAfter, info(attempt), answer))
-        }
-        if (attempt >= maxAttempts || !isRetryable(o.retry, { kind: 'status', status })) {
-          throw this.#report(req, this.#statusError(req, answer, info(attempt)))
-        }
-        await this.#retry(
-          req,
-          state,
-          attempt,
-          `status ${status}`,
-          status,
-          answer.retryAfter,
-          waitSignal,
-          info,
-        )
-      }
+    } catch (error) {
+      throw this.#report(req, error)
     } finally {
       this.#origins.release(state)
     }
   }
 
-  /** One attempt, run inside the origin's limiter slot. */
-  async #attempt(
-    req: PreparedRequest,
-    state: OriginState,
-    attempt: number,
-    signal: CancelSignal | undefined,
-    resendable: boolean,
-  ): Promise<Answer> {
-    const o = this.#o
-    // The server asked for a longer wait than maxRetryAfter: fail without sending.
-    if (state.blockedUntil > o.clock.now()) throw BLOCKED
-    const emitter = this.#emitter
-    if (emitter.has.request) {
-      emitter.emit('request', {
-        method: req.method,
-        url: shownUrl(req),
-        origin: req.origin,
-        attempt,
-        id: req.id,
-      })
-    }
-    const sent = o.clock.now()
-    state.inFlight++
-    let raw: RawResponse
-    try {
-      raw = await sendAttempt(req, {
-        dispatcher: this.#dispatcher,
-        clock: o.clock,
-        timeout: req.timeout ?? o.timeout,
-        maxBodySize: o.maxBodySize,
-        maxRedirects: o.maxRedirects,
-        signal,
-        allowed: o.origins,
-        clientHeaderNames: this.#clientHeaderNames,
-        resendable,
-      })
-    } finally {
-      state.inFlight--
-    }
-    const answer = raw as Answer
-    // Read the rate-limit headers before the slot is released, so a pause holds the next start.
-    if (o.adaptive) answer.retryAfter = adapt(state, raw.status, raw.headers, this.#adaptive)
-    else
-      answer.retryAfter =
-        raw.status === 429 || raw.status === 503
-          ? parseRetryAfter(raw.headers['retry-after'], o.clock.wallTime())
-          : undefined
-    if (emitter.has.response) {
-      emitter.emit('response', {
-        method: req.method,
-        url: shownUrl(req),
-        origin: req.origin,
-        status: raw.status,
-        attempt,
-        ms: o.clock.now() - sent,
-        id: req.id,
-      })
-    }
-    return answer
-  }
-
-  /** Waits before the next attempt: the server's Retry-After, or jittered backoff. */
-  async #retry(
-    req: PreparedRequest,
-    state: OriginState,
-    attempt: number,
-    reason: string,
-    status: number | undefined,
-    retryAfter: number | undefined,
-    waitSignal: AbortSignal | undefined,
-    info: (attempts: number) => RequestErrorInfo,
-  ): Promise<void> {
-    const o = this.#o
-    const { delay, source } = retryDelay(o.retry, attempt, retryAfter, o.random())
-    // With adaptive on, a Retry-After already paused the whole origin: the limiter does the waiting.
-    const wait = source === 'retry-after' && o.adaptive ? 0 : delay
-    if (this.#emitter.has.retry) {
-      this.#emitter.emit('retry', {
-        method: req.method,
-        url: shownUrl(req),
-        origin: state.origin,
-        attempt,
-        reason,
-        status,
-        delay,
-        source,
-        id: req.id,
-      })
-    }
-    if (wait > 0) {
-      try {
-        await this.#sleep(wait, waitSignal)
-      } catch (error) {
-        throw this.#report(req, requestAbortError(info(attempt), error as AbortError))
-      }
-    }
-  }
-
-  #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    const clock = this.#o.clock
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(AbortError.from(signal))
-      const done = () => {
-        clock.clearTimer(timer)
-        signal?.removeEventListener('abort', onAbort)
-        this.#sleeps.delete(done)
-        resolve()
-      }
-      const onAbort = () => {
-        done()
-        reject(AbortError.from(signal!))
-      }
-      const timer: TimerHandle = clock.setTimer(done, ms)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#sleeps.add(done)
-    })
-  }
-
-  /** Maps an attempt that produced no response to its public error and retry outcome. */
-  #judgeFailure(
-    failure: AttemptFailure,
-    req: PreparedRequest,
-    info: RequestErrorInfo,
-  ): { outcome: AttemptOutcome; error: Error; reason: string } {
-    switch (failure.kind) {
-      case 'timeout':
-        return {
-          outcome: { kind: 'timeout' },
-          error: new TimeoutError({ ...info, timeout: req.timeout ?? this.#o.timeout }),
-          reason: 'TIMEOUT',
-        }
-      case 'network': {
-        const cause = failure.reason as Error
-        const code = (cause as { code?: unknown }).code
-        return {
-          outcome: { kind: 'network', code: typeof code === 'string' ? code : undefined },
-          error: new NetworkError(info, cause),
-          reason: `NETWORK ${typeof code === 'string' ? code : cause.name}`,
-        }
-      }
-      case 'too-large':
-        return {
-          outcome: { kind: 'fatal' },
-          error: new BodyTooLargeError({ ...info, limit: this.#o.maxBodySize }),
-          reason: 'BODY_TOO_LARGE',
-        }
-      case 'invalid':
-        return {
-          outcome: { kind: 'fatal' },
-          error: new InvalidRequestError(
-            'request',
-            `${req.method} ${info.url}: ${(failure.reason as Error).message}`,
-          ),
-          reason: 'INVALID_REQUEST',
-        }
-      default: {
-        const reason = failure.reason
-        const abort = reason instanceof AbortError ? reason : AbortError.from(AbortSignal.abort(reason))
-        return { outcome: { kind: 'fatal' }, error: requestAbortError(info, abort), reason: 'ABORTED' }
-      }
-    }
-  }
-
   /** An error status as HttpError, or RateLimitError for 429; the body excerpt has secrets removed. */
-  #statusError(req: PreparedRequest, answer: Answer, info: RequestErrorInfo): HttpError {
+  #statusError(call: Call, answer: LayerResponse): HttpError {
     const details = {
-      ...info,
+      ...call.info(call.attempts, this.#o.clock),
       status: answer.status,
       statusText: answer.statusText,
-      body: this.#excerpt(req, answer.body),
+      body: this.#excerpt(call.req, answer.body),
       headers: answer.headers,
     }
     if (answer.status === 429) return new RateLimitError({ ...details, retryAfter: answer.retryAfter })
     return new HttpError(details)
-  }
-
-  #blockedError(retryAfter: number, info: RequestErrorInfo, answer?: Answer): RateLimitError {
-    const seconds = Math.ceil(retryAfter / 1000)
-    return new RateLimitError({
-      ...info,
-      status: answer?.status ?? 429,
-      retryAfter,
-      headers: answer?.headers,
-      reason: `was refused: the server asked to wait ${seconds} s (Retry-After), more than maxRetryAfter (${Math.round(this.#o.maxRetryAfter / 1000)} s)`,
-    })
-  }
-
-  /** Errors raised before anything was sent: a queue wait aborted, the client closed. */
-  #notSent(thrown: unknown, info: RequestErrorInfo): unknown {
-    if (thrown instanceof AbortError) return requestAbortError(info, thrown)
-    return thrown
   }
 
   #excerpt(req: PreparedRequest, body: Buffer): string {
@@ -526,13 +317,13 @@ export class Client implements AsyncDisposable {
     return redactText(text, [...this.#secrets, ...secretValues(req.headers, req.url)])
   }
 
-  #report(req: PreparedRequest, error: Error): Error {
+  #report(req: PreparedRequest, error: unknown): unknown {
     if (this.#emitter.has.error) {
       this.#emitter.emit('error', {
         method: req.method,
         url: shownUrl(req),
         origin: req.origin,
-        error,
+        error: error as Error,
         id: req.id,
       })
     }
@@ -540,7 +331,7 @@ export class Client implements AsyncDisposable {
   }
 }
 
-function newBatch(signal: AbortSignal, stop: AbortController, stopOn: ReadonlySet<number>): Batch {
+function newManyCall(signal: AbortSignal, stop: AbortController, stopOn: ReadonlySet<number>): ManyCall {
   const waitSignal = AbortSignal.any([signal, stop.signal])
   // Every queued request of the call listens to it (bounded by the call's concurrency): not a leak.
   setMaxListeners(0, waitSignal)

@@ -1,4 +1,10 @@
-import { AbortError, VolleyError } from '../errors.js'
+import {
+  AbortError,
+  type ClosedError,
+  type InvalidOptionError,
+  type StoreError,
+  VolleyError,
+} from '../errors.js'
 import { redactHeaders } from '../redact.js'
 
 /** What every error about a request says, so the CLI can write it without knowing its class. */
@@ -65,6 +71,7 @@ export abstract class RequestError extends VolleyError implements RequestErrorIn
 
 /** The server answered with an error status (and retries, if any, did not help). */
 export class HttpError extends RequestError {
+  declare readonly code: 'HTTP' | 'RATE_LIMITED'
   readonly status: number
   readonly statusText: string
   /** The start of the response body (at most 500 characters, secrets redacted). */
@@ -100,6 +107,7 @@ export class HttpError extends RequestError {
  * `maxRetryAfter` (volley fails rather than sleeping for hours).
  */
 export class RateLimitError extends HttpError {
+  declare readonly code: 'RATE_LIMITED'
   /** Ms the server asked to wait (Retry-After), when it said. */
   readonly retryAfter: number | undefined
 
@@ -123,6 +131,7 @@ export class RateLimitError extends HttpError {
 
 /** An attempt took longer than `timeout` (from sending to the end of the body). */
 export class TimeoutError extends RequestError {
+  declare readonly code: 'TIMEOUT'
   /** The per-attempt timeout in ms. */
   readonly timeout: number
 
@@ -138,6 +147,7 @@ export class TimeoutError extends RequestError {
 
 /** The connection failed: refused, reset, closed mid-response, DNS. The socket error is the `cause`. */
 export class NetworkError extends RequestError {
+  declare readonly code: 'NETWORK'
   constructor(info: RequestErrorInfo, cause: Error) {
     const code = (cause as { code?: unknown }).code
     super('NETWORK', info, `failed: ${typeof code === 'string' ? `${code} ` : ''}${cause.message}`, {
@@ -148,6 +158,7 @@ export class NetworkError extends RequestError {
 
 /** The response body grew past `maxBodySize`: the request is abandoned (never retried). */
 export class BodyTooLargeError extends RequestError {
+  declare readonly code: 'BODY_TOO_LARGE'
   readonly limit: number
 
   constructor(info: RequestErrorInfo & { limit: number }) {
@@ -158,6 +169,7 @@ export class BodyTooLargeError extends RequestError {
 
 /** A request spec is invalid; told before anything is sent. The message names the field and the value. */
 export class InvalidRequestError extends VolleyError {
+  declare readonly code: 'INVALID_REQUEST'
   /** The field at fault: 'url', 'method', 'params.q', 'headers.x-id', 'json'... */
   readonly field: string
 
@@ -180,3 +192,20 @@ export function requestAbortError(info: RequestErrorInfo, reason: AbortError): A
   Object.assign(error, info)
   return error
 }
+
+/**
+ * Every error a client request settles with. Each has its own `code`, so `switch (error.code)`
+ * narrows to its class: `case 'HTTP'` has `status` and `body`, `case 'RATE_LIMITED'` `retryAfter`.
+ * (A layer of yours that throws errors of its own adds them to what a result can hold.)
+ */
+export type ClientError =
+  | (HttpError & { readonly code: 'HTTP' })
+  | RateLimitError
+  | TimeoutError
+  | NetworkError
+  | BodyTooLargeError
+  | InvalidRequestError
+  | (AbortError & Partial<RequestErrorInfo>)
+  | ClosedError
+  | StoreError
+  | InvalidOptionError

@@ -14,6 +14,7 @@ import {
 import type { LimiterStore } from '../limit/store.js'
 import { InvalidRequestError } from './errors.js'
 import { isEventName, type Listeners } from './events.js'
+import type { Layer } from './pipeline.js'
 import { maskUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders } from './spec.js'
@@ -70,6 +71,12 @@ export interface ClientOptions {
   on?: Listeners
   /** The jitter source, a function returning [0, 1). @default Math.random */
   random?: () => number
+  /**
+   * Your own layers of the request pipeline, outermost first: each gets the next step and returns
+   * its own (see Layer). They run inside the retry policy and outside the origin's limiter, so each
+   * call of `next` is one more attempt, counted against the rate. @default []
+   */
+  layers?: readonly Layer[]
 }
 
 /** TLS settings of a client's connections (passed to undici's `connect`, then to tls.connect). */
@@ -118,6 +125,7 @@ export interface ResolvedClientOptions {
   clock: Clock
   on: Listeners
   random: () => number
+  layers: readonly Layer[]
 }
 
 const CALLER = 'createClient'
@@ -146,6 +154,7 @@ const KNOWN = new Set([
   'clock',
   'on',
   'random',
+  'layers',
 ])
 
 function name(option: string): string {
@@ -332,6 +341,12 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
       `${name('random')} must be a function returning [0, 1), got ${describeValue(random)}`,
     )
   }
+  const layers = opts.layers ?? []
+  if (!Array.isArray(layers) || layers.some((layer) => typeof layer !== 'function')) {
+    throw new InvalidOptionError(
+      `${name('layers')} must be an array of layers, functions next => send, got ${describeValue(layers)}`,
+    )
+  }
   return {
     base,
     baseOrigin: base?.origin,
@@ -360,6 +375,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     clock,
     on,
     random,
+    layers,
   }
 }
 

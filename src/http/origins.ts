@@ -2,8 +2,7 @@ import type { Clock } from '../limit/clock.js'
 import { createLimiter, type Limiter } from '../limit/limiter.js'
 import type { ResolvedRate } from '../limit/units.js'
 import type { LimiterStore } from '../limit/store.js'
-import type { Emitter } from './events.js'
-import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter, type Quota } from './ratelimit-headers.js'
+import type { Quota } from './ratelimit-headers.js'
 
 /**
  * Safety margin on quotas learned from a server. The limiter's windows are exact at the client,
@@ -116,88 +115,6 @@ export class OriginState {
     this.#learnedKey = ''
     return this.learn(this.#quotas, 0)
   }
-}
-
-export interface AdaptiveSettings {
-  clock: Clock
-  emitter: Emitter
-  maxRetryAfter: number
-}
-
-/**
- * Reads a response's rate-limit headers and slows the origin down before (or after) the server
- * has to refuse: Retry-After on a 429/503 pauses the whole origin, a quota teaches its limiter,
- * and a remaining count that in-flight requests will use up pauses it until the window resets.
- * Returns the Retry-After in ms when the server gave one on a 429/503.
- */
-export function adapt(
-  state: OriginState,
-  status: number,
-  headers: HeaderBag,
-  settings: AdaptiveSettings,
-): number | undefined {
-  const wallNow = settings.clock.wallTime()
-  let retryAfter: number | undefined
-  if ((status === 429 || status === 503) && headers['retry-after'] !== undefined) {
-    retryAfter = parseRetryAfter(headers['retry-after'], wallNow)
-    if (retryAfter !== undefined) {
-      if (retryAfter > settings.maxRetryAfter) {
-        // Sleeping for hours helps nobody: requests to this origin fail at once until then.
-        state.blockedUntil = settings.clock.now() + retryAfter
-        state.blockedFor = retryAfter
-      } else if (retryAfter > 0) {
-        pause(state, retryAfter, 'retry-after', status, settings)
-      }
-    }
-  }
-  if (
-    headers.ratelimit === undefined &&
-    headers['ratelimit-policy'] === undefined &&
-    headers['ratelimit-remaining'] === undefined &&
-    headers['x-ratelimit-remaining'] === undefined &&
-    headers['x-ratelimit-limit'] === undefined
-  ) {
-    return retryAfter
-  }
-  const info = parseRateLimitHeaders(headers, wallNow)
-  if (!info) return retryAfter
-  if (info.quotas.length > 0 || status === 429) {
-    const rates =
-      status === 429 && state.hasLearnedRate
-        ? state.widen(settings.clock.now())
-        : state.learn(info.quotas, info.remaining)
-    if (rates && settings.emitter.has.quota) {
-      settings.emitter.emit('quota', {
-        origin: state.origin,
-        rates: rates.map((r) => ({ limit: r.limit, interval: r.interval })),
-      })
-    }
-  }
-  // With a learned quota the limiter already paces exactly, and servers round resets up to whole
-  // seconds: pausing on `remaining` too would waste most of each window. Without one, it is the
-  // only brake: when the requests already in flight will use up what is left, wait for the reset.
-  if (
-    !state.hasLearnedRate &&
-    retryAfter === undefined &&
-    info.remaining !== undefined &&
-    info.reset !== undefined &&
-    info.reset > 0 &&
-    info.remaining <= state.inFlight
-  ) {
-    pause(state, Math.min(info.reset, settings.maxRetryAfter), 'ratelimit', status, settings)
-  }
-  return retryAfter
-}
-
-function pause(
-  state: OriginState,
-  ms: number,
-  reason: 'retry-after' | 'ratelimit',
-  status: number,
-  settings: AdaptiveSettings,
-): void {
-  state.limiter.pause(ms).catch(() => {})
-  if (settings.emitter.has.pause) settings.emitter.emit('pause', { origin: state.origin, ms, reason, status })
 }
 
 /**

@@ -1,5 +1,6 @@
-import { describeValue, InvalidOptionError } from '../errors.js'
-import { type Duration, parseDuration } from '../limit/units.js'
+import { describeValue, InvalidOptionError, isVolleyError } from '../errors.js'
+import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from '../limit/backoff.js'
+import { NetworkError, TimeoutError } from './errors.js'
 
 /** How the client retries. A number is a count of retries: `retry: 2` makes up to 3 attempts. */
 export interface RetryOptions {
@@ -10,7 +11,7 @@ export interface RetryOptions {
   /** Statuses retried. @default [408, 425, 429, 500, 502, 503, 504] */
   statuses?: readonly number[]
   /** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^(retry-1))). */
-  backoff?: { base?: Duration; max?: Duration }
+  backoff?: BackoffOptions
   /**
    * Retry POST and PATCH too (they may have had an effect: only for APIs that deduplicate).
    * Without it, a request carrying an Idempotency-Key header is still retried.
@@ -19,20 +20,20 @@ export interface RetryOptions {
   retryPost?: boolean
 }
 
-/** RetryOptions resolved once: what the request loop and the pure functions below read. */
-export interface RetryPolicy {
+/** RetryOptions resolved once: what the retry layer and the pure functions below read; its backoff is its own. */
+export interface RetryPolicy extends Backoff {
   readonly attempts: number
   readonly methods: ReadonlySet<string>
   readonly statuses: ReadonlySet<number>
-  readonly base: number
-  readonly max: number
   readonly retryPost: boolean
 }
 
 export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']
 export const RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504]
 
-const DEFAULTS = { attempts: 3, base: 250, max: 20_000 }
+const DEFAULT_ATTEMPTS = 3
+/** Full jitter: clients refused together spread their retries instead of coming back together. */
+const DEFAULT_BACKOFF: Backoff = { base: 250, max: 20_000, factor: 2, jitter: 'full' }
 const KEYS = new Set(['attempts', 'methods', 'statuses', 'backoff', 'retryPost'])
 
 /** Validates `retry` (a number of retries, false, or RetryOptions); `option` names it in errors. */
@@ -59,7 +60,7 @@ export function resolveRetry(value: unknown, option = 'createClient: option `ret
 }
 
 function build(options: RetryOptions, option = 'createClient: option `retry`'): RetryPolicy {
-  const attempts = options.attempts ?? DEFAULTS.attempts
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new InvalidOptionError(
       `${option}.attempts must be a whole number >= 1, got ${describeValue(attempts)}`,
@@ -77,19 +78,7 @@ function build(options: RetryOptions, option = 'createClient: option `retry`'): 
       `${option}.statuses must be an array of HTTP statuses (100-599), got ${describeValue(statuses)}`,
     )
   }
-  const backoff = options.backoff ?? {}
-  if (typeof backoff !== 'object' || backoff === null) {
-    throw new InvalidOptionError(`${option}.backoff must be { base, max }, got ${describeValue(backoff)}`)
-  }
-  const base =
-    backoff.base === undefined ? DEFAULTS.base : parseDuration(backoff.base, `${option}.backoff.base`)
-  const max =
-    backoff.max === undefined
-      ? Math.max(DEFAULTS.max, base)
-      : parseDuration(backoff.max, `${option}.backoff.max`)
-  if (max < base) {
-    throw new InvalidOptionError(`${option}.backoff.max (${max} ms) must be >= backoff.base (${base} ms)`)
-  }
+  const backoff = resolveBackoff(options.backoff, option, 'backoff', DEFAULT_BACKOFF)
   if (options.retryPost !== undefined && typeof options.retryPost !== 'boolean') {
     throw new InvalidOptionError(
       `${option}.retryPost must be true or false, got ${describeValue(options.retryPost)}`,
@@ -99,8 +88,7 @@ function build(options: RetryOptions, option = 'createClient: option `retry`'): 
     attempts,
     methods: new Set(methods.map((m) => m.toUpperCase())),
     statuses: new Set(statuses),
-    base,
-    max,
+    ...backoff,
     retryPost: options.retryPost ?? false,
   }
 }
@@ -146,6 +134,23 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_INFO',
 ])
 
+/**
+ * What a failed attempt came to, from its public error, with the reason the `retry` event gives
+ * ('TIMEOUT', 'NETWORK ECONNRESET'). Errors of any other kind (an abort, a refusal) are final.
+ */
+export function failureOutcome(error: unknown): { outcome: AttemptOutcome; reason: string } {
+  if (error instanceof TimeoutError) return { outcome: { kind: 'timeout' }, reason: 'TIMEOUT' }
+  if (error instanceof NetworkError) {
+    const cause = error.cause as Error
+    const code = (cause as { code?: unknown }).code
+    return {
+      outcome: { kind: 'network', code: typeof code === 'string' ? code : undefined },
+      reason: `NETWORK ${typeof code === 'string' ? code : cause.name}`,
+    }
+  }
+  return { outcome: { kind: 'fatal' }, reason: isVolleyError(error) ? error.code : 'ERROR' }
+}
+
 /** Whether this outcome is worth retrying (the method and attempts left are checked apart). */
 export function isRetryable(policy: RetryPolicy, outcome: AttemptOutcome): boolean {
   switch (outcome.kind) {
@@ -161,28 +166,25 @@ export function isRetryable(policy: RetryPolicy, outcome: AttemptOutcome): boole
 }
 
 /**
- * The delay before retry number `retry` (1 for the first retry): full jitter, a uniform draw in
- * [0, min(max, base * 2^(retry-1))). `random` is a draw in [0, 1), passed in to keep this pure.
- */
-export function backoffDelay(
-  policy: Pick<RetryPolicy, 'base' | 'max'>,
-  retry: number,
-  random: number,
-): number {
-  const ceiling = Math.min(policy.max, policy.base * 2 ** Math.max(0, retry - 1))
-  return Math.floor(random * ceiling)
-}
-
-/**
  * The delay before a retry: exactly what the server asked (Retry-After, never jittered: the
- * server chose the moment) or else the jittered backoff.
+ * server chose the moment) or else the jittered backoff. After a refusal (429, 503) the wait is
+ * never below a floor, half the backoff ceiling and up to all of it: a `Retry-After: 0`, a date in
+ * the past or a clock ahead of the server's would otherwise send the retries at once, into the
+ * same refusal. `random` is a draw in [0, 1), passed in to keep this pure.
  */
 export function retryDelay(
-  policy: Pick<RetryPolicy, 'base' | 'max'>,
+  policy: Backoff,
   retry: number,
   retryAfter: number | undefined,
   random: number,
+  refused = false,
 ): { delay: number; source: 'retry-after' | 'backoff' } {
+  if (refused) {
+    const ceiling = backoffDelay({ ...policy, jitter: 'none' }, retry, random)
+    const floor = Math.floor(ceiling / 2 + (random * ceiling) / 2)
+    if (retryAfter !== undefined && retryAfter >= floor) return { delay: retryAfter, source: 'retry-after' }
+    return { delay: floor, source: 'backoff' }
+  }
   if (retryAfter !== undefined) return { delay: retryAfter, source: 'retry-after' }
   return { delay: backoffDelay(policy, retry, random), source: 'backoff' }
 }

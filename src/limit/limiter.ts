@@ -1,49 +1,14 @@
 import { AbortError, ClosedError, describeValue, InvalidOptionError } from '../errors.js'
 import { memoryStore } from './memory-store.js'
 import type { LimiterStore, LimitPolicy } from './store.js'
-import { type Clock, systemClock, type TimerHandle } from './clock.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
-import {
-  type Duration,
-  formatRate,
-  parseBoolean,
-  parseConcurrency,
-  parseDuration,
-  parseRates,
-  type Rate,
-} from './units.js'
+import { SignalWatch } from './signal-watch.js'
+import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
 
-export interface LimiterOptions {
-  /** Most tasks running at once. @default Infinity (no cap) */
-  concurrency?: number
-  /**
-   * Most task starts per time window: '5/s', '600/min', '100/10s', `{ limit, interval }`, or an array
-   * of them, all of which must hold. Windows slide: no interval-long stretch of time ever holds more.
-   * @default no rate limit
-   */
-  rate?: Rate | readonly Rate[]
-  /**
-   * Ms (or '50ms') added to every rate's window. The windows are exact where the limiter counts, but
-   * a task's request reaches the API a little later, and not always equally late (a cold connection,
-   * a busy event loop, a loaded machine): two starts exactly one window apart can land inside one
-   * window as the API counts. The margin absorbs that much difference in delay, at a cost of
-   * margin / (interval + margin) of the quota. @default 0 (exact)
-   */
-  rateMargin?: Duration
-  /**
-   * Spread the starts evenly, at most one per (interval + rateMargin) / limit per unit of cost,
-   * instead of letting a whole window's quota start at once: the API gets no bursts, whose last
-   * requests arrive bunched and late. Costs the burst at the start of a run; keep it for per-second
-   * and per-minute quotas (a daily quota would be paced hours apart). @default false
-   */
-  smooth?: boolean
-  /** Where the limiter's state lives; share a store and `key` to share limits. @default a private memory store */
-  store?: LimiterStore
-  /** The name of this limiter's state in `store`. @default 'volley' */
-  key?: string
-  /** Where time comes from; tests pass `createManualClock()`. @default the monotonic system clock */
-  clock?: Clock
-}
+/** The options of createLimiter: the limits every volley entry point takes. */
+export type LimiterOptions = LimitOptions
 
 export interface RunOptions {
   /** Aborting it removes the task from the queue at once (the call rejects with an AbortError). */
@@ -101,30 +66,26 @@ export class Limiter implements AsyncDisposable {
   #drainAgain = false
   #closed = false
   #idleWaiters: (() => void)[] = []
-  /** Queued tasks by the signal that can abort them, with the one listener on that signal. */
-  readonly #bySignal = new Map<AbortSignal, { nodes: Set<QueuedTask<any>>; onAbort: () => void }>()
+  readonly #signals = new SignalWatch<QueuedTask<any>>((signal, aborted) => {
+    // An aborted task leaves the queue at once; it never took a slot, so it frees none.
+    for (const node of aborted) {
+      this.#queue.remove(node)
+      node.reject(AbortError.from(signal))
+    }
+    // The new head may be startable now (the aborted one may have been waiting for a higher cost).
+    if (this.#queue.size > 0) this.#drain()
+    else this.#afterChange()
+  })
 
-  constructor(options: LimiterOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
-    }
-    this.concurrency = parseConcurrency(options.concurrency, 'createLimiter: option `concurrency`')
-    this.#policy = {
-      concurrency: this.concurrency,
-      rates: parseRates(options.rate, 'createLimiter: option `rate`'),
-      rateMargin: parseDuration(options.rateMargin ?? 0, 'createLimiter: option `rateMargin`'),
-      smooth: parseBoolean(options.smooth, 'createLimiter: option `smooth`', false),
-    }
-    this.key = options.key ?? 'volley'
-    if (typeof this.key !== 'string' || this.key === '') {
-      throw new InvalidOptionError(
-        `createLimiter: option \`key\` must be a non-empty string, got ${describeValue(this.key)}`,
-      )
-    }
-    this.#clock = options.clock ?? systemClock
-    this.#store = options.store ?? memoryStore()
+  /** Built from limits already checked: createLimiter() checks them. */
+  constructor(limits: ResolvedLimits) {
+    this.#policy = limits.policy
+    this.concurrency = limits.policy.concurrency
+    this.key = limits.key
+    this.#clock = limits.clock
+    this.#store = limits.store ?? memoryStore()
     // A private store is changed only by this limiter, which already re-checks after each release.
-    this.#unsubscribe = options.store?.subscribe?.(this.key, () => this.#drain())
+    this.#unsubscribe = limits.store?.subscribe?.(this.key, () => this.#drain())
   }
 
   /**
@@ -208,7 +169,7 @@ export class Limiter implements AsyncDisposable {
     this.#clearTimer()
     this.#unsubscribe?.()
     const error = new ClosedError(`Limiter closed with ${this.#queue.size} task(s) still queued`)
-    for (const node of this.#queue.drain()) this.#detach(node).reject(error)
+    for (const node of this.#queue.drain()) this.#signals.detach(node).reject(error)
     return this.idle()
   }
 
@@ -244,7 +205,7 @@ export class Limiter implements AsyncDisposable {
     const refused = node.cost > 1 ? this.#costError(node.cost) : undefined
     if (!refused) return false
     this.#queue.remove(node)
-    this.#detach(node).reject(refused)
+    this.#signals.detach(node).reject(refused)
     return true
   }
 
@@ -266,46 +227,9 @@ export class Limiter implements AsyncDisposable {
         next: undefined,
         queued: false,
       }
-      if (signal) this.#watch(signal, node)
+      if (signal) this.#signals.watch(signal, node)
       this.#queue.push(node)
     })
-  }
-
-  /**
-   * Queued tasks often share one signal (a whole `all` call, say): one abort listener per signal,
-   * not per task, keeps Node from warning about too many listeners and costs less per task.
-   */
-  #watch(signal: AbortSignal, node: QueuedTask<any>): void {
-    let watch = this.#bySignal.get(signal)
-    if (!watch) {
-      const nodes = new Set<QueuedTask<any>>()
-      const onAbort = () => {
-        this.#bySignal.delete(signal)
-        // An aborted task leaves the queue at once; it never took a slot, so it frees none.
-        for (const aborted of nodes) {
-          this.#queue.remove(aborted)
-          aborted.reject(AbortError.from(signal))
-        }
-        // The new head may be startable now (the aborted one may have been waiting for a higher cost).
-        if (this.#queue.size > 0) this.#drain()
-        else this.#afterChange()
-      }
-      watch = { nodes, onAbort }
-      this.#bySignal.set(signal, watch)
-      signal.addEventListener('abort', onAbort, { once: true })
-    }
-    watch.nodes.add(node)
-  }
-
-  /** Stops watching the signal of a node that has left the queue; returns the node for settling. */
-  #detach<T>(node: QueuedTask<T>): QueuedTask<T> {
-    const signal = node.signal
-    const watch = signal && this.#bySignal.get(signal)
-    if (watch?.nodes.delete(node) && watch.nodes.size === 0) {
-      signal!.removeEventListener('abort', watch.onAbort)
-      this.#bySignal.delete(signal!)
-    }
-    return node
   }
 
   /** `stampedAt`: when the store recorded this start, for restamping it once the task has really begun. */
@@ -399,7 +323,7 @@ export class Limiter implements AsyncDisposable {
         } catch (error) {
           // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
           this.#queue.remove(node)
-          this.#detach(node).reject(error)
+          this.#signals.detach(node).reject(error)
           continue
         }
         if (!node.queued) {
@@ -429,7 +353,7 @@ export class Limiter implements AsyncDisposable {
       return false
     }
     this.#queue.remove(node)
-    this.#detach(node)
+    this.#signals.detach(node)
     this.#start(node.fn, node.signal, stampedAt).then(node.resolve, node.reject)
     return true
   }
@@ -460,6 +384,9 @@ export class Limiter implements AsyncDisposable {
 }
 
 /** A Limiter: at most `concurrency` tasks at once and every `rate` held in any sliding window. */
-export function createLimiter(options?: LimiterOptions): Limiter {
-  return new Limiter(options)
+export function createLimiter(options: LimiterOptions = {}): Limiter {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(`createLimiter: options must be an object, got ${describeValue(options)}`)
+  }
+  return new Limiter(resolveLimits(options, 'createLimiter'))
 }

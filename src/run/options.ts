@@ -1,15 +1,18 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
 import { Limiter } from '../limit/limiter.js'
-import { parseConcurrency, type Rate } from '../limit/units.js'
+import { sharedLimiter } from '../limit/shared-limiter.js'
+import { type LimitOptions, resolveLimits } from '../limit/limits.js'
 
-export interface RunManyOptions {
+/**
+ * The limits of one call (those of createLimiter: `rate`, `rateMargin`, `smooth`, `store`, `key`,
+ * `clock`; not with `limiter`), or a shared `limiter`, and how the call is cancelled.
+ */
+export interface RunManyOptions extends LimitOptions {
   /**
    * Most tasks of this call in flight at once (with `limiter`, a cap for this call on top of it).
    * @default the limiter's concurrency when it has one, else 64
    */
   concurrency?: number
-  /** Most task starts per window for this call: '5/s', '100/10s', or an array. Not with `limiter`. */
-  rate?: Rate | readonly Rate[]
   /** A shared Limiter to run every task through (its limits hold across all calls that share it). */
   limiter?: Limiter
   /** Aborting it aborts running tasks' signals; tasks not yet started settle as AbortErrors. */
@@ -40,23 +43,15 @@ export function resolveRunOptions(options: RunManyOptions | undefined, caller: s
   if (typeof opts !== 'object') {
     throw new InvalidOptionError(`${caller}: options must be an object, got ${describeValue(opts)}`)
   }
-  if (opts.limiter !== undefined && !(opts.limiter instanceof Limiter)) {
-    throw new InvalidOptionError(
-      `${caller}: option \`limiter\` must be a Limiter from createLimiter(), got ${describeValue(opts.limiter)}`,
-    )
-  }
-  if (opts.limiter && opts.rate !== undefined) {
-    throw new InvalidOptionError(
-      `${caller}: give \`rate\` or \`limiter\`, not both (set the rate on the shared limiter)`,
-    )
-  }
-  const own = parseConcurrency(opts.concurrency, `${caller}: option \`concurrency\``)
-  const shared = opts.limiter?.concurrency ?? Number.POSITIVE_INFINITY
-  const capped = Math.min(own, shared)
+  // `concurrency` is this call's own cap, so it goes with a shared limiter too.
+  const shared = sharedLimiter(opts, caller, ['rate', 'rateMargin', 'smooth', 'store', 'key', 'clock'])
+  const limits = resolveLimits(opts, caller)
+  const capped = Math.min(limits.policy.concurrency, shared?.concurrency ?? Number.POSITIVE_INFINITY)
   const workers = Number.isFinite(capped) ? capped : DEFAULT_CONCURRENCY
-  // The workers already cap concurrency, so a private limiter is needed only for a rate.
-  const limiter =
-    opts.limiter ?? (opts.rate === undefined ? undefined : new Limiter({ rate: opts.rate as Rate | Rate[] }))
+  // The workers already cap this call's concurrency: a private limiter is needed only for a rate or a
+  // shared store.
+  const needsLimiter = limits.policy.rates.length > 0 || limits.store !== undefined
+  const limiter = shared ?? (needsLimiter ? new Limiter(limits) : undefined)
   const priority = opts.priority ?? 0
   if (typeof priority !== 'number' || !Number.isFinite(priority)) {
     throw new InvalidOptionError(

@@ -1,6 +1,10 @@
-/** What one task came to: a discriminated union, so `if (r.ok)` narrows without `instanceof` guesses. */
-export type Result<T, I = unknown> =
-  { ok: true; value: T; index: number; item: I } | { ok: false; error: Error; index: number; item: I }
+/**
+ * What one task came to: a discriminated union, so `if (r.ok)` narrows without `instanceof` guesses.
+ * `E` is what the error can be: a task may throw anything, so Error; the HTTP client's results hold
+ * its ClientError union, which a `switch (r.error.code)` narrows to the class with its fields.
+ */
+export type Result<T, I = unknown, E extends Error = Error> =
+  { ok: true; value: T; index: number; item: I } | { ok: false; error: E; index: number; item: I }
 
 /** The second argument of every task function run by `all`, `stream` and `group`. */
 export interface ItemContext {

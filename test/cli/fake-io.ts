@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { Io, OutStream, SignalName } from '../../src/cli/io.js'
+import { type Clock, systemClock } from '../../src/limit/clock.js'
 
 export interface FakeStream extends OutStream {
   text: string
@@ -26,8 +27,13 @@ function stream(): FakeStream {
   }
 }
 
-/** An io for `run(argv, io)` without spawning: captured output, given env and stdin, signals on demand. */
-export function fakeIo(options: { env?: Record<string, string>; stdin?: string; cwd?: string } = {}): FakeIo {
+/**
+ * An io for `run(argv, io)` without spawning: captured output, given env and stdin, signals on
+ * demand, the system clock unless given one. No other process exists (holds an output's lock).
+ */
+export function fakeIo(
+  options: { env?: Record<string, string>; stdin?: string; cwd?: string; clock?: Clock } = {},
+): FakeIo {
   const handlers = new Map<SignalName, Set<() => void>>()
   return {
     stdout: stream(),
@@ -43,5 +49,8 @@ export function fakeIo(options: { env?: Record<string, string>; stdin?: string; 
     signal(name) {
       for (const handler of handlers.get(name) ?? []) handler()
     },
+    clock: options.clock ?? systemClock,
+    pid: process.pid,
+    processExists: () => false,
   }
 }

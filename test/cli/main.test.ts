@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { run } from '../../src/cli/main.js'
+import { createManualClock } from '../../src/limit/clock.js'
 import { fakeIo } from './fake-io.js'
 import { cliFixture, readOutput, waitFor } from './helpers.js'
 
@@ -95,5 +96,40 @@ describe('run(argv, io) without spawning', () => {
       /To finish, run:\n {2}volley run .* -H 'Authorization: \[REDACTED\]' --resume/,
     )
     expect(io.stderr.text).not.toContain('hunter2-secret')
+  })
+
+  it('after SIGINT gives requests in flight --grace on the io clock, then abandons them unwritten and exits 130', async () => {
+    const clock = createManualClock()
+    const { mock } = fixture
+    // Requests that take a minute and a 10-minute grace period: only the manual io clock ends the
+    // test in time. The per-attempt --timeout runs on that clock too, so it is set longer.
+    const input = tmp.file('hang.jsonl', Array.from({ length: 10 }, () => '/delay/60000').join('\n'))
+    const out = join(tmp.dir, 'hang.results.jsonl')
+    const io = fakeIo({ clock })
+    const flags = ['-c', '2', '--grace', '10min', '--timeout', '1h', '--json']
+    let settled = false
+    const running = run(['run', input, '--base-url', mock.url, '--out', out, ...flags], io).finally(
+      () => (settled = true),
+    )
+    await waitFor(() => mock.stats().inFlight === 2, 20_000, '2 requests in flight')
+    io.signal('SIGINT')
+    expect(io.stderr.text).toMatch(/SIGINT: starting nothing new; letting 2 in flight finish for up to 600 s/)
+    await clock.advance(599_999)
+    expect(settled).toBe(false)
+    expect(mock.stats().inFlight).toBe(2)
+    await clock.advance(1)
+    expect(await running).toBe(130)
+    expect(readOutput(out)).toEqual([])
+    await waitFor(() => mock.stats().inFlight === 0, 20_000, 'the abandoned requests to be gone')
+    expect(JSON.parse(io.stdout.text)).toMatchObject({
+      exitCode: 130,
+      ok: 0,
+      failed: 0,
+      notRun: 2,
+      interrupted: true,
+      stopped: 'interrupted by SIGINT',
+      // Time is the io clock's: the run lasted exactly the grace period on it.
+      elapsedMs: 600_000,
+    })
   })
 })

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cliFixture, expectEachLineOnce, readOutput, runCli } from './helpers.js'
+import { run } from '../../src/cli/main.js'
+import { fakeIo } from './fake-io.js'
+import { cliFixture, expectEachLineOnce, readOutput, runCli, waitFor } from './helpers.js'
 
 const REDIS = 'redis://127.0.0.1:6379'
 /** The suite needs a local Redis (`.ci/run` starts one); without it, it is skipped, not failed. */
@@ -75,6 +77,63 @@ describe.skipIf(!redisUp)('volley run --redis --key', () => {
     const noKey = await runCli(['run', input, '--redis'])
     expect(noKey.code).toBe(2)
     expect(noKey.stderr).toMatch(/--redis needs --key NAME/)
+  })
+})
+
+/** A TCP proxy to the local Redis that can be cut: Redis going away mid-run, as volley sees it. */
+async function redisProxy(): Promise<{ url: string; cut: () => Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(6379, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut: () =>
+      new Promise((resolve) => {
+        // Closed to new connections too: every reconnection attempt is refused.
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+      }),
+  }
+}
+
+describe.skipIf(!redisUp)('volley run --redis when Redis goes away mid-run', () => {
+  it('writes no result for the lines it could not start, exits 1 naming Redis, and a resume finishes the job', async () => {
+    const total = 200
+    const input = tmp.file(
+      'cut.jsonl',
+      Array.from({ length: total }, (_, i) => `/delay/${20 + (i % 5)}`).join('\n'),
+    )
+    const out = join(tmp.dir, 'cut.jsonl.out')
+    const proxy = await redisProxy()
+    const io = fakeIo()
+    const argv = ['run', input, '--base-url', fixture.mock.url, '--out', out, '-c', '4', '--json']
+    const running = run([...argv, '--redis', proxy.url, '--key', `k-${randomUUID()}`], io)
+    await waitFor(() => readOutput(out).length >= 10, 20_000, '10 results')
+    await proxy.cut()
+    expect(await running).toBe(1)
+    const written = readOutput(out)
+    expect(written.length).toBeLessThan(total)
+    // A request the store refused is not the API's failure: not written, so --resume runs it.
+    expect(written.every((line) => line.ok)).toBe(true)
+    const summary = JSON.parse(io.stdout.text)
+    expect(summary).toMatchObject({
+      exitCode: 1,
+      ok: written.length,
+      failed: 0,
+      stopped: expect.stringMatching(/^Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/),
+    })
+    expect(summary.notRun).toBeGreaterThan(0)
+    const resumed = await runCli([...argv, '--resume'])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expectEachLineOnce(readOutput(out), total)
   })
 })
 

@@ -355,6 +355,10 @@ describe('volley run: limits, shards, stops', () => {
       expect(guarded.stats().requests).toBeLessThanOrEqual(4)
       expect(readOutput(out).every((l) => l.status === 401)).toBe(true)
       expect(run.stderr).toMatch(/stopped before the end of the input .*\. To finish, run:/)
+      // The summary names the request that stopped the run: the detail of the client's StopReason.
+      expect(run.stderr).toMatch(
+        /\n {2}stopped {3}GET http:\/\/127\.0\.0\.1:\d+\/items\/\d+ answered 401, which is in stopOn\n/,
+      )
       expect(run.stderr).not.toContain('wrong-token')
     } finally {
       await guarded.close()

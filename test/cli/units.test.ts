@@ -10,8 +10,12 @@ import { readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
 import { lockOutput } from '../../src/cli/output/lock.js'
 import { recordLine, responseRecord } from '../../src/cli/output/record.js'
+import { plainReporter } from '../../src/cli/report/reporter.js'
+import { RunStats } from '../../src/cli/report/stats.js'
 import { prepareLine } from '../../src/cli/requests.js'
 import { Response } from '../../src/http/response.js'
+import { createManualClock } from '../../src/limit/clock.js'
+import { fakeIo } from './fake-io.js'
 
 async function lines(chunks: (string | Buffer)[]) {
   const out = []
@@ -23,21 +27,47 @@ describe('the output lock', () => {
   it('refuses an output another live process holds, takes over one whose process is gone, and lets go', () => {
     const dir = mkdtempSync(join(tmpdir(), 'volley-lock-'))
     const out = join(dir, 'results.jsonl')
+    // What bin.ts asks the OS, answered here: the parent (the test runner) is a live process other
+    // than this one; every other pid is gone.
+    const io = { pid: process.pid, processExists: (pid: number) => pid === process.ppid }
     try {
-      // A live process other than this one: the parent (the test runner).
       writeFileSync(`${out}.lock`, String(process.ppid))
-      expect(() => lockOutput(out)).toThrow(
+      expect(() => lockOutput(out, io)).toThrow(
         new RegExp(`being written by another volley run \\(pid ${process.ppid}\\)`),
       )
       // A process that has exited: its lock is stale.
       writeFileSync(`${out}.lock`, String(spawnSync(process.execPath, ['-e', '']).pid))
-      const unlock = lockOutput(out)
+      const unlock = lockOutput(out, io)
       expect(readFileSync(`${out}.lock`, 'utf8')).toBe(String(process.pid))
       unlock()
       expect(existsSync(`${out}.lock`)).toBe(false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('the plain reporter', () => {
+  it('prints a progress line every interval of the io clock while the run goes, and none after stop', async () => {
+    const clock = createManualClock()
+    const { stderr } = fakeIo()
+    const stats = new RunStats(clock)
+    stats.total = 10
+    const reporter = plainReporter(stderr, 3000, clock)
+    reporter.start(stats)
+    await clock.advance(2999)
+    expect(stderr.text).toBe('')
+    stats.ok = 3
+    await clock.advance(1)
+    expect(stderr.text).toBe(
+      'volley: 3/10 (30%) · 1.0/s · ETA 7.0s · ok 3 · failed 0 · retries 0 · 429s 0 · in flight 0\n',
+    )
+    await clock.advance(6000)
+    expect(stderr.text.split('\n')).toHaveLength(4)
+    reporter.stop()
+    await clock.advance(60_000)
+    expect(stderr.text.split('\n')).toHaveLength(4)
+    expect(clock.pendingTimers()).toBe(0)
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { backoffDelay, isRetryable, mayRetryMethod, resolveRetry, retryDelay } from '../../src/http/retry.js'
+import { isRetryable, mayRetryMethod, resolveRetry, retryDelay } from '../../src/http/retry.js'
+import { backoffDelay } from '../../src/limit/backoff.js'
 
 const policy = resolveRetry({ attempts: 6, backoff: { base: 100, max: 1000 } })
 
@@ -92,5 +93,19 @@ describe('resolving the retry option', () => {
     [{ retryPost: 'yes' }, /retryPost must be true or false, got "yes"/],
   ])('retry %j is refused, naming the field and value', (value, message) => {
     expect(() => resolveRetry(value)).toThrow(message)
+  })
+})
+
+describe('a refusal always waits a floor', () => {
+  test('after a 429 or 503, a Retry-After of 0 (or none, or a past date) waits half the backoff ceiling or more', () => {
+    // ceiling for retry 1 is base 100: the floor is in [50, 100]; for retry 3 it is 400: [200, 400].
+    expect(retryDelay(policy, 1, 0, 0, true)).toEqual({ delay: 50, source: 'backoff' })
+    expect(retryDelay(policy, 1, undefined, 0.999, true)).toEqual({ delay: 99, source: 'backoff' })
+    expect(retryDelay(policy, 3, 0, 0.5, true)).toEqual({ delay: 300, source: 'backoff' })
+  })
+
+  test('a Retry-After at or above the floor is used as is', () => {
+    expect(retryDelay(policy, 1, 5000, 0.3, true)).toEqual({ delay: 5000, source: 'retry-after' })
+    expect(retryDelay(policy, 1, 50, 0, true)).toEqual({ delay: 50, source: 'retry-after' })
   })
 })

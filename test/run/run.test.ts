@@ -125,7 +125,7 @@ describe('all', () => {
   it('rejects bad options naming them', async () => {
     await expect(all([1], (x) => x, { concurrency: 0 })).rejects.toThrow(/all: option `concurrency`/)
     await expect(all([1], (x) => x, { limiter: createLimiter(), rate: '1/s' })).rejects.toThrow(
-      /`rate` or `limiter`/,
+      /give `limiter` or `rate`, not both/,
     )
   })
 })

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { existsSync, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
-import type { ClientOptions } from '../../http/options.js'
 import { redactUrl, secretValues } from '../../redact.js'
 import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
 import { formatOf, type InputFormat } from '../input/open.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
 import type { BodyMode } from '../output/record.js'
+import type { SharedLimit } from '../shared-limit.js'
 import { UsageError } from '../usage.js'
 
 /** `volley run` flags as commander hands them over (strings; repeatable ones as arrays). */
@@ -51,7 +51,7 @@ export type ResolvedRun = Omit<JobOptions, 'reporter'> & {
   progressIntervalMs: number
 }
 
-export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): Promise<ResolvedRun> {
+export function resolveRunFlags(input: string, flags: RunFlags, io: Io): ResolvedRun {
   const inputPath = input === '-' ? '-' : resolve(io.cwd, input)
   if (inputPath !== '-') {
     if (!existsSync(inputPath)) throw new UsageError(`the input file ${input} does not exist`)
@@ -96,7 +96,7 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
           .map((c) => c.trim())
           .filter((c) => c !== '')
 
-  const options = {
+  return {
     input: {
       path: inputPath,
       format,
@@ -128,22 +128,16 @@ export async function resolveRunFlags(input: string, flags: RunFlags, io: Io): P
     quiet: flags.quiet === true,
     json: flags.json === true,
     progressIntervalMs: duration('--progress-interval', flags.progressInterval),
+    redis: sharedLimit(flags, io),
   }
-  // Last: every flag is checked before a Redis connection is opened that a bad flag would leave behind.
-  const shared = await sharedLimit(flags, io)
-  return { ...options, client: { ...options.client, ...shared } }
 }
 
-/**
- * --redis [url] --key NAME: the limiter's windows and slots live in Redis under NAME, so every
- * process given the same key shares --rate and --concurrency (with the same --rate-margin and pacing
- * in every process). ioredis loads only when asked.
- */
-async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions, 'store' | 'key'>> {
+/** --redis [url] --key NAME (the same --rate-margin and pacing must be given to every process sharing it). */
+function sharedLimit(flags: RunFlags, io: Io): SharedLimit | undefined {
   if (flags.redis === undefined || flags.redis === false) {
     if (flags.key !== undefined)
       throw new UsageError('--key names a quota shared through Redis: give --redis too')
-    return {}
+    return undefined
   }
   if (!flags.key) {
     throw new UsageError(
@@ -154,8 +148,7 @@ async function sharedLimit(flags: RunFlags, io: Io): Promise<Pick<ClientOptions,
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)
   }
-  const { redisStore } = await import('../../redis/store.js')
-  return { store: redisStore({ url }), key: flags.key }
+  return { url, key: flags.key }
 }
 
 /**

@@ -88,13 +88,13 @@ export function runCommand(context: CommandContext): Command {
     )
     .addHelpText('after', EXAMPLES)
     .action(async (input: string, flags: RunFlags) => {
-      const options = await resolveRunFlags(input, flags, context.io)
+      const options = resolveRunFlags(input, flags, context.io)
       context.exitCode = await runResolved(options, context.io, resumeHint(context.argv))
     })
 }
 
-/** Runs a resolved job with the reporter its flags ask for, then prints the summary. Shared with `volley demo`. */
-export async function runResolved(options: ResolvedRun, io: Io, hint: string): Promise<number> {
+/** Runs a resolved job with the reporter its flags ask for, then prints the summary. */
+async function runResolved(options: ResolvedRun, io: Io, hint: string): Promise<number> {
   const reporter = pickReporter(options, io)
   const outcome = await runJob({ ...options, reporter }, io)
   printSummary(options, outcome, io, hint, reporter)
@@ -103,8 +103,8 @@ export async function runResolved(options: ResolvedRun, io: Io, hint: string): P
 
 function pickReporter(options: ResolvedRun, io: Io): Reporter {
   if (options.quiet || options.json) return silentReporter(io.stderr)
-  if (io.stderr.isTTY && !io.env.CI) return ttyReporter(io.stderr)
-  return plainReporter(io.stderr, options.progressIntervalMs)
+  if (io.stderr.isTTY && !io.env.CI) return ttyReporter(io.stderr, io.clock)
+  return plainReporter(io.stderr, options.progressIntervalMs, io.clock)
 }
 
 function printSummary(

@@ -1,4 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { Io } from '../io.js'
 import { UsageError } from '../usage.js'
 import { unwritableOutput } from './sink.js'
 
@@ -8,31 +9,27 @@ import { unwritableOutput } from './sink.js'
  * double results. A lock whose process is gone (a run killed with SIGKILL) is taken over, so
  * `--resume` after a crash needs nothing removed by hand. Returns the function that lets go.
  */
-export function lockOutput(out: string): () => void {
+export function lockOutput(out: string, io: ProcessFacts): () => void {
   const path = `${out}.lock`
   try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' })
+    writeFileSync(path, String(io.pid), { flag: 'wx' })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code !== 'EEXIST') throw unwritableOutput(out, error)
     const holder = Number(readFileSync(path, 'utf8'))
-    if (isRunning(holder)) {
+    if (isRunning(holder, io)) {
       throw new UsageError(
         `--out ${out} is being written by another volley run (pid ${holder}): wait for it to end, or give another --out (each --shard its own)`,
       )
     }
-    writeFileSync(path, String(process.pid))
+    writeFileSync(path, String(io.pid))
   }
   return () => rmSync(path, { force: true })
 }
 
-function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+type ProcessFacts = Pick<Io, 'pid' | 'processExists'>
+
+/** Our own pid in a lock is not another run's: a dead run's with the same pid (in a container, every run may be pid 1). */
+function isRunning(pid: number, io: ProcessFacts): boolean {
+  return Number.isInteger(pid) && pid > 0 && pid !== io.pid && io.processExists(pid)
 }

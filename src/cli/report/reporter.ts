@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress'
+import type { Clock } from '../../limit/clock.js'
 import type { OutStream } from '../io.js'
 import { progressText } from './format.js'
 import type { RunStats } from './stats.js'
@@ -14,9 +15,9 @@ export interface Reporter {
 export type ReporterKind = 'tty' | 'plain' | 'none'
 
 /** A progress bar redrawn in place (cli-progress), for a terminal. */
-export function ttyReporter(stream: OutStream): Reporter {
+export function ttyReporter(stream: OutStream, clock: Clock): Reporter {
   let bar: cliProgress.SingleBar | undefined
-  let timer: NodeJS.Timeout | undefined
+  let cancel: (() => void) | undefined
   return {
     start(stats) {
       bar = new cliProgress.SingleBar(
@@ -32,16 +33,16 @@ export function ttyReporter(stream: OutStream): Reporter {
         cliProgress.Presets.shades_classic,
       )
       bar.start(stats.total ?? 0, 0)
-      timer = setInterval(() => {
+      cancel = every(clock, 200, () => {
         if (stats.total !== undefined) bar?.setTotal(stats.total)
         bar?.update(stats.previouslyDone + stats.done)
-      }, 200)
+      })
     },
     note(text) {
       stream.write(`\n${text}\n`)
     },
     stop() {
-      clearInterval(timer)
+      cancel?.()
       bar?.stop()
     },
   }
@@ -56,19 +57,28 @@ function renderBar(progress: number, width: number, options: cliProgress.Options
 }
 
 /** A plain line every `intervalMs`, for CI logs and pipes (no escape codes, nothing redrawn). */
-export function plainReporter(stream: OutStream, intervalMs: number): Reporter {
-  let timer: NodeJS.Timeout | undefined
+export function plainReporter(stream: OutStream, intervalMs: number, clock: Clock): Reporter {
+  let cancel: (() => void) | undefined
   return {
     start(stats) {
-      timer = setInterval(() => stream.write(`volley: ${progressText(stats)}\n`), intervalMs)
+      cancel = every(clock, intervalMs, () => stream.write(`volley: ${progressText(stats)}\n`))
     },
     note(text) {
       stream.write(`${text}\n`)
     },
     stop() {
-      clearInterval(timer)
+      cancel?.()
     },
   }
+}
+
+/** Calls `fn` every `ms` on the clock (which has one-shot timers only); returns the function that stops it. */
+function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let timer = clock.setTimer(function tick() {
+    fn()
+    timer = clock.setTimer(tick, ms)
+  }, ms)
+  return () => clock.clearTimer(timer)
 }
 
 /** --quiet and --json: no progress; notes still go out (to stderr), they explain the exit code. */

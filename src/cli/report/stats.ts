@@ -1,9 +1,11 @@
 import hdr from 'hdr-histogram-js'
+import type { Clock } from '../../limit/clock.js'
 import type { ResultRecord } from '../output/record.js'
 
 /** Counters of one run, fed by results and the client's events; read by the reporters and the summary. */
 export class RunStats {
-  readonly started = performance.now()
+  readonly #clock: Clock
+  readonly #started: number
   /** Input requests expected in all (this shard), when known: for the bar's total and the ETA. */
   total: number | undefined
   /** Results already in the output before this run (--resume). */
@@ -28,12 +30,17 @@ export class RunStats {
   })
   #pausedUntil = 0
 
+  constructor(clock: Clock) {
+    this.#clock = clock
+    this.#started = clock.now()
+  }
+
   get done(): number {
     return this.ok + this.failed
   }
 
   elapsedMs(): number {
-    return performance.now() - this.started
+    return this.#clock.now() - this.#started
   }
 
   result(record: ResultRecord): void {
@@ -52,7 +59,7 @@ export class RunStats {
   }
 
   pause(ms: number): void {
-    const now = performance.now()
+    const now = this.#clock.now()
     const until = now + ms
     if (until <= this.#pausedUntil) return
     this.pausedMs += until - Math.max(now, this.#pausedUntil)

@@ -1,0 +1,91 @@
+import type { Clock } from '../limit/clock.js'
+import type { RunOptions } from '../limit/limiter.js'
+import type { RequestErrorInfo } from './errors.js'
+import type { OriginState } from './origins.js'
+import type { LayerRequest, LayerResponse } from './pipeline.js'
+import type { CancelSignal, SignalFanout } from './signals.js'
+import { type PreparedRequest, shownUrl } from './spec.js'
+
+/** Set while one `all`/`stream`/`group` call runs: what stops it, and what its waits give up on. */
+export interface ManyCall {
+  /** The call's signal, shared by its requests in flight through one listener. */
+  readonly inFlight: SignalFanout
+  readonly stop: AbortController
+  readonly stopOn: ReadonlySet<number>
+  /** Aborts on the call's abort or its stop: for queue waits and backoff, not requests in flight. */
+  readonly waitSignal: AbortSignal
+}
+
+/**
+ * One request as the client's own layers see it: the public LayerRequest, plus what they share
+ * about it (its origin's state, its call, its signals). Created once per request.
+ */
+export class Call implements LayerRequest {
+  readonly req: PreparedRequest
+  readonly state: OriginState
+  /** Cancels the request wherever it is, in flight included. */
+  readonly signal: CancelSignal | undefined
+  readonly many: ManyCall | undefined
+  /** Whether the retry policy would send it again: it also tells undici what may share an h2 connection. */
+  readonly resendable: boolean
+  /** How it waits in the limiter (its wait signal and priority), undefined for the defaults. */
+  readonly runOptions: RunOptions | undefined
+  /** When the request was made, on the client's clock. */
+  readonly start: number
+  /** Attempts sent or under way: each pass through admission adds one. */
+  attempts = 0
+
+  constructor(init: {
+    req: PreparedRequest
+    state: OriginState
+    signal: CancelSignal | undefined
+    many: ManyCall | undefined
+    priority: number | undefined
+    resendable: boolean
+    start: number
+  }) {
+    this.req = init.req
+    this.state = init.state
+    this.signal = init.signal
+    this.many = init.many
+    this.resendable = init.resendable
+    this.start = init.start
+    const waitSignal = this.waitSignal
+    this.runOptions =
+      waitSignal || init.priority ? { signal: waitSignal, priority: init.priority } : undefined
+  }
+
+  get method(): string {
+    return this.req.method
+  }
+  get url(): URL {
+    return this.req.url
+  }
+  get origin(): string {
+    return this.req.origin
+  }
+  get headers(): Record<string, string | string[]> {
+    return this.req.headers
+  }
+  get body(): string | Uint8Array | undefined {
+    return this.req.body
+  }
+  get id(): string | number | undefined {
+    return this.req.id
+  }
+
+  /** What queue waits and backoff give up on: the call's stop or abort, else the request's signal. */
+  get waitSignal(): AbortSignal | undefined {
+    return this.many ? this.many.waitSignal : (this.signal as AbortSignal | undefined)
+  }
+
+  /** What an error about this request says, after `attempts` attempts. */
+  info(attempts: number, clock: Clock): RequestErrorInfo {
+    return { method: this.req.method, url: shownUrl(this.req), attempts, ms: clock.now() - this.start }
+  }
+}
+
+/** A step of the client's own pipeline: the public Send, on the Call it creates. */
+export type CallSend = (call: Call) => Promise<LayerResponse>
+/** A layer of the client's own, which reads what the Call carries beyond the public request. */
+export type CallLayer = (next: CallSend) => CallSend

@@ -1,0 +1,33 @@
+import { AbortError, ClosedError } from '../../errors.js'
+import type { Clock } from '../../limit/clock.js'
+import type { CallLayer } from '../call.js'
+import { requestAbortError } from '../errors.js'
+import { shownUrl } from '../spec.js'
+
+/**
+ * Each attempt waits for its origin's limiter (a concurrency slot, every rate, any pause) and holds
+ * the slot until its answer has been read. A wait that is aborted settles as an AbortError naming
+ * the request and the attempts it had made.
+ */
+export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean }): CallLayer {
+  return (next) => (call) => {
+    call.attempts++
+    // A shared limiter outlives the client: after close() no attempt may start on its closed dispatcher.
+    if (settings.isClosed()) {
+      return Promise.reject(
+        new ClosedError(
+          `Client: closed before attempt ${call.attempts} of ${call.method} ${shownUrl(call.req)}`,
+        ),
+      )
+    }
+    let started = false
+    const attempt = () => {
+      started = true
+      return next(call)
+    }
+    return call.state.limiter.run(attempt, call.runOptions).catch((error: unknown) => {
+      if (started || !(error instanceof AbortError)) throw error
+      throw requestAbortError(call.info(call.attempts - 1, settings.clock), error)
+    })
+  }
+}

@@ -1,0 +1,135 @@
+import type { Clock } from '../../limit/clock.js'
+import type { CallLayer } from '../call.js'
+import { RateLimitError, type RequestErrorInfo } from '../errors.js'
+import type { Emitter } from '../events.js'
+import type { OriginState } from '../origins.js'
+import type { LayerResponse } from '../pipeline.js'
+import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter } from '../ratelimit-headers.js'
+
+export interface RateLimitSettings {
+  /** Honour the headers: pause the origin on Retry-After, learn its quota, brake on `remaining`. */
+  adaptive: boolean
+  clock: Clock
+  emitter: Emitter
+  /** The longest Retry-After waited for; a longer one fails the request (and the origin's next ones). */
+  maxRetryAfter: number
+}
+
+/**
+ * Reads what the server says of its limits, inside the limiter slot, so a pause it asks for holds
+ * the origin's next start. The Retry-After of a 429 or 503 travels with the answer for the retry
+ * layer; one longer than maxRetryAfter fails the request at once, adaptive or not (sleeping for
+ * hours helps nobody), and, adaptive, every request to the origin until it has passed.
+ */
+export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
+  const { clock, maxRetryAfter } = settings
+  return (next) => async (call) => {
+    const state = call.state
+    if (state.blockedUntil > clock.now()) {
+      throw blockedError(state.blockedFor, call.info(call.attempts - 1, clock), maxRetryAfter)
+    }
+    state.inFlight++
+    let answer: LayerResponse
+    try {
+      answer = await next(call)
+    } finally {
+      state.inFlight--
+    }
+    const { status, headers } = answer
+    const retryAfter =
+      status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], clock.wallTime()) : undefined
+    if (settings.adaptive) adapt(state, status, headers, retryAfter, settings)
+    if (retryAfter === undefined) return answer
+    if (retryAfter > maxRetryAfter) {
+      throw blockedError(retryAfter, call.info(call.attempts, clock), maxRetryAfter, answer)
+    }
+    ;(answer as { retryAfter: number | undefined }).retryAfter = retryAfter
+    return answer
+  }
+}
+
+/** The refusal of a request the server asked to hold for longer than maxRetryAfter. */
+function blockedError(
+  retryAfter: number,
+  info: RequestErrorInfo,
+  maxRetryAfter: number,
+  answer?: LayerResponse,
+): RateLimitError {
+  const seconds = Math.ceil(retryAfter / 1000)
+  return new RateLimitError({
+    ...info,
+    status: answer?.status ?? 429,
+    retryAfter,
+    headers: answer?.headers,
+    reason: `was refused: the server asked to wait ${seconds} s (Retry-After), more than maxRetryAfter (${Math.round(maxRetryAfter / 1000)} s)`,
+  })
+}
+
+/**
+ * Slows the origin down before (or after) the server has to refuse: a Retry-After pauses the whole
+ * origin (or, past maxRetryAfter, blocks it until then), a quota teaches its limiter, and a
+ * remaining count that in-flight requests will use up pauses it until the window resets.
+ */
+function adapt(
+  state: OriginState,
+  status: number,
+  headers: HeaderBag,
+  retryAfter: number | undefined,
+  settings: RateLimitSettings,
+): void {
+  if (retryAfter !== undefined) {
+    if (retryAfter > settings.maxRetryAfter) {
+      state.blockedUntil = settings.clock.now() + retryAfter
+      state.blockedFor = retryAfter
+    } else if (retryAfter > 0) {
+      pause(state, retryAfter, 'retry-after', status, settings)
+    }
+  }
+  if (
+    headers.ratelimit === undefined &&
+    headers['ratelimit-policy'] === undefined &&
+    headers['ratelimit-remaining'] === undefined &&
+    headers['x-ratelimit-remaining'] === undefined &&
+    headers['x-ratelimit-limit'] === undefined
+  ) {
+    return
+  }
+  const info = parseRateLimitHeaders(headers, settings.clock.wallTime())
+  if (!info) return
+  if (info.quotas.length > 0 || status === 429) {
+    const rates =
+      status === 429 && state.hasLearnedRate
+        ? state.widen(settings.clock.now())
+        : state.learn(info.quotas, info.remaining)
+    if (rates && settings.emitter.has.quota) {
+      settings.emitter.emit('quota', {
+        origin: state.origin,
+        rates: rates.map((r) => ({ limit: r.limit, interval: r.interval })),
+      })
+    }
+  }
+  // With a learned quota the limiter already paces exactly, and servers round resets up to whole
+  // seconds: pausing on `remaining` too would waste most of each window. Without one, it is the
+  // only brake: when the requests already in flight will use up what is left, wait for the reset.
+  if (
+    !state.hasLearnedRate &&
+    retryAfter === undefined &&
+    info.remaining !== undefined &&
+    info.reset !== undefined &&
+    info.reset > 0 &&
+    info.remaining <= state.inFlight
+  ) {
+    pause(state, Math.min(info.reset, settings.maxRetryAfter), 'ratelimit', status, settings)
+  }
+}
+
+function pause(
+  state: OriginState,
+  ms: number,
+  reason: 'retry-after' | 'ratelimit',
+  status: number,
+  settings: RateLimitSettings,
+): void {
+  state.limiter.pause(ms).catch(() => {})
+  if (settings.emitter.has.pause) settings.emitter.emit('pause', { origin: state.origin, ms, reason, status })
+}

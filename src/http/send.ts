@@ -1,0 +1,103 @@
+import type { Dispatcher } from 'undici'
+import { AbortError } from '../errors.js'
+import type { Clock } from '../limit/clock.js'
+import type { Call, CallSend } from './call.js'
+import {
+  BodyTooLargeError,
+  InvalidRequestError,
+  NetworkError,
+  requestAbortError,
+  TimeoutError,
+} from './errors.js'
+import type { Emitter } from './events.js'
+import type { LayerResponse } from './pipeline.js'
+import { shownUrl } from './spec.js'
+import { AttemptFailure, type RawResponse, sendAttempt } from './transport.js'
+
+export interface SendSettings {
+  dispatcher: Dispatcher
+  clock: Clock
+  emitter: Emitter
+  /** Ms per attempt unless the request sets its own. */
+  timeout: number
+  maxBodySize: number
+  maxRedirects: number
+  /** Origins that may receive the client's own headers (undefined: any). */
+  allowed: ReadonlySet<string> | undefined
+  /** Names of headers that came from the client's options (dropped on redirects to other origins). */
+  clientHeaderNames: ReadonlySet<string>
+}
+
+/**
+ * The innermost step: one attempt on the wire (redirects and body included), told to the `request`
+ * and `response` listeners. An attempt that produced no response rejects with its public error.
+ */
+export function createSend(settings: SendSettings): CallSend {
+  const { clock, emitter } = settings
+  return async (call) => {
+    const req = call.req
+    if (emitter.has.request) {
+      emitter.emit('request', {
+        method: req.method,
+        url: shownUrl(req),
+        origin: req.origin,
+        attempt: call.attempts,
+        id: req.id,
+      })
+    }
+    const sent = clock.now()
+    let raw: RawResponse
+    try {
+      raw = await sendAttempt(req, {
+        dispatcher: settings.dispatcher,
+        clock,
+        timeout: req.timeout ?? settings.timeout,
+        maxBodySize: settings.maxBodySize,
+        maxRedirects: settings.maxRedirects,
+        signal: call.signal,
+        allowed: settings.allowed,
+        clientHeaderNames: settings.clientHeaderNames,
+        resendable: call.resendable,
+      })
+    } catch (failure) {
+      throw publicError(failure as AttemptFailure, call, settings)
+    }
+    if (emitter.has.response) {
+      emitter.emit('response', {
+        method: req.method,
+        url: shownUrl(req),
+        origin: req.origin,
+        status: raw.status,
+        attempt: call.attempts,
+        ms: clock.now() - sent,
+        id: req.id,
+      })
+    }
+    const answer = raw as RawResponse & { retryAfter: number | undefined }
+    answer.retryAfter = undefined
+    return answer satisfies LayerResponse
+  }
+}
+
+/** The public error of an attempt that produced no response. */
+function publicError(failure: AttemptFailure, call: Call, settings: SendSettings): Error {
+  const info = call.info(call.attempts, settings.clock)
+  switch (failure.kind) {
+    case 'timeout':
+      return new TimeoutError({ ...info, timeout: call.req.timeout ?? settings.timeout })
+    case 'network':
+      return new NetworkError(info, failure.reason as Error)
+    case 'too-large':
+      return new BodyTooLargeError({ ...info, limit: settings.maxBodySize })
+    case 'invalid':
+      return new InvalidRequestError(
+        'request',
+        `${info.method} ${info.url}: ${(failure.reason as Error).message}`,
+      )
+    default: {
+      const reason = failure.reason
+      const abort = reason instanceof AbortError ? reason : AbortError.from(AbortSignal.abort(reason))
+      return requestAbortError(info, abort)
+    }
+  }
+}

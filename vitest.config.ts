@@ -7,8 +7,8 @@ import { defineConfig } from 'vitest/config'
  * not volley.
  */
 const serverTimed = [
-  'test/store/redis-processes.test.ts',
-  'test/store/redis-outage.test.ts',
+  'test/redis/processes.test.ts',
+  'test/redis/outage.test.ts',
   'test/http/adaptive-mock.test.ts',
   'test/cli/redis.test.ts',
 ]

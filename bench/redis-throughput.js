@@ -27,7 +27,7 @@ async function worker({ lib, key, tasks, processes }) {
   let schedule
   let close
   if (lib === 'volley') {
-    const { redisStore } = await import('../dist/store/redis.js')
+    const { redisStore } = await import('../dist/redis/index.js')
     const { createLimiter } = await import('../dist/limit/limiter.js')
     const store = redisStore({ client })
     // Concurrency shared by all processes, and a rate high enough never to bind: both scripts run.

@@ -46,14 +46,7 @@ export {
   type Quota,
   type RateLimitInfo,
 } from './http/ratelimit-headers.js'
-export {
-  isSecretHeader,
-  isSecretParam,
-  REDACTED,
-  redactHeaders,
-  redactText,
-  redactUrl,
-} from './http/redact.js'
+export { isSecretHeader, isSecretParam, REDACTED, redactHeaders, redactText, redactUrl } from './redact.js'
 export { Response, type ResponseHeaders } from './http/response.js'
 export type { RetryOptions } from './http/retry.js'
 export type { BackoffOptions } from './limit/backoff.js'
@@ -83,5 +76,5 @@ export type { TaskFn } from './run/pump.js'
 export type { ItemContext, Result } from './run/result.js'
 export type { Items } from './run/source.js'
 export { stream } from './run/stream.js'
-export { MemoryStore, memoryStore } from './store/memory.js'
-export type { LimiterStore, LimitPolicy } from './store/types.js'
+export { MemoryStore, memoryStore } from './limit/memory-store.js'
+export type { LimiterStore, LimitPolicy } from './limit/store.js'

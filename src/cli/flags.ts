@@ -1,5 +1,5 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { isSecretHeader, maskUrl, REDACTED } from '../http/redact.js'
+import { isSecretHeader, maskUrl, REDACTED } from '../redact.js'
 import { parseDuration, parseRates, type ResolvedRate } from '../limit/units.js'
 import { UsageError } from './usage.js'
 

@@ -1,4 +1,4 @@
-import { isSecretParam, secretValues } from '../http/redact.js'
+import { isSecretParam, secretValues } from '../redact.js'
 import type { HeaderValues, Params, RequestObject, RequestSpec } from '../http/spec.js'
 import type { ResultMeta } from './output/record.js'
 

@@ -1,4 +1,4 @@
-import type { LimiterStore } from '../store/types.js'
+import type { LimiterStore } from '../limit/store.js'
 
 /**
  * --redis URL --key NAME: the limiter's windows and slots live in Redis under NAME, so every process
@@ -13,7 +13,7 @@ export interface SharedLimit {
 export async function openSharedLimit(
   limit: SharedLimit,
 ): Promise<{ store: LimiterStore; key: string } & AsyncDisposable> {
-  const { redisStore } = await import('../store/redis.js')
+  const { redisStore } = await import('../redis/store.js')
   const store = redisStore({ url: limit.url })
   return { store, key: limit.key, [Symbol.asyncDispose]: () => store.close() }
 }

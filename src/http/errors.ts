@@ -5,7 +5,7 @@ import {
   type StoreError,
   VolleyError,
 } from '../errors.js'
-import { redactHeaders } from './redact.js'
+import { redactHeaders } from '../redact.js'
 
 /** What every error about a request says, so the CLI can write it without knowing its class. */
 export interface RequestErrorInfo {

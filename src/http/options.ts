@@ -11,11 +11,11 @@ import {
   type Rate,
   type ResolvedRate,
 } from '../limit/units.js'
-import type { LimiterStore } from '../store/types.js'
+import type { LimiterStore } from '../limit/store.js'
 import { InvalidRequestError } from './errors.js'
 import { isEventName, type Listeners } from './events.js'
 import type { Layer } from './pipeline.js'
-import { maskUrl } from './redact.js'
+import { maskUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders } from './spec.js'
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../limit/clock.js'
 import { createLimiter, type Limiter } from '../limit/limiter.js'
 import type { ResolvedRate } from '../limit/units.js'
-import type { LimiterStore } from '../store/types.js'
+import type { LimiterStore } from '../limit/store.js'
 import type { Quota } from './ratelimit-headers.js'
 
 /**

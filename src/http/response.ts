@@ -1,4 +1,4 @@
-import { redactUrl } from './redact.js'
+import { redactUrl } from '../redact.js'
 
 /** Response headers: lower-cased names; a repeated header is an array. */
 export type ResponseHeaders = Readonly<Record<string, string | string[]>>

@@ -13,7 +13,7 @@ import {
 import type { Emitter } from './events.js'
 import type { LayerResponse } from './pipeline.js'
 import { shownUrl } from './spec.js'
-import { redactUrl } from './redact.js'
+import { redactUrl } from '../redact.js'
 import { AttemptFailure, type RawResponse, type RedirectRefusal, sendAttempt } from './transport.js'
 
 export interface SendSettings {

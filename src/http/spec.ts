@@ -1,7 +1,7 @@
 import { describeValue } from '../errors.js'
 import { type Duration, parseDuration } from '../limit/units.js'
 import { InvalidRequestError } from './errors.js'
-import { redactUrl } from './redact.js'
+import { redactUrl } from '../redact.js'
 
 /** Query parameters: arrays repeat the name; null and undefined are left out. */
 export type Params = Readonly<

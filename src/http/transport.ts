@@ -1,7 +1,7 @@
 import { type Dispatcher, util } from 'undici'
 import type { Clock, TimerHandle } from '../limit/clock.js'
+import { isSecretHeader } from '../redact.js'
 import type { RedirectReason } from './errors.js'
-import { isSecretHeader } from './redact.js'
 import type { CancelSignal } from './signals.js'
 
 /** What came back from one attempt (after following redirects), body read in full. */

@@ -1,6 +1,6 @@
 import { AbortError, ClosedError, describeValue, InvalidOptionError } from '../errors.js'
-import { memoryStore } from '../store/memory.js'
-import type { LimiterStore, LimitPolicy } from '../store/types.js'
+import { memoryStore } from './memory-store.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'

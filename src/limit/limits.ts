@@ -1,5 +1,5 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import type { LimiterStore, LimitPolicy } from '../store/types.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
 import { type Clock, systemClock } from './clock.js'
 import {
   type Duration,

@@ -1,12 +1,12 @@
 import { MockRequestError } from './choices.js'
-import { type Exchange, JSON_TYPE } from './exchange.js'
+import { JSON_TYPE, type MockExchange } from './exchange.js'
+import type { MockContext } from './handler.js'
 import { hashString } from './random.js'
-import type { MockContext } from './routes.js'
 
 /** GET /json: one fixed small body, built once, so throughput benchmarks measure the client. */
 const JSON_BODY = Buffer.from('{"id":1,"name":"volley","ok":true,"tags":["fast","polite"]}')
 
-export function fixedJson(exchange: Exchange): void {
+export function fixedJson(exchange: MockExchange): void {
   exchange.send(200, JSON_BODY, JSON_TYPE)
 }
 
@@ -14,7 +14,7 @@ export function fixedJson(exchange: Exchange): void {
  * /anything[/...]: echoes what arrived, like httpbin, so a test can see what a client sent
  * (`httpVersion` tells the protocol: '1.1' or '2.0'; over HTTP/2 `headers` has the pseudo-headers).
  */
-export async function echo(exchange: Exchange, { options }: MockContext): Promise<void> {
+export async function echo(exchange: MockExchange, { options }: MockContext): Promise<void> {
   const { req } = exchange
   const data = await exchange.readText()
   let json: unknown = null
@@ -54,7 +54,7 @@ function queryObject(query: string): Record<string, string | string[]> {
 }
 
 /** /status/:code: answers with that status (200 to 599) and `{ status }`. */
-export function status(exchange: Exchange): void {
+export function status(exchange: MockExchange): void {
   const code = wholeNumber(exchange.params[0]!, 'status code', 200, 599)
   exchange.json(code, { status: code })
 }
@@ -62,7 +62,7 @@ export function status(exchange: Exchange): void {
 const MAX_DELAY = 600_000
 
 /** /delay/:ms: answers `{ delayed: ms }` after that many milliseconds (on top of any latency). */
-export function delay(exchange: Exchange): void {
+export function delay(exchange: MockExchange): void {
   const ms = wholeNumber(exchange.params[0]!, 'delay in ms', 0, MAX_DELAY)
   exchange.after(ms, () => exchange.json(200, { delayed: ms }))
 }
@@ -71,7 +71,7 @@ const CATEGORIES = ['books', 'garden', 'kitchen', 'music', 'tools', 'toys']
 const RECORD_EPOCH = Date.UTC(2025, 0, 1)
 
 /** GET /items/:id: a record derived from the id alone, so repeated and parallel pulls agree. */
-export function item(exchange: Exchange): void {
+export function item(exchange: MockExchange): void {
   const id = decodeSegment(exchange.params[0]!)
   const hash = hashString(id)
   exchange.json(200, {
@@ -87,7 +87,7 @@ export function item(exchange: Exchange): void {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 /** /redirect-to?url=<target>&status=<3xx>: for testing what a client does across redirects. */
-export function redirect(exchange: Exchange): void {
+export function redirect(exchange: MockExchange): void {
   const params = new URLSearchParams(exchange.query)
   const target = params.get('url')
   if (!target) throw new MockRequestError(400, 'redirect-to needs a ?url= to redirect to')

@@ -35,7 +35,7 @@ export function writeBody(
  * A response is counted as departed before its bytes are written, so a client that starts its next
  * request on seeing a response can never make the server count one more in flight than it sent.
  */
-export class Exchange {
+export class MockExchange {
   readonly req: MockRequest
   readonly res: MockResponse
   readonly path: string

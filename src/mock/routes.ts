@@ -1,19 +1,6 @@
-import type { Clock } from '../limit/clock.js'
 import { delay, echo, fixedJson, item, redirect, status } from './endpoints.js'
-import type { Exchange } from './exchange.js'
-import type { ResolvedMockOptions } from './options.js'
-import type { StatsRecorder } from './stats.js'
-import { geocodeBatch, type JobStore, showJob, submitJob } from './work.js'
-
-/** What an endpoint may use besides its request. */
-export interface MockContext {
-  readonly options: ResolvedMockOptions
-  readonly stats: StatsRecorder
-  readonly jobs: JobStore
-  readonly clock: Clock
-}
-
-export type Handler = (exchange: Exchange, context: MockContext) => void | Promise<void>
+import type { Handler } from './handler.js'
+import { geocodeBatch, showJob, submitJob } from './work.js'
 
 interface Route {
   /** '/items/:id': the name requests are counted under in `byPath`. */

@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { systemClock } from '../limit/clock.js'
 import { createChoices, forcedDelay, forcedFault } from './choices.js'
-import { Exchange, JSON_TYPE, writeBody } from './exchange.js'
+import { JSON_TYPE, MockExchange, writeBody } from './exchange.js'
+import type { MockContext } from './handler.js'
+import { JobStore } from './jobs.js'
 import {
   type FaultKind,
   type MockServerOptions,
@@ -10,10 +12,9 @@ import {
   resolveMockOptions,
 } from './options.js'
 import { ServerRateLimit } from './rate-limit.js'
-import { type MockContext, matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
+import { matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
 import { type MockStats, StatsRecorder } from './stats.js'
 import { createWireServer, type MockRequest, type MockResponse } from './wire.js'
-import { JobStore } from './work.js'
 
 /** A running mock API. */
 export interface MockServer extends AsyncDisposable {
@@ -47,7 +48,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
   let closing: Promise<void> | undefined
   const serverClosing = () => closing !== undefined
 
-  const admit = (exchange: Exchange, now: number, forced: FaultKind | undefined): boolean => {
+  const admit = (exchange: MockExchange, now: number, forced: FaultKind | undefined): boolean => {
     // A forced 429 and a rate-limited request are both refused before counting against the window.
     if (forced === '429') {
       exchange.json(429, { error: 'rate limited (forced by x-mock-fault)' }, { 'retry-after': '1' })
@@ -87,7 +88,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     const match = matchRoute(req.method ?? 'GET', target.path)
     const key = req.headers['idempotency-key']
     stats.arrive(now, match.kind === 'none' ? UNMATCHED : match.route.pattern, headerText(key))
-    const exchange = new Exchange(req, res, target, stats, clock, serverClosing)
+    const exchange = new MockExchange(req, res, target, stats, clock, serverClosing)
     try {
       // A bad x-mock-* header is the caller's bug: answered 400 before any admission.
       const fault = forcedFault(req.headers['x-mock-fault'])
@@ -105,7 +106,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     }
   }
 
-  const act = (exchange: Exchange, fault: FaultKind | undefined, match: RouteMatch) => {
+  const act = (exchange: MockExchange, fault: FaultKind | undefined, match: RouteMatch) => {
     switch (fault) {
       case '500':
       case '502':
@@ -129,7 +130,7 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     dispatch(exchange, match)
   }
 
-  const dispatch = (exchange: Exchange, match: RouteMatch) => {
+  const dispatch = (exchange: MockExchange, match: RouteMatch) => {
     if (match.kind === 'none') {
       exchange.json(404, { error: `no endpoint ${exchange.path} (see ${STATS_PATH} for what is served)` })
       return

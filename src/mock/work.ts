@@ -1,44 +1,7 @@
 import { MockRequestError } from './choices.js'
-import type { Exchange } from './exchange.js'
+import type { MockExchange } from './exchange.js'
+import type { MockContext } from './handler.js'
 import { hashString } from './random.js'
-import type { MockContext } from './routes.js'
-
-/** A job as GET /jobs/:id shows it. */
-export type JobView =
-  | { id: string; status: 'pending' }
-  | { id: string; status: 'done'; results: { item: unknown; value: number }[] }
-
-/**
- * Async jobs: "pending" until `duration` ms after submission, then "done" with one result per item.
- * Status is computed from the clock when asked, so no timer runs for a job.
- */
-export class JobStore {
-  readonly #duration: number
-  readonly #jobs = new Map<string, { items: readonly unknown[]; submittedAt: number }>()
-  #nextId = 1
-
-  constructor(duration: number) {
-    this.#duration = duration
-  }
-
-  submit(items: readonly unknown[], now: number): string {
-    const id = `job-${this.#nextId++}`
-    this.#jobs.set(id, { items, submittedAt: now })
-    return id
-  }
-
-  view(id: string, now: number): JobView | undefined {
-    const job = this.#jobs.get(id)
-    if (!job) return undefined
-    if (now - job.submittedAt < this.#duration) return { id, status: 'pending' }
-    return { id, status: 'done', results: job.items.map((item) => ({ item, value: itemValue(item) })) }
-  }
-}
-
-/** A deterministic "processed" value for an item: the same item always gives the same number. */
-function itemValue(item: unknown): number {
-  return hashString(JSON.stringify(item) ?? 'undefined') % 1000
-}
 
 /** A deterministic location for an address, so a test can check each result went to its own key. */
 export function geocodeAddress(address: string): { lat: number; lng: number } {
@@ -49,7 +12,7 @@ export function geocodeAddress(address: string): { lat: number; lng: number } {
 }
 
 /** POST /batch/geocode `{ "addresses": [...] }` -> `{ "results": { [address]: { lat, lng } } }`. */
-export async function geocodeBatch(exchange: Exchange, { options, stats }: MockContext): Promise<void> {
+export async function geocodeBatch(exchange: MockExchange, { options, stats }: MockContext): Promise<void> {
   const body = await exchange.readJson()
   const addresses = (body as { addresses?: unknown } | null)?.addresses
   if (!Array.isArray(addresses) || addresses.length === 0 || addresses.some((a) => typeof a !== 'string')) {
@@ -70,7 +33,7 @@ export async function geocodeBatch(exchange: Exchange, { options, stats }: MockC
 const MAX_JOB_ITEMS = 100_000
 
 /** POST /jobs `{ "items": [...] }` -> 202 `{ id, status: "pending" }`. */
-export async function submitJob(exchange: Exchange, { jobs, stats, clock }: MockContext): Promise<void> {
+export async function submitJob(exchange: MockExchange, { jobs, stats, clock }: MockContext): Promise<void> {
   const body = await exchange.readJson()
   const items = (body as { items?: unknown } | null)?.items
   if (!Array.isArray(items) || items.length > MAX_JOB_ITEMS) {
@@ -82,7 +45,7 @@ export async function submitJob(exchange: Exchange, { jobs, stats, clock }: Mock
 }
 
 /** GET /jobs/:id -> `{ id, status: "pending" }` until the job's time is up, then with `results`. */
-export function showJob(exchange: Exchange, { jobs, clock }: MockContext): void {
+export function showJob(exchange: MockExchange, { jobs, clock }: MockContext): void {
   const id = exchange.params[0]!
   const view = jobs.view(id, clock.now())
   if (!view) throw new MockRequestError(404, `no job ${JSON.stringify(id)}`)

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
-import { paceSpacing } from '../../src/store/pace.js'
+import { paceSpacing } from '../../src/limit/pace.js'
 import { maxInWindow, paceExcess, sleep } from '../support/clock.js'
 
 const rateArb = fc.record({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { AbortError, ClosedError, InvalidOptionError } from '../../src/errors.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
-import { memoryStore } from '../../src/store/memory.js'
+import { memoryStore } from '../../src/limit/memory-store.js'
 import { sleep } from '../support/clock.js'
 
 /** A task that records when it started (on the manual clock) and finishes after `ms`. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { ServerRateLimit } from '../../src/mock/rate-limit.js'
 import { TimeDeque } from '../../src/mock/time-deque.js'
 import { RateWindow, WindowPeak } from '../../src/mock/windows.js'
-import { JobStore } from '../../src/mock/work.js'
+import { JobStore } from '../../src/mock/jobs.js'
 
 describe('TimeDeque', () => {
   test('keeps times in order across growth and drops through a cutoff', () => {

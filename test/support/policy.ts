@@ -1,4 +1,4 @@
-import type { LimitPolicy } from '../../src/store/types.js'
+import type { LimitPolicy } from '../../src/limit/store.js'
 
 /** A LimitPolicy for direct store calls: rates as [limit, interval] pairs. */
 export function policy(

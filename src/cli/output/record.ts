@@ -1,4 +1,4 @@
-import { redactSecrets, redactText } from '../../http/redact.js'
+import { redactSecrets, redactText } from '../../redact.js'
 import type { Response } from '../../http/response.js'
 
 /** How a response body goes into the output: parsed `json` (else `text`), always `text`, or left out. */

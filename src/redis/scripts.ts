@@ -13,7 +13,7 @@
  * Redis (a test's manual clock) never sees state vanish early; the content alone decides the limits.
  */
 
-import { CATCH_UP } from './pace.js'
+import { CATCH_UP } from '../limit/pace.js'
 
 /** Shared first lines: the time, and the minute every key outlives its content by. */
 const PRELUDE = `

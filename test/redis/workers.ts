@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 
 const WORKER = fileURLToPath(new URL('./fixtures/redis-worker.mjs', import.meta.url))
 
-/** What test/store/fixtures/redis-worker.mjs is told. */
+/** What test/redis/fixtures/redis-worker.mjs is told. */
 export interface WorkerConfig {
   mockUrl: string
   redisUrl: string

@@ -1,5 +1,5 @@
-import type { ResolvedRate } from '../limit/units.js'
-import type { LimitPolicy } from './types.js'
+import type { ResolvedRate } from './units.js'
+import type { LimitPolicy } from './store.js'
 
 /**
  * Pacing (LimitPolicy.smooth), the same in every store (the Redis scripts follow these rules): each

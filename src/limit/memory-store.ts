@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '../errors.js'
-import { formatRate } from '../limit/units.js'
+import { formatRate } from './units.js'
 import { PaceSchedules } from './pace.js'
 import { StartLog } from './start-log.js'
-import type { LimiterStore, LimitPolicy } from './types.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
 
 interface KeyState {
   running: number

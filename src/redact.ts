@@ -1,6 +1,6 @@
 /**
  * Keeps secrets out of everything volley prints or serializes: error messages, `toJSON()`, events
- * and the CLI's output files. Pure functions; the client and the CLI share them.
+ * and the CLI's output files. Pure functions; the client, the CLI and the Redis store share them.
  */
 
 /** What a redacted value is replaced with. */
@@ -87,6 +87,21 @@ export function redactUrl(url: string | URL): string {
 export function maskUrl(text: string): string {
   const redacted = redactUrl(text)
   return redacted.includes(REDACTED) ? redacted : text
+}
+
+/**
+ * Where a Redis URL points, for messages: scheme, host, port and database. Unlike redactUrl it keeps
+ * no trace of the user name or password, not even that there was one: the address is what matters.
+ */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url)
+    const port = parsed.port || '6379'
+    const db = parsed.pathname && parsed.pathname !== '/' ? parsed.pathname : ''
+    return `${parsed.protocol}//${parsed.hostname}:${port}${db}`
+  } catch {
+    return 'the Redis server (unparsable URL)'
+  }
 }
 
 /** Redacts the values of secret parameters in a query string ('?a=1&token=x' -> '?a=1&token=[REDACTED]'). */

@@ -1,4 +1,4 @@
-import type { ResolvedRate } from '../limit/units.js'
+import type { ResolvedRate } from './units.js'
 
 /** The limits a Limiter enforces, passed with every store call so stores can stay stateless about config. */
 export interface LimitPolicy {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
-import { type RedisStore, type RedisStoreOptions, redisStore } from '../../src/store/redis.js'
+import { type RedisStore, type RedisStoreOptions, redisStore } from '../../src/redis/index.js'
 
 /** The Redis the suites use; `.ci/run` starts one on loopback when nothing answers. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
-import { redisStore } from '../../src/store/redis.js'
+import { redisStore } from '../../src/redis/index.js'
 import { policy } from '../support/policy.js'
-import { closedPort, connectRedis, redisStores } from './redis-helpers.js'
+import { closedPort, connectRedis, redisStores } from './helpers.js'
 
 const store = redisStores()
 

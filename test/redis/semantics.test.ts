@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
-import { memoryStore } from '../../src/store/memory.js'
+import { memoryStore } from '../../src/limit/memory-store.js'
 import { policy } from '../support/policy.js'
-import { redisStores } from './redis-helpers.js'
+import { redisStores } from './helpers.js'
 
 // Store calls made directly with a manual clock passed to the store: the scripts then count on it
 // instead of Redis TIME, so the Lua semantics are compared with the memory store exactly.

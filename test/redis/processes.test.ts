@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
 import { maxInWindow } from '../support/clock.js'
-import { delay, go, killAll, recordArrivals, startWorkers, type WorkerConfig } from './processes.js'
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js'
+import { delay, go, killAll, recordArrivals, startWorkers, type WorkerConfig } from './workers.js'
+import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './helpers.js'
 
-// Several real processes (test/store/fixtures/redis-worker.mjs, run from dist: `npm test` builds
+// Several real processes (test/redis/fixtures/redis-worker.mjs, run from dist: `npm test` builds
 // first) share one limiter key in Redis and call one mock API. Every limit is checked from the
 // server's side: the mock's stats, and arrival times taken by the server as requests come in.
 

@@ -5,8 +5,9 @@ import {
   redactHeaders,
   redactText,
   redactUrl,
+  redisAddress,
   secretValues,
-} from '../../src/http/redact.js'
+} from '../src/redact.js'
 
 describe('what counts as secret', () => {
   test.each([
@@ -73,5 +74,16 @@ describe('redacting', () => {
     expect(out).not.toContain('tok-123456')
     expect(out).not.toContain('key-987654')
     expect(redactText('sent Basic dXNlcjpwYXNz here')).toBe('sent Basic [REDACTED] here')
+  })
+})
+
+describe('naming a Redis server', () => {
+  test.each([
+    ['redis://user:s3cret@cache.example.com:6380/2', 'redis://cache.example.com:6380/2'],
+    ['rediss://:s3cret@cache.example.com', 'rediss://cache.example.com:6379'],
+    ['redis://127.0.0.1:6379/', 'redis://127.0.0.1:6379'],
+    ['not a url', 'the Redis server (unparsable URL)'],
+  ])('%s is named %s, with no trace of a password', (url, address) => {
+    expect(redisAddress(url)).toBe(address)
   })
 })

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { type StoreError, StoreFailedError, StoreUnavailableError } from '../errors.js'
+import { systemClock } from '../limit/clock.js'
+import { redisAddress } from '../redact.js'
 
 /** A Lua script run by its SHA1 (one round trip), sent in full only when Redis does not know it yet. */
 export class RedisScript {
@@ -52,7 +54,7 @@ export class RedisConnection {
         connectTimeout: options.connectTimeout,
         retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
       })
-    this.where = options.client ? describeClient(options.client) : redactUrl(options.url)
+    this.where = options.client ? describeClient(options.client) : redisAddress(options.url)
     this.#everReady = this.client.status === 'ready'
     this.client.on('ready', this.#onReady)
     // Without a listener ioredis prints connection errors to the console; the library never does.
@@ -130,7 +132,7 @@ export class RedisConnection {
     if (this.client.status === 'wait') this.client.connect().catch(() => {})
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
-        clearTimeout(timer)
+        systemClock.clearTimer(timer)
         this.client.off('ready', onReady)
         this.client.off('error', onError)
         if (error) reject(this.#unavailable(error))
@@ -138,7 +140,8 @@ export class RedisConnection {
       }
       const onReady = () => done()
       const onError = (error: Error) => done(error)
-      const timer = setTimeout(
+      // Real time, not the store's `clock`: a test's manual clock stands still while a socket connects.
+      const timer = systemClock.setTimer(
         () => done(new Error(`no connection after ${this.#connectTimeout} ms`)),
         this.#connectTimeout,
       )
@@ -168,18 +171,6 @@ export class RedisConnection {
 /** Redis answered with an error (ioredis's ReplyError, from redis-errors, which has no types). */
 function isReplyError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'ReplyError'
-}
-
-/** The URL for messages: scheme, host, port and database; never the user name or password. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    const port = parsed.port || '6379'
-    const db = parsed.pathname && parsed.pathname !== '/' ? parsed.pathname : ''
-    return `${parsed.protocol}//${parsed.hostname}:${port}${db}`
-  } catch {
-    return 'the Redis server (unparsable URL)'
-  }
 }
 
 function describeClient(client: Redis): string {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { memoryStore } from '../../src/store/memory.js'
-import { CATCH_UP, paceSpacing } from '../../src/store/pace.js'
+import { memoryStore } from '../../src/limit/memory-store.js'
+import { CATCH_UP, paceSpacing } from '../../src/limit/pace.js'
 import { maxInWindow, paceExcess } from '../support/clock.js'
 import { policy } from '../support/policy.js'
 

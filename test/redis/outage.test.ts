@@ -3,10 +3,10 @@ import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limit/limiter.js'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
-import { redisStore } from '../../src/store/redis.js'
+import { redisStore } from '../../src/redis/index.js'
 import { maxInWindow } from '../support/clock.js'
-import { delay, recordArrivals } from './processes.js'
-import { closedPort, connectRedis } from './redis-helpers.js'
+import { delay, recordArrivals } from './workers.js'
+import { closedPort, connectRedis } from './helpers.js'
 
 // A Redis of its own (a redis-server child on a free loopback port) that the tests kill and start
 // again, with the mock API on the other side of the limiter.

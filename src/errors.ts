@@ -24,10 +24,12 @@ export function isVolleyError(value: unknown): value is VolleyError {
 
 /**
  * Why an `all`/`stream`/`group` call stopped starting work, carried by the AbortErrors of what it
- * did not start: a status in `stopOn` was answered, or the caller's `stopSignal` aborted.
+ * did not start: a status in `stopOn` was answered, an origin's circuit opened (it refused every
+ * attempt), or the caller's `stopSignal` aborted.
  */
 export type StopReason =
   | { readonly code: 'STOP_ON_STATUS'; readonly status: number; readonly detail: string }
+  | { readonly code: 'CIRCUIT_OPEN'; readonly origin: string; readonly detail: string }
   | { readonly code: 'STOP_SIGNAL'; readonly detail: string }
 
 export interface AbortErrorOptions extends ErrorOptions {

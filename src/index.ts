@@ -25,6 +25,7 @@ export {
 export { Client, createClient, type ManyOptions, type RequestOptions } from './http/client.js'
 export {
   BodyTooLargeError,
+  CircuitOpenError,
   type ClientError,
   HttpError,
   InvalidRequestError,

@@ -156,6 +156,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
 
   options.reporter.start(stats)
   let exitCode: number = EXIT.ok
+  /** An origin refused request after request and its circuit opened: the run ends with EXIT.refused. */
+  let refused = false
   try {
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
     for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
@@ -165,8 +167,9 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       const notRun = result.ok ? undefined : notRunReason(result.error)
       if (notRun !== undefined) {
         stats.notRun++
-        // A stopOn status (401 by default) stopped the client, or the shared limit's store failed:
-        // stop reading input too; what was not sent is left for --resume.
+        refused ||= !result.ok && isCircuitOpen(result.error)
+        // A stopOn status (401 by default) stopped the client, an origin's circuit opened, or the
+        // shared limit's store failed: stop reading input too; what was not sent is left for --resume.
         if (!stopping) stop(notRun, false)
         continue
       }
@@ -198,6 +201,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   }
   if (exitCode === EXIT.ok) {
     if (interrupted) exitCode = EXIT.interrupted
+    else if (refused) exitCode = EXIT.refused
     else if (stats.failed + stats.previouslyFailed + stats.notRun > 0) exitCode = EXIT.failed
   }
   return { exitCode, stats, interrupted, stopped }
@@ -208,11 +212,18 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
  * answer: cancelled by a stop, or refused because the shared limit's store failed. Such results are
  * not written, so --resume runs them. Undefined for a result to write.
  */
+/** The origin's circuit opened: this request was refused at once, or its call stopped for it. */
+function isCircuitOpen(error: unknown): boolean {
+  if (!isVolleyError(error)) return false
+  return error.code === 'CIRCUIT_OPEN' || (error as AbortError).stop?.code === 'CIRCUIT_OPEN'
+}
+
 function notRunReason(error: unknown): string | undefined {
   if (!isVolleyError(error)) return undefined
   switch (error.code) {
     case 'ABORTED':
       return (error as AbortError).stop?.detail ?? error.message
+    case 'CIRCUIT_OPEN':
     case 'CLOSED':
     case 'STORE_UNAVAILABLE':
     case 'STORE_FAILED':

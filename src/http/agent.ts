@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import { Agent, type buildConnector, Client, Pool } from 'undici'
-import type { ClientTlsOptions } from './options.js'
+import type { ClientTlsOptions } from './tls-options.js'
 
 /** Streams at once on one HTTP/2 connection: undici's default SETTINGS_MAX_CONCURRENT_STREAMS. */
 const H2_STREAMS = 100

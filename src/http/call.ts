@@ -34,6 +34,8 @@ export class Call implements LayerRequest {
   readonly start: number
   /** Attempts sent or under way: each pass through admission adds one. */
   attempts = 0
+  /** When the last attempt went on the wire, on the client's clock. */
+  sentAt = Number.NEGATIVE_INFINITY
 
   constructor(init: {
     req: PreparedRequest

@@ -14,6 +14,7 @@ import { compose, userLayer } from './compose.js'
 import { type ClientError, HttpError, RateLimitError } from './errors.js'
 import { type ClientEventName, Emitter, type Listener } from './events.js'
 import { admissionLayer } from './layers/admission.js'
+import { circuitBreakerLayer } from './layers/circuit-breaker.js'
 import { rateLimitLayer } from './layers/rate-limit.js'
 import { retryLayer } from './layers/retry.js'
 import { stopOnStatusLayer } from './layers/stop-on-status.js'
@@ -63,7 +64,7 @@ const EXCERPT = 500
  * An HTTP client: a Limiter per origin (concurrency, rates, pauses, learned quotas), an undici
  * dispatcher (keep-alive connections), and a pipeline of layers around one send step:
  *
- *   retry -> stop on status -> your layers -> admission (the origin's limiter) -> rate-limit headers -> send
+ *   retry -> stop on status -> circuit breaker -> your layers -> admission (the origin's limiter) -> rate-limit headers -> send
  *
  * Every attempt, the retries included, passes through its origin's Limiter.
  */
@@ -88,14 +89,8 @@ export class Client implements AsyncDisposable {
     this.#origins = new Origins({
       baseOrigin: o.baseOrigin,
       pinned: o.origins === undefined ? [] : [...o.origins],
-      rateMargin: o.rateMargin,
-      smooth: o.smooth,
       limiter: o.limiter,
-      concurrency: o.concurrency,
-      rates: o.rates,
-      store: o.store,
-      key: o.key,
-      clock: o.clock,
+      limits: o.limits,
     })
     this.#spec = { base: o.base, origins: o.origins, headers: o.headers }
     this.#clientHeaderNames = new Set(Object.keys(o.headers))
@@ -113,6 +108,7 @@ export class Client implements AsyncDisposable {
           closing: this.#closing.signal,
         }),
         stopOnStatusLayer,
+        ...(o.circuitBreaker ? [circuitBreakerLayer({ policy: o.circuitBreaker, clock })] : []),
         ...o.layers.map(userLayer),
         admissionLayer({ clock, isClosed: () => this.#closed }),
         rateLimitLayer({ adaptive: o.adaptive, clock, emitter, maxRetryAfter: o.maxRetryAfter }),
@@ -248,7 +244,8 @@ export class Client implements AsyncDisposable {
       many ??= newManyCall(context.signal, stop, stopOn)
       return this.#send(prepared, many.inFlight, many, options?.priority)
     }
-    const concurrency = options?.concurrency ?? (Number.isFinite(o.concurrency) ? o.concurrency : undefined)
+    const own = o.limits.policy.concurrency
+    const concurrency = options?.concurrency ?? (Number.isFinite(own) ? own : undefined)
     const run: RunManyOptions = { concurrency, signal: options?.signal, stopSignal: stop.signal }
     return { fn, run }
   }

@@ -167,6 +167,30 @@ export class BodyTooLargeError extends RequestError {
   }
 }
 
+/**
+ * The origin refused attempt after attempt (429s, 5xx) and its circuit is open: the request was not
+ * sent. After `retryIn` ms one request probes the origin again.
+ */
+export class CircuitOpenError extends RequestError {
+  declare readonly code: 'CIRCUIT_OPEN'
+  readonly origin: string
+  /** Refusals in a row that opened the circuit. */
+  readonly failures: number
+  /** Ms until a request may probe the origin. */
+  readonly retryIn: number
+
+  constructor(info: RequestErrorInfo & { origin: string; failures: number; retryIn: number }) {
+    super(
+      'CIRCUIT_OPEN',
+      info,
+      `was not sent: ${info.origin} refused ${info.failures} attempts in a row (429/5xx), circuit open for ${Math.ceil(info.retryIn / 1000)} s more`,
+    )
+    this.origin = info.origin
+    this.failures = info.failures
+    this.retryIn = info.retryIn
+  }
+}
+
 /** Why a redirect was not followed (see RedirectError). */
 export type RedirectReason = 'too-many' | 'no-location' | 'invalid-location' | 'scheme' | 'cross-origin-body'
 
@@ -246,6 +270,7 @@ export type ClientError =
   | NetworkError
   | BodyTooLargeError
   | RedirectError
+  | CircuitOpenError
   | InvalidRequestError
   | (AbortError & Partial<RequestErrorInfo>)
   | ClosedError

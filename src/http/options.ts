@@ -1,20 +1,16 @@
 import type { Dispatcher } from 'undici'
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { type Clock, systemClock } from '../limit/clock.js'
-import { Limiter } from '../limit/limiter.js'
-import {
-  type Duration,
-  parseBoolean,
-  parseConcurrency,
-  parseDuration,
-  parseRates,
-  type Rate,
-  type ResolvedRate,
-} from '../limit/units.js'
+import type { Clock } from '../limit/clock.js'
+import type { Limiter } from '../limit/limiter.js'
+import { type ResolvedLimits, resolveLimits } from '../limit/limits.js'
+import { sharedLimiter } from '../limit/shared-limiter.js'
 import type { LimiterStore } from '../limit/store.js'
+import { type Duration, parseBoolean, parseDuration, type Rate } from '../limit/units.js'
 import { InvalidRequestError } from './errors.js'
 import { isEventName, type Listeners } from './events.js'
+import type { BreakerPolicy } from './circuit.js'
 import type { Layer } from './pipeline.js'
+import { type ClientTlsOptions, resolveTls } from './tls-options.js'
 import { maskUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders } from './spec.js'
@@ -72,6 +68,13 @@ export interface ClientOptions {
   /** The jitter source, a function returning [0, 1). @default Math.random */
   random?: () => number
   /**
+   * Per origin: after `failures` refusals in a row (429, 500, 502, 503, 504; a burst already on the
+   * wire counts once) stop sending to it for `cooldown`, then let one request probe it. An
+   * `all`/`stream` call stops when its origin's circuit opens. `false` turns it off.
+   * @default { failures: 5, cooldown: '30s' }
+   */
+  circuitBreaker?: false | { failures?: number; cooldown?: Duration }
+  /**
    * Your own layers of the request pipeline, outermost first: each gets the next step and returns
    * its own (see Layer). They run inside the retry policy and outside the origin's limiter, so each
    * call of `next` is one more attempt, counted against the rate. @default []
@@ -79,35 +82,14 @@ export interface ClientOptions {
   layers?: readonly Layer[]
 }
 
-/** TLS settings of a client's connections (passed to undici's `connect`, then to tls.connect). */
-export interface ClientTlsOptions {
-  /**
-   * Certificate authorities to trust (PEM), **instead of** Node's bundled ones, as tls.connect does:
-   * a corporate CA, a self-signed server. To trust both: `[...tls.rootCertificates, myCa]`.
-   */
-  ca?: PemInput
-  /** Client certificate chain (PEM) for mutual TLS; with `key`. */
-  cert?: PemInput
-  /** The private key (PEM) of `cert`. */
-  key?: PemInput
-  /** Refuse servers whose certificate does not verify. false accepts any certificate: never in production. @default true */
-  rejectUnauthorized?: boolean
-  /** Name sent by SNI and checked against the certificate. @default the URL's host name */
-  servername?: string
-}
-
-export type PemInput = string | Buffer | (string | Buffer)[]
-
 export interface ResolvedClientOptions {
   base: URL | undefined
   baseOrigin: string | undefined
   headers: Record<string, string | string[]>
   /** Origins requests may go to; undefined when unrestricted (no baseUrl, no allowOrigins). */
   origins: ReadonlySet<string> | undefined
-  concurrency: number
-  rates: ResolvedRate[]
-  rateMargin: number
-  smooth: boolean
+  /** The limits of each origin's own limiter (the baseUrl origin's `key`; others `${key}:${origin}`). */
+  limits: ResolvedLimits
   connections: number | undefined
   http2: boolean
   tls: ClientTlsOptions | undefined
@@ -116,9 +98,8 @@ export interface ResolvedClientOptions {
   adaptive: boolean
   maxRetryAfter: number
   stopOn: ReadonlySet<number>
+  /** A shared limiter for the baseUrl's origin (every origin, without a baseUrl). */
   limiter: Limiter | undefined
-  store: LimiterStore | undefined
-  key: string
   dispatcher: Dispatcher | undefined
   maxBodySize: number
   maxRedirects: number
@@ -126,6 +107,7 @@ export interface ResolvedClientOptions {
   on: Listeners
   random: () => number
   layers: readonly Layer[]
+  circuitBreaker: BreakerPolicy | undefined
 }
 
 const CALLER = 'createClient'
@@ -155,6 +137,7 @@ const KNOWN = new Set([
   'on',
   'random',
   'layers',
+  'circuitBreaker',
 ])
 
 function name(option: string): string {
@@ -182,58 +165,6 @@ function originOf(value: unknown, option: string): URL {
     )
   }
   return url
-}
-
-const TLS_FIELDS = new Set(['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'])
-
-function isPem(value: unknown): boolean {
-  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0
-}
-
-/** What a bad `ca`/`cert`/`key` is, without showing it. */
-function describePem(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array holding something else'
-  if (typeof value === 'string' || Buffer.isBuffer(value)) return 'an empty one'
-  return `a ${typeof value}`
-}
-
-/** `tls`, checked field by field. Certificates and keys are never shown in an error: a key is a secret. */
-function resolveTls(value: unknown): ClientTlsOptions | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidOptionError(
-      `${name('tls')} must be { ca, cert, key, rejectUnauthorized, servername }, got ${typeof value === 'string' ? 'a string' : describeValue(value)}`,
-    )
-  }
-  const tls = value as Record<string, unknown>
-  for (const field of Object.keys(tls)) {
-    if (!TLS_FIELDS.has(field)) {
-      throw new InvalidOptionError(
-        `${name('tls')} has an unknown field \`${field}\` (known: ${[...TLS_FIELDS].join(', ')})`,
-      )
-    }
-  }
-  for (const field of ['ca', 'cert', 'key']) {
-    const pem = tls[field]
-    if (pem !== undefined && !(isPem(pem) || (Array.isArray(pem) && pem.length > 0 && pem.every(isPem)))) {
-      throw new InvalidOptionError(
-        `${name(`tls.${field}`)} must be a PEM string or Buffer, or a non-empty array of them, got ${describePem(pem)}`,
-      )
-    }
-  }
-  if ((tls.cert === undefined) !== (tls.key === undefined)) {
-    throw new InvalidOptionError(
-      `${CALLER}: give \`tls.cert\` and \`tls.key\` together (a client certificate and its key), not one of them`,
-    )
-  }
-  parseBoolean(tls.rejectUnauthorized, name('tls.rejectUnauthorized'), true)
-  if (tls.servername !== undefined && (typeof tls.servername !== 'string' || tls.servername === '')) {
-    throw new InvalidOptionError(
-      `${name('tls.servername')} must be a non-empty host name, got ${describeValue(tls.servername)}`,
-    )
-  }
-  return { ...tls }
 }
 
 /** Validates every option once, naming the option and the value when one is wrong, and fills in defaults. */
@@ -273,20 +204,8 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     throw error
   }
 
-  if (opts.limiter !== undefined) {
-    if (!(opts.limiter instanceof Limiter)) {
-      throw new InvalidOptionError(
-        `${name('limiter')} must be a Limiter from createLimiter(), got ${describeValue(opts.limiter)}`,
-      )
-    }
-    for (const clash of ['concurrency', 'rate', 'rateMargin', 'smooth', 'store'] as const) {
-      if (opts[clash] !== undefined) {
-        throw new InvalidOptionError(
-          `${CALLER}: give \`limiter\` or \`${clash}\`, not both (set it on the shared limiter)`,
-        )
-      }
-    }
-  }
+  const limiter = sharedLimiter(opts, CALLER, ['concurrency', 'rate', 'rateMargin', 'smooth', 'store'])
+  const limits = resolveLimits(opts, CALLER)
   if (opts.dispatcher !== undefined) {
     if (typeof (opts.dispatcher as { dispatch?: unknown }).dispatch !== 'function') {
       throw new InvalidOptionError(
@@ -313,10 +232,6 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
       `${name('stopOn')} must be an array of HTTP statuses (100-599), got ${describeValue(stopOn)}`,
     )
   }
-  const key = opts.key ?? 'volley'
-  if (typeof key !== 'string' || key === '') {
-    throw new InvalidOptionError(`${name('key')} must be a non-empty string, got ${describeValue(key)}`)
-  }
   const on = opts.on ?? {}
   if (typeof on !== 'object' || on === null) {
     throw new InvalidOptionError(
@@ -330,10 +245,6 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
         `${name('on')}: \`${event}\` must be one of request, response, retry, pause, quota, error, with a function (or an array of them)`,
       )
     }
-  }
-  const clock = opts.clock ?? systemClock
-  if (typeof clock.now !== 'function' || typeof clock.setTimer !== 'function') {
-    throw new InvalidOptionError(`${name('clock')} must be a Clock (now, wallTime, setTimer, clearTimer)`)
   }
   const random = opts.random ?? Math.random
   if (typeof random !== 'function') {
@@ -352,30 +263,47 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     baseOrigin: base?.origin,
     headers,
     origins,
-    concurrency: parseConcurrency(opts.concurrency, name('concurrency')),
-    rates: parseRates(opts.rate, name('rate')),
-    rateMargin: parseDuration(opts.rateMargin ?? 0, name('rateMargin')),
-    smooth: parseBoolean(opts.smooth, name('smooth'), false),
+    limits,
     connections:
       opts.connections === undefined ? undefined : wholeNumber(opts.connections, 'connections', 1, 1),
     http2: parseBoolean(opts.http2, name('http2'), false),
-    tls: resolveTls(opts.tls),
+    tls: resolveTls(opts.tls, name, CALLER),
     timeout,
     retry: resolveRetry(opts.retry, name('retry')),
     adaptive: parseBoolean(opts.adaptive, name('adaptive'), true),
     maxRetryAfter:
       opts.maxRetryAfter === undefined ? 120_000 : parseDuration(opts.maxRetryAfter, name('maxRetryAfter')),
     stopOn: new Set(stopOn),
-    limiter: opts.limiter,
-    store: opts.store,
-    key,
+    limiter,
     dispatcher: opts.dispatcher,
     maxBodySize: wholeNumber(opts.maxBodySize, 'maxBodySize', 0, 50 * 1024 * 1024),
     maxRedirects: wholeNumber(opts.maxRedirects, 'maxRedirects', 0, 5),
-    clock,
+    clock: limits.clock,
     on,
     random,
     layers,
+    circuitBreaker: resolveBreaker(opts.circuitBreaker),
+  }
+}
+
+const BREAKER_FIELDS = new Set(['failures', 'cooldown'])
+
+function resolveBreaker(value: unknown): BreakerPolicy | undefined {
+  if (value === false) return undefined
+  const breaker = (value ?? {}) as Record<string, unknown>
+  if (typeof breaker !== 'object' || Array.isArray(breaker)) {
+    throw new InvalidOptionError(
+      `${name('circuitBreaker')} must be false or { failures, cooldown }, got ${describeValue(value)}`,
+    )
+  }
+  for (const field of Object.keys(breaker)) {
+    if (!BREAKER_FIELDS.has(field)) {
+      throw new InvalidOptionError(`${name('circuitBreaker')} has an unknown field \`${field}\``)
+    }
+  }
+  return {
+    failures: wholeNumber(breaker.failures, 'circuitBreaker.failures', 1, 5),
+    cooldown: parseDuration(breaker.cooldown ?? 30_000, name('circuitBreaker.cooldown')),
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Clock } from '../limit/clock.js'
-import { createLimiter, type Limiter } from '../limit/limiter.js'
+import { Limiter } from '../limit/limiter.js'
+import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
-import type { LimiterStore } from '../limit/store.js'
+import { Circuit } from './circuit.js'
 import type { Quota } from './ratelimit-headers.js'
 
 /**
@@ -55,6 +56,8 @@ export class OriginState {
   users = 0
   /** Monotonic time the last request holding this state let go of it. */
   lastUsed = Number.NEGATIVE_INFINITY
+  /** Refusals in a row, and whether requests to the origin are held off (see circuitBreakerLayer). */
+  readonly circuit = new Circuit()
   /** Never evicted: the baseUrl's and allowOrigins' states, and any whose limiter was handed out. */
   pinned = false
 
@@ -148,35 +151,21 @@ export class Origins {
     baseOrigin: string | undefined
     /** More origins that are never forgotten (allowOrigins). */
     pinned: readonly string[]
+    /** A shared limiter: it serves the baseUrl's origin (every origin without a baseUrl). */
     limiter: Limiter | undefined
-    concurrency: number
-    rates: readonly ResolvedRate[]
-    rateMargin: number
-    smooth: boolean
-    store: LimiterStore | undefined
-    key: string
-    clock: Clock
+    /** The limits of each origin's own limiter. */
+    limits: ResolvedLimits
   }) {
-    this.#clock = options.clock
-    this.#sweptAt = options.clock.now()
-    const { baseOrigin, pinned } = options
+    const { baseOrigin, pinned, limiter, limits } = options
+    this.#clock = limits.clock
+    this.#sweptAt = limits.clock.now()
     this.#pinned = new Set(baseOrigin === undefined ? pinned : [baseOrigin, ...pinned])
     this.#make = (origin) => {
-      // A limiter the user gave is shared: it serves the baseUrl's origin (every origin without a baseUrl).
-      if (options.limiter && (options.baseOrigin === undefined || origin === options.baseOrigin)) {
-        return new OriginState(origin, options.limiter, false)
+      if (limiter && (baseOrigin === undefined || origin === baseOrigin)) {
+        return new OriginState(origin, limiter, false)
       }
-      const key = origin === options.baseOrigin ? options.key : `${options.key}:${origin}`
-      const limiter = createLimiter({
-        concurrency: options.concurrency,
-        rate: options.rates.map((r) => ({ limit: r.limit, interval: r.interval })),
-        rateMargin: options.rateMargin,
-        smooth: options.smooth,
-        store: options.store,
-        key,
-        clock: options.clock,
-      })
-      return new OriginState(origin, limiter, true)
+      const key = origin === baseOrigin ? limits.key : `${limits.key}:${origin}`
+      return new OriginState(origin, new Limiter({ ...limits, key }), true)
     }
   }
 
@@ -246,7 +235,7 @@ export class Origins {
  * and no pause or block is pending.
  */
 function isForgettable(state: OriginState, now: number): boolean {
-  if (state.pinned || state.users > 0 || now < state.blockedUntil) return false
+  if (state.pinned || state.users > 0 || now < state.blockedUntil || state.circuit.isOpen) return false
   const { rates, rateMargin } = state.limiter.policy
   const longest = Math.max(IDLE_ORIGIN_MS, ...rates.map((rate) => rate.interval + rateMargin))
   if (now - state.lastUsed < longest) return false

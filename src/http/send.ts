@@ -48,6 +48,7 @@ export function createSend(settings: SendSettings): CallSend {
       })
     }
     const sent = clock.now()
+    call.sentAt = sent
     let raw: RawResponse
     try {
       raw = await sendAttempt(req, {

@@ -365,6 +365,22 @@ describe('volley run: limits, shards, stops', () => {
     }
   })
 
+  it('a 429 storm opens the circuit: the run ends with exit 3, the unsent lines left for --resume', async () => {
+    const input = tmp.file('storm.jsonl', Array.from({ length: 200 }, () => '/status/429').join('\n'))
+    const out = outPath()
+    const run = await runCli(['run', input, '--base-url', mock.url, '--out', out, '--concurrency', '4'])
+    expect(run.code, run.stderr).toBe(3)
+    // Five counted rounds of at most 4 requests, and their retries: nowhere near 200 x attempts.
+    expect(mock.stats().requests).toBeLessThanOrEqual(5 * 4 * 2)
+    const written = readOutput(out)
+    expect(written.length).toBeLessThan(200)
+    expect(written.every((l) => l.error?.code === 'RATE_LIMITED')).toBe(true)
+    expect(run.stderr).toMatch(
+      /\n {2}stopped {3}http:\/\/127\.0\.0\.1:\d+ refused 5 attempts in a row \(429\/5xx\): circuit open\n/,
+    )
+    expect(run.stderr).toMatch(/To finish, run:/)
+  })
+
   it('on SIGINT starts nothing new, lets in-flight requests finish, exits 130 and resumes to every line once', async () => {
     const input = tmp.file(
       'sigint.jsonl',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Origins } from '../../src/http/origins.js'
 import { createManualClock } from '../../src/limit/clock.js'
-import { parseRates } from '../../src/limit/units.js'
+import { resolveLimits } from '../../src/limit/limits.js'
 
 // The client's per-origin states, on a manual clock: what is forgotten, when, and what never is.
 
@@ -11,13 +11,7 @@ function origins(options: { rate?: string; baseOrigin?: string; pinned?: string[
     baseOrigin: options.baseOrigin,
     pinned: options.pinned ?? [],
     limiter: undefined,
-    concurrency: Number.POSITIVE_INFINITY,
-    rates: parseRates(options.rate, 'rate'),
-    rateMargin: 0,
-    smooth: false,
-    store: undefined,
-    key: 'volley',
-    clock,
+    limits: resolveLimits({ rate: options.rate, clock }, 'test'),
   })
   const names = () => list.all().map((state) => state.origin)
   /** One finished request to `origin`. */

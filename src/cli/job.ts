@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
-import { AbortError, isVolleyError } from '../errors.js'
+import { AbortError } from '../errors.js'
 import { createClient } from '../http/client.js'
+import type { ClientError } from '../http/errors.js'
 import type { ClientOptions } from '../http/options.js'
 import type { TimerHandle } from '../limit/clock.js'
 import { countLines } from './input/count.js'
@@ -167,7 +168,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       const notRun = result.ok ? undefined : notRunReason(result.error)
       if (notRun !== undefined) {
         stats.notRun++
-        refused ||= !result.ok && isCircuitOpen(result.error)
+        refused ||= !result.ok && isRefusal(result.error)
         // A stopOn status (401 by default) stopped the client, an origin's circuit opened, or the
         // shared limit's store failed: stop reading input too; what was not sent is left for --resume.
         if (!stopping) stop(notRun, false)
@@ -212,17 +213,31 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
  * answer: cancelled by a stop, or refused because the shared limit's store failed. Such results are
  * not written, so --resume runs them. Undefined for a result to write.
  */
-/** The origin's circuit opened: this request was refused at once, or its call stopped for it. */
-function isCircuitOpen(error: unknown): boolean {
-  if (!isVolleyError(error)) return false
-  return error.code === 'CIRCUIT_OPEN' || (error as AbortError).stop?.code === 'CIRCUIT_OPEN'
+/**
+ * The API refuses us for now: the origin's circuit opened (this request was refused at once, or its
+ * call stopped for it), or the server asked for a wait past maxRetryAfter before it was sent.
+ */
+function isRefusal(error: ClientError): boolean {
+  switch (error.code) {
+    case 'RATE_LIMITED':
+      return error.attempts === 0
+    case 'CIRCUIT_OPEN':
+      return true
+    case 'ABORTED':
+      return error.stop?.code === 'CIRCUIT_OPEN'
+    default:
+      return false
+  }
 }
 
-function notRunReason(error: unknown): string | undefined {
-  if (!isVolleyError(error)) return undefined
+/** Why a request was not run (its line is left for --resume), or undefined when its result is written. */
+function notRunReason(error: ClientError): string | undefined {
   switch (error.code) {
     case 'ABORTED':
-      return (error as AbortError).stop?.detail ?? error.message
+      return error.stop?.detail ?? error.message
+    case 'RATE_LIMITED':
+      // Not sent: the server had asked for a wait past maxRetryAfter. Sent and refused is a result.
+      return isRefusal(error) ? error.message : undefined
     case 'CIRCUIT_OPEN':
     case 'CLOSED':
     case 'STORE_UNAVAILABLE':

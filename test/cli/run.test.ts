@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
+import { tinyServer } from '../http/helpers.js'
 import { cliFixture, expectEachLineOnce, readOutput, runCli, spawnCli, waitFor } from './helpers.js'
 
 const fixture = cliFixture({ seed: 1 })
@@ -379,6 +380,24 @@ describe('volley run: limits, shards, stops', () => {
       /\n {2}stopped {3}http:\/\/127\.0\.0\.1:\d+ refused 5 attempts in a row \(429\/5xx\): circuit open\n/,
     )
     expect(run.stderr).toMatch(/To finish, run:/)
+  })
+
+  it('nothing remaining until a far reset: no stall, the run ends at once (exit 3) naming the wait, the rest left for --resume', async () => {
+    const spent = await tinyServer((_req, res) =>
+      res.writeHead(200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '240' }).end('{}'),
+    )
+    try {
+      const input = tmp.file('spent.jsonl', Array.from({ length: 50 }, (_, i) => `/items/${i}`).join('\n'))
+      const out = outPath()
+      const run = await runCli(['run', input, '--base-url', spent.url, '--out', out, '--concurrency', '1'])
+      expect(run.code, run.stderr).toBe(3)
+      expect(spent.seen.length).toBe(1)
+      expect(readOutput(out)).toHaveLength(1)
+      expect(run.stderr).toMatch(/asked to wait 240 s \(RateLimit reset\), more than maxRetryAfter/)
+      expect(run.stderr).toMatch(/To finish, run:/)
+    } finally {
+      await spent.close()
+    }
   })
 
   it('on SIGINT starts nothing new, lets in-flight requests finish, exits 130 and resumes to every line once', async () => {

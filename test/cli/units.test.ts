@@ -10,6 +10,7 @@ import { readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
 import { lockOutput } from '../../src/cli/output/lock.js'
 import { recordLine, responseRecord } from '../../src/cli/output/record.js'
+import { progressText } from '../../src/cli/report/format.js'
 import { plainReporter } from '../../src/cli/report/reporter.js'
 import { RunStats } from '../../src/cli/report/stats.js'
 import { prepareLine } from '../../src/cli/requests.js'
@@ -68,6 +69,31 @@ describe('the plain reporter', () => {
     await clock.advance(60_000)
     expect(stderr.text.split('\n')).toHaveLength(4)
     expect(clock.pendingTimers()).toBe(0)
+  })
+})
+
+describe('pauses in the progress and the summary', () => {
+  it('the progress says paused until when, and paused time counts only what has passed, overlaps once', async () => {
+    const clock = createManualClock()
+    const stats = new RunStats(clock)
+    stats.active = 1
+    stats.pause(240_000) // X-RateLimit-Reset 4 minutes away
+    const paused = progressText(stats)
+    const endsAt = new Date(clock.wallTime() + 240_000).toTimeString().slice(0, 8)
+    expect(paused).toContain(`paused by the server until ${endsAt} (4m00s more)`)
+    expect(paused).not.toContain('in flight')
+    await clock.advance(60_000)
+    stats.pause(30_000) // inside the first: changes nothing
+    expect(stats.pausedMs).toBe(60_000)
+    await clock.advance(120_000)
+    // The run ends here, 3 minutes in: never more paused time than run time.
+    expect(stats.pausedMs).toBe(180_000)
+    await clock.advance(60_000)
+    expect(progressText(stats)).toContain('in flight 1')
+    await clock.advance(10_000)
+    stats.pause(5000)
+    await clock.advance(10_000)
+    expect(stats.pausedMs).toBe(245_000)
   })
 })
 

@@ -28,6 +28,11 @@ export function progressText(stats: RunStats): string {
   const done = stats.previouslyDone + stats.done
   const of = stats.total !== undefined ? `/${stats.total}` : ''
   const pct = stats.total ? ` (${Math.floor((done / stats.total) * 100)}%)` : ''
+  const pause = stats.pauseLeft()
+  // While the server holds us, say so and until when: "in flight" and a growing ETA would mislead.
+  const state = pause
+    ? `paused by the server until ${pause.endsAt.toTimeString().slice(0, 8)} (${formatMs(pause.ms)} more)`
+    : `in flight ${stats.active}`
   return [
     `${done}${of}${pct}`,
     `${throughput(stats).toFixed(1)}/s`,
@@ -36,6 +41,6 @@ export function progressText(stats: RunStats): string {
     `failed ${stats.failed}`,
     `retries ${stats.retries}`,
     `429s ${stats.rateLimited}`,
-    `in flight ${stats.active}`,
+    state,
   ].join(' · ')
 }

@@ -20,14 +20,15 @@ export class RunStats {
   active = 0
   retries = 0
   rateLimited = 0
-  /** Ms during which the server had paused us (overlapping pauses counted once). */
-  pausedMs = 0
   readonly statuses = new Map<string, number>()
   readonly #latency = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 3_600_000,
     numberOfSignificantValueDigits: 3,
   })
+  /** Paused time of the pauses before the current one; the current one runs from #pauseFrom. */
+  #pausedBefore = 0
+  #pauseFrom = 0
   #pausedUntil = 0
 
   constructor(clock: Clock) {
@@ -58,12 +59,26 @@ export class RunStats {
     this.#latency.recordValue(Math.min(Math.max(1, Math.round(ms)), 3_600_000))
   }
 
+  /** The server paused us for `ms` from now; a pause that overlaps the current one extends it. */
   pause(ms: number): void {
     const now = this.#clock.now()
     const until = now + ms
-    if (until <= this.#pausedUntil) return
-    this.pausedMs += until - Math.max(now, this.#pausedUntil)
-    this.#pausedUntil = until
+    if (now >= this.#pausedUntil) {
+      this.#pausedBefore += this.#pausedUntil - this.#pauseFrom
+      this.#pauseFrom = now
+    }
+    this.#pausedUntil = Math.max(this.#pausedUntil, until)
+  }
+
+  /** Ms during which the server has paused us so far (overlapping pauses counted once, none ahead). */
+  get pausedMs(): number {
+    return this.#pausedBefore + Math.max(0, Math.min(this.#clock.now(), this.#pausedUntil) - this.#pauseFrom)
+  }
+
+  /** Ms until the current pause ends (0 when not paused), and its end as wall time. */
+  pauseLeft(): { ms: number; endsAt: Date } | undefined {
+    const left = this.#pausedUntil - this.#clock.now()
+    return left > 0 ? { ms: left, endsAt: new Date(this.#clock.wallTime() + left) } : undefined
   }
 
   percentile(p: number): number {

@@ -9,6 +9,7 @@
  * in increasing order and hashes them otherwise.
  */
 import { runBench } from './lib/bench.js'
+import { importVolley } from './lib/volley.js'
 
 const TICK = 1000
 
@@ -47,7 +48,7 @@ function countingBatch() {
   return { batch, counts: () => ({ ...stats }) }
 }
 
-const volley = () => import('../dist/index.js')
+const volley = () => importVolley()
 
 /** volley's batcher with `options` on top of maxBatchSize 1,000 (maxWait 0: the end of the tick). */
 const volleyContender = (name, options) => ({

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { runBench } from './lib/bench.js'
+import { importVolley } from './lib/volley.js'
 
 const CONCURRENCY = 64
 
@@ -87,7 +88,7 @@ const contenders = [
     kind: 'volley',
     run: ({ lines }) =>
       measure(lines, async ({ input, out, url }) => {
-        const { run } = await import('../dist/cli/main.js')
+        const { run } = await importVolley('cli/main.js')
         const io = {
           stdout: quiet,
           stderr: quiet,

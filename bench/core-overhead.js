@@ -6,10 +6,11 @@
  */
 import { runBench } from './lib/bench.js'
 import { allAtOnce, workerLoops } from './lib/workloads.js'
+import { importVolley } from './lib/volley.js'
 
 const CONCURRENCY = 64
 const noop = async () => 1
-const volley = () => import('../dist/index.js')
+const volley = () => importVolley()
 
 /**
  * Times `runAll` (which must return the sum of N results of `noop`) and turns it into figures.

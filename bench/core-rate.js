@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runBench } from './lib/bench.js'
 import { averageRate, maxInWindow, minSpan } from './lib/windows.js'
+import { importVolley } from './lib/volley.js'
 
 const LIMIT = 50
 const INTERVAL = 1000
@@ -110,7 +111,7 @@ const contenders = [
     }
   }),
   contender("volley createLimiter({rate:'50/s'})", 'volley', async () => {
-    const { createLimiter } = await import('../dist/index.js')
+    const { createLimiter } = await importVolley()
     return () => {
       const limiter = createLimiter({ rate: `${LIMIT}/s` })
       return (task) => limiter.run(task)

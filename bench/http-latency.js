@@ -16,6 +16,7 @@ import { parseBenchArgs } from './lib/args.js'
 import { runBench } from './lib/bench.js'
 import { percentile } from './lib/stats.js'
 import { workerLoops } from './lib/workloads.js'
+import { importVolley } from './lib/volley.js'
 
 const CONCURRENCY = 50
 const N = 2000
@@ -74,7 +75,7 @@ const contenders = [
     name: 'volley api.all',
     kind: 'volley',
     run: async (params) => {
-      const { createClient } = await import('../dist/index.js')
+      const { createClient } = await importVolley()
       const api = createClient({ baseUrl: params.url, concurrency: CONCURRENCY })
       const specs = Array.from({ length: N }, () => `/delay/${DELAY}`)
       const result = await measure(params, async (latencies) => {

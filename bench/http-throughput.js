@@ -11,6 +11,7 @@ import { startBenchServer } from './http-server.js'
 import { parseBenchArgs } from './lib/args.js'
 import { runBench } from './lib/bench.js'
 import { workerLoops } from './lib/workloads.js'
+import { importVolley } from './lib/volley.js'
 
 const CONCURRENCY = 64
 
@@ -37,7 +38,7 @@ const contenders = [
     name: 'volley api.all',
     kind: 'volley',
     run: async (params) => {
-      const { createClient } = await import('../dist/index.js')
+      const { createClient } = await importVolley()
       const api = createClient({
         baseUrl: params.url,
         concurrency: CONCURRENCY,

@@ -10,6 +10,7 @@
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { importVolley } from './lib/volley.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CONCURRENCY = 32
@@ -27,8 +28,8 @@ async function worker({ lib, key, tasks, processes }) {
   let schedule
   let close
   if (lib === 'volley') {
-    const { redisStore } = await import('../dist/redis/index.js')
-    const { createLimiter } = await import('../dist/limit/limiter.js')
+    const { redisStore } = await importVolley('redis/index.js')
+    const { createLimiter } = await importVolley('limit/limiter.js')
     const store = redisStore({ client })
     // Concurrency shared by all processes, and a rate high enough never to bind: both scripts run.
     const limiter = createLimiter({ store, key, concurrency: CONCURRENCY, rate: '1000000/s' })

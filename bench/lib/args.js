@@ -4,12 +4,15 @@
  *   --quick             fewer rounds and items: a smoke run
  *   --rounds N          override the number of rounds
  *   --only a,b          run only these contenders (names as printed in the tables)
+ *   --baseline DIR      also run every volley contender against another build of volley (a dist/
+ *                       directory or a checkout with one), as "<name> (baseline)", interleaved
  *   --child NAME        internal: run one contender in this process and print its result line
  *   --params JSON       internal: the parameters for --child
  *
  * @typedef {{ quick: boolean, rounds: number | undefined, only: string[] | undefined,
- *   child: { name: string, params: any } | undefined }} BenchArgs
+ *   baseline: string | undefined, child: { name: string, params: any } | undefined }} BenchArgs
  */
+import { resolveDist } from './volley.js'
 
 /** @param {string[]} argv @returns {BenchArgs} */
 export function parseBenchArgs(argv = process.argv.slice(2)) {
@@ -20,10 +23,12 @@ export function parseBenchArgs(argv = process.argv.slice(2)) {
   const rounds = value('--rounds')
   const only = value('--only')
   const child = value('--child')
+  const baseline = value('--baseline')
   return {
     quick: argv.includes('--quick'),
     rounds: rounds === undefined ? undefined : positiveInteger(rounds, '--rounds'),
     only: only?.split(',').map((name) => name.trim()),
+    baseline: baseline === undefined ? undefined : resolveDist(baseline),
     child: child === undefined ? undefined : { name: child, params: JSON.parse(value('--params') ?? '{}') },
   }
 }

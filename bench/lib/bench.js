@@ -4,9 +4,10 @@
  * every measurement (rounds, rotation), each in a fresh child running this same script with
  * `--child <name>`; the child runs that one contender and prints its figures. See README.md.
  *
- * @typedef {'volley' | 'peer' | 'baseline'} Kind
+ * @typedef {'volley' | 'volley-baseline' | 'peer' | 'baseline'} Kind
  * @typedef {{ name: string, kind: Kind, run: (params: any) => Promise<Record<string, unknown>>,
- *   params?: (base: any, options: { quick: boolean }) => any, scenarios?: string[] }} Contender
+ *   params?: (base: any, options: { quick: boolean }) => any, scenarios?: string[],
+ *   env?: Record<string, string> }} Contender
  * @typedef {{ name: string, title: string, params: (options: { quick: boolean }) => any }} Scenario
  * @typedef {{ name: string, title: string, script: string, notes?: string[], packages?: string[],
  *   rounds: { normal: number, quick: number }, scenarios: Scenario[], contenders: Contender[],
@@ -17,21 +18,32 @@
  * `probe`, when given, runs in the parent around every measurement: called before the child starts,
  * it resolves with a function called after the child ends, whose figures join the child's (what the
  * target server saw, say).
+ *
+ * With `--baseline DIR`, every volley contender also runs as "<name> (baseline)" (kind
+ * 'volley-baseline'), its child loading volley from DIR (see volley.js), interleaved with the rest;
+ * the report adds a "volley ÷ baseline" table and gives the baseline rows their own peer ratios.
  */
 import { fileURLToPath } from 'node:url'
 import { parseBenchArgs } from './args.js'
 import { runInChild } from './child.js'
 import { describeEnvironment } from './machine.js'
-import { figuresTable, ratioTable, summarizeByContender, targetLines } from './report.js'
+import { baselineTable, figuresTable, ratioTable, summarizeByContender, targetLines } from './report.js'
 import { appendResults, writeReport } from './results.js'
 import { runRounds } from './rounds.js'
 import { measureInChild } from './spawn.js'
+import { VOLLEY_DIST_ENV } from './volley.js'
+
+const BASELINE = ' (baseline)'
 
 /** @param {BenchSpec} spec */
 export async function runBench(spec) {
   const args = parseBenchArgs()
   if (args.child) {
-    const contender = spec.contenders.find((c) => c.name === args.child.name)
+    // A baseline child runs the same contender; VOLLEY_BENCH_DIST (from the parent) picks the build.
+    const name = args.child.name.endsWith(BASELINE)
+      ? args.child.name.slice(0, -BASELINE.length)
+      : args.child.name
+    const contender = spec.contenders.find((c) => c.name === name)
     if (!contender) throw new Error(`${spec.name}: no contender named ${args.child.name}`)
     return runInChild(contender.run, args.child.params)
   }
@@ -39,9 +51,11 @@ export async function runBench(spec) {
   const quick = args.quick
   const rounds = args.rounds ?? (quick ? spec.rounds.quick : spec.rounds.normal)
   const header = [`## ${spec.title}`, '', ...describeEnvironment(spec.packages)]
+  if (args.baseline) header.push(`- Baseline: "<name>${BASELINE}" rows load volley from ${args.baseline}`)
+  const contenders = withBaselines(spec.contenders, args.baseline)
   header.push(`- ${rounds} round(s)${quick ? ' (--quick)' : ''}; every cell: median (min–max) over rounds`)
   const units = spec.scenarios.flatMap((scenario) =>
-    selected(spec.contenders, args.only)
+    selected(contenders, args.only)
       .filter((c) => !c.scenarios || c.scenarios.includes(scenario.name))
       .map((contender) => ({ scenario, contender })),
   )
@@ -60,10 +74,24 @@ export async function runBench(spec) {
     ...result.figures,
   }))
   appendResults(spec.name, runId, records)
-  const sections = spec.scenarios.map((scenario) => scenarioSection(spec, scenario, records))
+  const sections = spec.scenarios.map((scenario) => scenarioSection(spec, contenders, scenario, records))
   const markdown = [...header, ...(spec.notes ?? []), '', ...sections].join('\n')
   process.stdout.write(`${markdown}\n`)
   process.stderr.write(`[${spec.name}] report: ${writeReport(spec.name, markdown)}\n`)
+}
+
+/** Each volley contender once more against the build in `dist` (a `--baseline` run). */
+function withBaselines(contenders, dist) {
+  if (!dist) return contenders
+  const baselines = contenders
+    .filter((c) => c.kind === 'volley')
+    .map((c) => ({
+      ...c,
+      name: `${c.name}${BASELINE}`,
+      kind: 'volley-baseline',
+      env: { [VOLLEY_DIST_ENV]: dist },
+    }))
+  return [...contenders, ...baselines]
 }
 
 function selected(contenders, only) {
@@ -76,7 +104,7 @@ function selected(contenders, only) {
 async function measureLogged(spec, script, label, contender, params) {
   const started = performance.now()
   const probed = await spec.probe?.()
-  const figures = await measureInChild(script, contender.name, params, spec)
+  const figures = await measureInChild(script, contender.name, params, { ...spec, env: contender.env })
   if (probed && !figures.failed) Object.assign(figures, await probed())
   const wall = ((performance.now() - started) / 1000).toFixed(1)
   const outcome = figures.failed ? `FAILED: ${figures.failed}` : `${wall} s`
@@ -84,7 +112,7 @@ async function measureLogged(spec, script, label, contender, params) {
   return { params, figures }
 }
 
-function scenarioSection(spec, scenario, records) {
+function scenarioSection(spec, contenders, scenario, records) {
   const mine = records
     .filter((r) => r.scenario === scenario.name)
     .map((r) => ({ contender: r.contender, result: r }))
@@ -95,9 +123,13 @@ function scenarioSection(spec, scenario, records) {
     [...summaries.keys()].map((n) => [n, mine.filter((m) => m.contender === n && m.result.failed).length]),
   )
   const names = [...summaries.keys()]
-  const kindOf = (name) => spec.contenders.find((c) => c.name === name)?.kind
-  const volley = names.filter((n) => kindOf(n) === 'volley')
-  const others = names.filter((n) => kindOf(n) !== 'volley')
+  const kindOf = (name) => contenders.find((c) => c.name === name)?.kind
+  const isVolley = (name) => kindOf(name) === 'volley' || kindOf(name) === 'volley-baseline'
+  const volley = names.filter(isVolley)
+  const others = names.filter((n) => !isVolley(n))
+  const pairs = names
+    .filter((n) => kindOf(n) === 'volley' && summaries.has(`${n}${BASELINE}`))
+    .map((n) => [n, `${n}${BASELINE}`])
   const targets = (spec.targets ?? []).filter(
     (t) => (!t.scenario || t.scenario === scenario.name) && summaries.has(t.contender),
   )
@@ -109,6 +141,7 @@ function scenarioSection(spec, scenario, records) {
     ...(volley.length > 0 && others.length > 0
       ? [ratioTable(summaries, volley, others, spec.ratios), '']
       : []),
+    ...(pairs.length > 0 ? [baselineTable(summaries, pairs, spec.ratios), ''] : []),
     ...(targets.length > 0 ? ['Targets:', '', ...targetLines(summaries, targets), ''] : []),
   ].join('\n')
 }

@@ -58,6 +58,23 @@ export function ratioTable(summaries, volley, others, metrics) {
   return markdownTable(headers, rows)
 }
 
+/**
+ * volley ÷ its `--baseline` build, on medians: one row per pair, one column per metric.
+ * @param {Summaries} summaries @param {[string, string][]} pairs @param {RatioMetric[]} metrics
+ */
+export function baselineTable(summaries, pairs, metrics) {
+  const headers = ['volley ÷ baseline', ...metrics.map((m) => `${m.label} (${m.better} is better)`)]
+  const rows = pairs.map(([now, before]) => [
+    now,
+    ...metrics.map((metric) => {
+      const a = summaries.get(now)?.get(metric.key)?.median
+      const b = summaries.get(before)?.get(metric.key)?.median
+      return a === undefined || b === undefined ? '—' : formatRatio(a / b)
+    }),
+  ])
+  return markdownTable(headers, rows)
+}
+
 /** "- PASS volley-all tasks/s: median 3,000,000 >= 2,000,000" lines. @param {Target[]} targets */
 export function targetLines(summaries, targets) {
   return targets.map((target) => {

@@ -10,14 +10,17 @@ import { RESULT_PREFIX } from './child.js'
  * @param {string} script path of the benchmark script
  * @param {string} name contender name
  * @param {unknown} params JSON-serializable parameters
- * @param {{ timeoutMs?: number, nodeArgs?: string[] }} [options]
+ * @param {{ timeoutMs?: number, nodeArgs?: string[], env?: Record<string, string> }} [options]
  * @returns {Promise<Record<string, any>>}
  */
 export function measureInChild(script, name, params, options = {}) {
-  const { timeoutMs = 300_000, nodeArgs = [] } = options
+  const { timeoutMs = 300_000, nodeArgs = [], env } = options
   const args = [...nodeArgs, script, '--child', name, '--params', JSON.stringify(params)]
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: env ? { ...process.env, ...env } : process.env,
+    })
     let stdout = ''
     child.stdout.setEncoding('utf8')
     child.stdout.on('data', (chunk) => {

@@ -1,0 +1,26 @@
+/**
+ * Where the benchmarks load volley from: this checkout's `dist/`, or, in the child of a
+ * `--baseline DIR` contender, the other build named by VOLLEY_BENCH_DIST (set by the parent), so
+ * the same workload code measures both builds.
+ */
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+export const VOLLEY_DIST_ENV = 'VOLLEY_BENCH_DIST'
+const ownDist = fileURLToPath(new URL('../../dist/', import.meta.url))
+
+/** Imports `dist/<subpath>` of the volley build under measurement. @param {string} [subpath] */
+export function importVolley(subpath = 'index.js') {
+  const dist = process.env[VOLLEY_DIST_ENV] || ownDist
+  return import(pathToFileURL(join(dist, subpath)).href)
+}
+
+/** `--baseline` accepts a dist directory or a checkout holding one; returns the dist directory. */
+export function resolveDist(dir) {
+  const absolute = resolve(dir)
+  const dist = existsSync(join(absolute, 'index.js')) ? absolute : join(absolute, 'dist')
+  if (!existsSync(join(dist, 'index.js')))
+    throw new Error(`--baseline: no index.js in ${absolute} or its dist/`)
+  return dist
+}

@@ -53,14 +53,8 @@ export type { RetryOptions } from './http/retry.js'
 export type { BackoffOptions } from './limit/backoff.js'
 export type { HeaderValues, Params, RequestObject, RequestSpec } from './http/spec.js'
 export { type Clock, createManualClock, type ManualClock, systemClock } from './limit/clock.js'
-export {
-  createLimiter,
-  Limiter,
-  type LimiterOptions,
-  type LimiterStats,
-  type RunOptions,
-  type TaskContext,
-} from './limit/limiter.js'
+export { createLimiter, Limiter, type LimiterOptions, type LimiterStats } from './limit/limiter.js'
+export type { RunOptions, TaskContext } from './limit/task.js'
 export type { LimitOptions } from './limit/limits.js'
 export {
   type Duration,

@@ -1,10 +1,13 @@
 import type { Clock } from '../limit/clock.js'
-import type { RunOptions } from '../limit/limiter.js'
+import { noop, type RunOptions } from '../limit/task.js'
 import type { RequestErrorInfo } from './errors.js'
 import type { OriginState } from './origins.js'
 import type { LayerRequest, LayerResponse } from './pipeline.js'
 import type { CancelSignal, SignalFanout } from './signals.js'
 import { type PreparedRequest, shownUrl } from './spec.js'
+
+/** An API counts arrivals: an attempt's start counts from when it goes out, not from its turn. */
+const COUNTS_FROM_SENT: RunOptions = Object.freeze({ countsFrom: 'sent' })
 
 /** Set while one `all`/`stream`/`group` call runs: what stops it, and what its waits give up on. */
 export interface ManyCall {
@@ -28,14 +31,16 @@ export class Call implements LayerRequest {
   readonly many: ManyCall | undefined
   /** Whether the retry policy would send it again: it also tells undici what may share an h2 connection. */
   readonly resendable: boolean
-  /** How it waits in the limiter (its wait signal and priority), undefined for the defaults. */
-  readonly runOptions: RunOptions | undefined
+  /** How it waits in the limiter (its wait signal and priority); its start counts from when it is sent. */
+  readonly runOptions: RunOptions
   /** When the request was made, on the client's clock. */
   readonly start: number
   /** Attempts sent or under way: each pass through admission adds one. */
   attempts = 0
   /** When the last attempt went on the wire, on the client's clock. */
   sentAt = Number.NEGATIVE_INFINITY
+  /** Tells the origin's limiter that the attempt in its slot is being written on a connected socket. */
+  sent: () => void = noop
 
   constructor(init: {
     req: PreparedRequest
@@ -54,7 +59,9 @@ export class Call implements LayerRequest {
     this.start = init.start
     const waitSignal = this.waitSignal
     this.runOptions =
-      waitSignal || init.priority ? { signal: waitSignal, priority: init.priority } : undefined
+      waitSignal || init.priority
+        ? { signal: waitSignal, priority: init.priority, countsFrom: 'sent' }
+        : COUNTS_FROM_SENT
   }
 
   get method(): string {

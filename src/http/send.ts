@@ -61,6 +61,7 @@ export function createSend(settings: SendSettings): CallSend {
         allowed: settings.allowed,
         clientHeaderNames: settings.clientHeaderNames,
         resendable: call.resendable,
+        onSent: call.sent,
       })
     } catch (failure) {
       throw publicError(failure as AttemptFailure, call, settings)

@@ -52,6 +52,8 @@ export interface AttemptOptions {
   clientHeaderNames: ReadonlySet<string>
   /** The client's retry policy would send this request again (its method, or its Idempotency-Key). */
   resendable: boolean
+  /** Called when undici writes the request on a connected socket (the first hop only). */
+  onSent: () => void
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -93,7 +95,7 @@ class Attempt {
   }
 
   #run(request: AttemptRequest, hop: number): void {
-    const exchange = new Exchange(this.#options.maxBodySize)
+    const exchange = new Exchange(this.#options.maxBodySize, hop === 0 ? this.#options.onSent : undefined)
     this.#hop = exchange
     exchange.done = (error) => {
       if (this.#settled) return
@@ -206,11 +208,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   size = 0
   done: (error?: AttemptFailure) => void = () => {}
   readonly #maxBodySize: number
+  readonly #onSent: (() => void) | undefined
   #abort: ((reason?: Error) => void) | undefined
   #cancelled: AttemptFailure | undefined
 
-  constructor(maxBodySize: number) {
+  constructor(maxBodySize: number, onSent: (() => void) | undefined) {
     this.#maxBodySize = maxBodySize
+    this.#onSent = onSent
   }
 
   cancel(reason: AttemptFailure): void {
@@ -220,8 +224,11 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (reason?: Error) => void): void {
     // Still queued in the pool when cancelled: undici calls this once a socket is free; stop there.
-    if (this.#cancelled) abort(this.#cancelled)
-    else this.#abort = abort
+    if (this.#cancelled) return abort(this.#cancelled)
+    this.#abort = abort
+    // undici calls this right before it writes the request on a connected socket: the request
+    // leaves now, handshakes done, and the rate counts it from here.
+    this.#onSent?.()
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {

@@ -5,24 +5,11 @@ import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
 import { SignalWatch } from './signal-watch.js'
+import { noop, type RunOptions, type TaskContext, unsignalled } from './task.js'
 import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
 
 /** The options of createLimiter: the limits every volley entry point takes. */
 export type LimiterOptions = LimitOptions
-
-export interface RunOptions {
-  /** Aborting it removes the task from the queue at once (the call rejects with an AbortError). */
-  signal?: AbortSignal
-  /** Higher runs first; FIFO among equals. @default 0 */
-  priority?: number
-  /** How many starts the task counts as against each rate (not against concurrency). @default 1 */
-  cost?: number
-}
-
-export interface TaskContext {
-  /** The signal given to `run` (a signal that never aborts when none was given). */
-  signal: AbortSignal
-}
 
 export interface LimiterStats {
   /** Tasks of this limiter running now. */
@@ -39,12 +26,10 @@ interface QueuedTask<T> extends QueueNode {
   fn: (context: TaskContext) => T | PromiseLike<T>
   signal: AbortSignal | undefined
   cost: number
+  countsFromSent: boolean
   resolve: (value: T | PromiseLike<T>) => void
   reject: (reason: unknown) => void
 }
-
-/** The context of tasks run without a signal: one frozen object for all of them. */
-const unsignalled: TaskContext = Object.freeze({ signal: new AbortController().signal })
 
 /**
  * Runs tasks when a concurrency slot and every rate allow, in priority then FIFO order. The state
@@ -99,6 +84,7 @@ export class Limiter implements AsyncDisposable {
     if (signal?.aborted) return Promise.reject(AbortError.from(signal))
     const cost = options?.cost ?? 1
     const priority = options?.priority ?? 0
+    const countsFromSent = options?.countsFrom === 'sent'
     if (cost !== 1 || priority !== 0) {
       const invalid = this.#checkOptions(cost, priority)
       if (invalid) return Promise.reject(invalid)
@@ -107,12 +93,12 @@ export class Limiter implements AsyncDisposable {
     if (this.#queue.size === 0 && this.#store.synchronous) {
       const now = this.#clock.now()
       const wait = this.#store.acquire(this.key, this.#policy, cost, now) as number
-      if (wait === 0) return this.#start(fn, signal, now)
-      const queued = this.#enqueue(fn, signal, priority, cost)
+      if (wait === 0) return this.#start(fn, signal, now, countsFromSent)
+      const queued = this.#enqueue(fn, signal, priority, cost, countsFromSent)
       if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
       return queued
     }
-    const queued = this.#enqueue(fn, signal, priority, cost)
+    const queued = this.#enqueue(fn, signal, priority, cost, countsFromSent)
     this.#drain()
     return queued
   }
@@ -214,12 +200,14 @@ export class Limiter implements AsyncDisposable {
     signal: AbortSignal | undefined,
     priority: number,
     cost: number,
+    countsFromSent: boolean,
   ): Promise<Awaited<T>> {
     return new Promise<Awaited<T>>((resolve, reject) => {
       const node: QueuedTask<T> = {
         fn,
         signal,
         cost,
+        countsFromSent,
         priority,
         resolve: resolve as (value: T | PromiseLike<T>) => void,
         reject,
@@ -232,17 +220,21 @@ export class Limiter implements AsyncDisposable {
     })
   }
 
-  /** `stampedAt`: when the store recorded this start, for restamping it once the task has really begun. */
+  /**
+   * `stampedAt`: when the store recorded this start, for restamping it once the task has really
+   * begun, and again when it says its work was sent (`countsFromSent`).
+   */
   #start<T>(
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
     stampedAt: number | undefined,
+    countsFromSent: boolean,
   ): Promise<Awaited<T>> {
     this.#running++
     this.#started++
     let result: T | PromiseLike<T>
     try {
-      result = fn(signal ? { signal } : unsignalled)
+      result = fn(this.#context(signal, countsFromSent ? stampedAt : undefined))
     } catch (error) {
       this.#finish()
       return Promise.reject(error)
@@ -250,6 +242,19 @@ export class Limiter implements AsyncDisposable {
     if (stampedAt !== undefined && this.#restamps)
       this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
+  }
+
+  /** A task's context: one shared object unless it has a signal or its start moves when it is sent. */
+  #context(signal: AbortSignal | undefined, stampedAt: number | undefined): TaskContext {
+    if (stampedAt === undefined || !this.#restamps) return signal ? { signal, sent: noop } : unsignalled
+    let moved = false
+    const sent = () => {
+      if (moved) return
+      moved = true
+      // Starts never move back: a later start that moved this one already is kept.
+      this.#store.restamp!(this.key, stampedAt, this.#clock.now())
+    }
+    return { signal: signal ?? unsignalled.signal, sent }
   }
 
   /** Restamping matters only where a start is recorded against a rate, by a store that can. */
@@ -354,7 +359,7 @@ export class Limiter implements AsyncDisposable {
     }
     this.#queue.remove(node)
     this.#signals.detach(node)
-    this.#start(node.fn, node.signal, stampedAt).then(node.resolve, node.reject)
+    this.#start(node.fn, node.signal, stampedAt, node.countsFromSent).then(node.resolve, node.reject)
     return true
   }
 

@@ -1,5 +1,5 @@
 import { AbortError } from '../errors.js'
-import type { RunOptions } from '../limit/limiter.js'
+import type { RunOptions } from '../limit/task.js'
 import type { ResolvedRunOptions } from './options.js'
 import { type ItemContext, type Result, toError } from './result.js'
 import type { Source } from './source.js'

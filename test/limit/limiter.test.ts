@@ -177,6 +177,49 @@ describe('Limiter rate', () => {
   })
 })
 
+describe('Limiter countsFrom', () => {
+  it.each([
+    ['sent', [0, 1400]],
+    ['start', [0, 1000]],
+  ] as const)(
+    "countsFrom '%s': a start counts from when the task says its work was sent",
+    async (countsFrom, expected) => {
+      const clock = createManualClock()
+      const limiter = createLimiter({ rate: '1/s', clock })
+      const starts: number[] = []
+      let sendFirst = () => {}
+      const task = ({ sent }: { sent: () => void }) => {
+        starts.push(clock.now())
+        sendFirst = sent
+      }
+      const both = Promise.all([limiter.run(task, { countsFrom }), limiter.run(task, { countsFrom })])
+      // The first request waits 400 ms for its connection before it goes out.
+      await clock.advance(400)
+      sendFirst()
+      sendFirst() // a second call changes nothing
+      await clock.advance(2000)
+      await both
+      expect(starts).toEqual(expected)
+    },
+  )
+
+  it('a task that is never sent keeps the start it was given', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '1/s', clock })
+    const starts: number[] = []
+    const task = () => {
+      starts.push(clock.now())
+    }
+    const both = Promise.all([
+      limiter.run(task, { countsFrom: 'sent' }),
+      limiter.run(task, { countsFrom: 'sent' }),
+    ])
+    await clock.advance(2000)
+    await both
+    expect(starts).toEqual([0, 1000])
+  })
+})
+
 describe('Limiter order', () => {
   it('runs higher priority first and FIFO within a priority', async () => {
     const clock = createManualClock()

@@ -1,5 +1,6 @@
 import { AbortError, ClosedError } from '../../errors.js'
 import type { Clock } from '../../limit/clock.js'
+import type { TaskContext } from '../../limit/task.js'
 import type { CallLayer } from '../call.js'
 import { requestAbortError } from '../errors.js'
 import { shownUrl } from '../spec.js'
@@ -21,8 +22,9 @@ export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean
       )
     }
     let started = false
-    const attempt = () => {
+    const attempt = (context: TaskContext) => {
       started = true
+      call.sent = context.sent
       return next(call)
     }
     return call.state.limiter.run(attempt, call.runOptions).catch((error: unknown) => {

@@ -77,3 +77,38 @@ describe('without --base-url, headers go only to the origins named with --allow-
     expect(a.seen.length + b.seen.length).toBe(seen)
   })
 })
+
+describe('redaction removes the secrets sent and rewrites nothing else', () => {
+  it('bodies holding short secrets inside words, ids, dates and numbers are written byte for byte', async () => {
+    const run = await volley(
+      ['/latest', '/dates', '/price', '/text', '/echo'],
+      ['--base-url', a.url, '-H', 'X-Api-Key: test', '-H', 'X-Secret: 2024', '--header-env', 'X-Token: $T'],
+      { T: '998.01' },
+    )
+    expect(run.code).toBe(0)
+    const rawLine = (index: number) => run.text.split('\n').find((l) => l.includes(`"index":${index},`))!
+    expect(rawLine(1)).toContain(`,"json":${BODIES['/latest']}}`)
+    expect(rawLine(2)).toContain(`,"json":${BODIES['/dates']}}`)
+    expect(rawLine(3)).toContain(`,"json":${BODIES['/price']}}`)
+    const lines = readOutput(run.out)
+    expect(lines.find((l) => l.index === 4)!.text).toBe(BODIES['/text'])
+    // The same values echoed back as what they are (header values) are redacted, short or not.
+    expect(lines.find((l) => l.index === 5)!.json.headers).toMatchObject({
+      'x-api-key': '[REDACTED]',
+      'x-secret': '[REDACTED]',
+      'x-token': '[REDACTED]',
+    })
+  })
+
+  it('a 500 echoing a 3-character key does not write the key', async () => {
+    const run = await volley(['/fail', '/latest'], ['--base-url', a.url, '-H', 'X-Api-Key: xyz'])
+    expect(run.code).toBe(1)
+    const lines = readOutput(run.out)
+    expect(lines.find((l) => l.index === 1)!.error).toMatchObject({
+      code: 'HTTP',
+      status: 500,
+      body: '{"error":"unexpected","x-api-key":"[REDACTED]"}',
+    })
+    expect(run.text).not.toContain('"xyz"')
+  })
+})

@@ -118,7 +118,7 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     requests: {
       method,
       runId: flags.runId ?? runIdOf(inputPath, out, baseUrl),
-      secrets: [...new Set(secrets.filter((s) => s.length >= 4))],
+      secrets: [...new Set(secrets)],
     },
     client: {
       baseUrl,

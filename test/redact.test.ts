@@ -138,9 +138,10 @@ describe('redacting a response body', () => {
     )
   })
 
+  const STRING = /"(?:[^"\\]|\\.)*"/g
   /** Strings (keys and values) of valid JSON text, decoded, in order. */
   const stringsOf = (json: string): string[] =>
-    (json.match(/"(?:[^"\\]|\\.)*"/g) ?? []).map((token) => JSON.parse(token) as string)
+    (json.match(STRING) ?? []).map((token) => JSON.parse(token) as string)
   const secret = fc.oneof(
     fc.string({ unit: fc.constantFrom(...'abxyz019 -."\\\n/é'), minLength: 1, maxLength: 6 }),
     // Letters and a digit, 8 or more: distinctive, so hunted everywhere.
@@ -182,7 +183,7 @@ describe('redacting a response body', () => {
         const after = stringsOf(out)
         expect(after).toHaveLength(before.length)
         // Only strings are rewritten: everything between them (numbers, spaces, punctuation) is the same bytes.
-        expect(out.replace(/"(?:[^"\\]|\\.)*"/g, '""')).toBe(body.replace(/"(?:[^"\\]|\\.)*"/g, '""'))
+        expect(out.replace(STRING, '""')).toBe(body.replace(STRING, '""'))
         const distinctive = secrets.filter((s) => s.length >= 8)
         before.forEach((was, i) => {
           const now = after[i]!

@@ -135,26 +135,118 @@ const CREDENTIAL_PATTERNS: readonly RegExp[] = [/\b(Bearer|Basic|Digest|Token)\s
 
 /**
  * Removes secrets from free text (an error message, a response body excerpt): each of the known
- * secret values (the client's own header and parameter values, at least 4 characters long) and
+ * secret values (the client's own header and parameter values; see redactBody for where) and
  * anything that looks like a credential.
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
-  let out = redactSecrets(text, secrets)
+  let out = redactValues(text, hunted(secrets), false)
   for (const pattern of CREDENTIAL_PATTERNS)
     out = out.replace(pattern, (_m, scheme: string) => `${scheme} ${REDACTED}`)
   return redactQuery(out)
 }
 
 /**
- * Replaces each known secret value (at least 4 characters long) and nothing else: for data such as
- * a response body, where guessing at credential-like words would corrupt ordinary content.
+ * A response body with the known secret values replaced, and nothing else: it is data, and words
+ * that merely look like credentials are kept. A distinctive secret is replaced wherever it occurs;
+ * a short or plain one ('xyz', 'test', '2024') only where it stands as a value, since it also
+ * occurs as ordinary data. Valid JSON stays valid JSON: only its strings are rewritten (numbers
+ * never), and only those holding a secret; a body without a secret is returned as is.
  */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
+export function redactBody(text: string, secrets: readonly string[]): string {
+  const values = hunted(secrets)
+  if (values.length === 0) return text
+  if (!values.some((secret) => text.includes(secret)) && !mayBeEscaped(text, values)) return text
+  try {
+    JSON.parse(text)
+  } catch {
+    return redactValues(text, values, false)
+  }
+  let valueAt = -1
+  let secretKey = false
+  return text.replace(JSON_STRING, (token: string, at: number) => {
+    const value = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1)
+    KEY_END.lastIndex = at + token.length
+    const isKey = KEY_END.test(text)
+    // Under a key such as "x-api-key" or "password", a short secret is the credential, not a word.
+    const named = !isKey && at === valueAt && secretKey
+    if (isKey) {
+      valueAt = KEY_END.lastIndex
+      secretKey = isSecretHeader(value)
+    }
+    const redacted = redactValues(value, values, named)
+    return redacted === value ? token : JSON.stringify(redacted)
+  })
+}
+
+/** Whether JSON escapes could spell a secret the text does not hold as such ('\\u0078yz', 'a\\/b'). */
+function mayBeEscaped(text: string, secrets: readonly string[]): boolean {
+  if (!text.includes('\\')) return false
+  // '/' too: some servers (PHP's json_encode) write it as '\\/'.
+  const escapable = (secret: string) => secret.includes('/') || JSON.stringify(secret) !== `"${secret}"`
+  return text.includes('\\u') || secrets.some(escapable)
+}
+
+/** A JSON string token: in valid JSON, every '"' outside a string starts one. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g
+/** What follows an object key: the colon, and the spaces up to its value. */
+const KEY_END = /\s*:\s*/y
+
+/** The secrets worth looking for, longest first (so 'Bearer abc' goes before 'abc'). */
+function hunted(secrets: readonly string[]): string[] {
+  return [...new Set(secrets)].filter((secret) => secret !== '').sort((a, b) => b.length - a.length)
+}
+
+/**
+ * Long enough and mixed enough (letters and digits or symbols, or 16+ characters) that finding it
+ * in text means it leaked, not that a word or a number happens to be spelled the same.
+ */
+function isDistinctive(secret: string): boolean {
+  if (secret.length < 8 || /\s/.test(secret)) return false
+  return secret.length >= 16 || !/^(?:[A-Za-z]+|[0-9]+)$/.test(secret)
+}
+
+/** Replaces distinctive secrets wherever they occur, the others where they stand as a value. */
+function redactValues(text: string, secrets: readonly string[], named: boolean): string {
   let out = text
   for (const secret of secrets) {
-    if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join(REDACTED)
+    if (!out.includes(secret)) continue
+    out = isDistinctive(secret) ? out.split(secret).join(REDACTED) : redactStandalone(out, secret, named)
   }
   return out
+}
+
+function redactStandalone(text: string, secret: string, named: boolean): string {
+  let out = ''
+  let from = 0
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    if (at < from || !standsAlone(text, at, at + secret.length, secret, named)) continue
+    out += text.slice(from, at) + REDACTED
+    from = at + secret.length
+  }
+  return out + text.slice(from)
+}
+
+/** 'X-Api-Key: ', '"api_key":"', 'token=', 'Authorization: Bearer ': a name, then its value. */
+const NAMED_VALUE = /([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?(?:(?:Bearer|Basic|Digest|Token)\s+)?$/i
+
+/**
+ * Whether text[at, end) is the value itself: the whole text, a quoted string, the value of a
+ * secret name ('x-api-key: xyz'), or a whole word of a value under a secret key (`named`). Never
+ * part of a longer word or number ('latest' holds 'test', '12024' holds '2024').
+ */
+function standsAlone(text: string, at: number, end: number, secret: string, named: boolean): boolean {
+  const before = text.charAt(at - 1)
+  const after = text.charAt(end)
+  if (partOf(before, secret) || partOf(after, secret)) return false
+  if (named || (at === 0 && end === text.length)) return true
+  if ((before === '"' || before === "'") && after === before) return true
+  const name = NAMED_VALUE.exec(text.slice(Math.max(0, at - 64), at))?.[1]
+  return name !== undefined && isSecretHeader(name)
+}
+
+/** A character that continues the secret's word: a letter, a digit, or one of the secret's own. */
+function partOf(char: string, secret: string): boolean {
+  return char !== '' && (/[A-Za-z0-9]/.test(char) || secret.includes(char))
 }
 
 /**

@@ -1,7 +1,9 @@
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
   isSecretHeader,
   isSecretParam,
+  redactBody,
   redactHeaders,
   redactText,
   redactUrl,
@@ -74,6 +76,125 @@ describe('redacting', () => {
     expect(out).not.toContain('tok-123456')
     expect(out).not.toContain('key-987654')
     expect(redactText('sent Basic dXNlcjpwYXNz here')).toBe('sent Basic [REDACTED] here')
+  })
+})
+
+describe('redacting a response body', () => {
+  test.each([
+    ['a word that holds a short secret', '{"summary":"latest test results"}', ['test']],
+    [
+      'ids and dates spelled like a secret',
+      '{"id":2024,"ids":[12024],"on":"2024-05-01","ref":"A-2024-7"}',
+      ['2024'],
+    ],
+    ['a number equal to a secret', '{"price":998.01,"total":1998.01}', ['998.01', '8.01']],
+    ['plain text holding a short secret', 'latest test results for 2024', ['test', '2024']],
+    ['text that merely looks like a credential', '{"plan":"Basic tier","next":"/p?access_token=ab"}', ['zz']],
+  ])('%s is kept byte for byte', (_what, body, secrets) => {
+    expect(redactBody(body, secrets)).toBe(body)
+  })
+
+  test.each([
+    [
+      'a JSON string equal to a secret, however short',
+      '{"x-api-key":"xyz"}',
+      ['xyz'],
+      '{"x-api-key":"[REDACTED]"}',
+    ],
+    [
+      'a short secret under a secret key',
+      '{"authorization":"Token xyz"}',
+      ['xyz'],
+      '{"authorization":"Token [REDACTED]"}',
+    ],
+    [
+      'a short secret after a secret name',
+      '{"raw":"X-Api-Key: xyz"}',
+      ['xyz'],
+      '{"raw":"X-Api-Key: [REDACTED]"}',
+    ],
+    ['a secret with a slash escaped as PHP does', '{"k":"ab\\/cd12"}', ['ab/cd12'], '{"k":"[REDACTED]"}'],
+    ['a secret spelled with JSON escapes', '{"k":"\\u0078yz"}', ['xyz'], '{"k":"[REDACTED]"}'],
+    [
+      'a distinctive secret anywhere in a string',
+      '{"u":"/x?c=ab12cd34ef&n=1"}',
+      ['ab12cd34ef'],
+      '{"u":"/x?c=[REDACTED]&n=1"}',
+    ],
+    [
+      'a quoted short secret in a body cut short',
+      '{"x-api-key":"xyz","det',
+      ['xyz'],
+      '{"x-api-key":"[REDACTED]","det',
+    ],
+    ['a whole text body equal to the secret', 'xyz', ['xyz'], '[REDACTED]'],
+  ])('%s is redacted', (_what, body, secrets, redacted) => {
+    expect(redactBody(body, secrets)).toBe(redacted)
+  })
+
+  test('an error message keeps words that hold a short secret, and loses the secret as a value', () => {
+    expect(redactText('GET http://h/tests/1 answered 404: {"key":"test"}', ['test'])).toBe(
+      'GET http://h/tests/1 answered 404: {"key":"[REDACTED]"}',
+    )
+  })
+
+  const STRING = /"(?:[^"\\]|\\.)*"/g
+  /** Strings (keys and values) of valid JSON text, decoded, in order. */
+  const stringsOf = (json: string): string[] =>
+    (json.match(STRING) ?? []).map((token) => JSON.parse(token) as string)
+  const secret = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...'abxyz019 -."\\\n/é'), minLength: 1, maxLength: 6 }),
+    // Letters and a digit, 8 or more: distinctive, so hunted everywhere.
+    fc
+      .string({ unit: fc.constantFrom(...'abcdef0123456789-_.'), minLength: 6, maxLength: 22 })
+      .map((s) => `${s}a1`),
+  )
+  const case_ = fc.uniqueArray(secret, { minLength: 1, maxLength: 4 }).chain((secrets) => {
+    const piece = fc.string({ unit: fc.constantFrom(...'abxyz019 -.:="\\\n'), maxLength: 8 })
+    const string = fc.oneof(
+      piece,
+      fc.constantFrom(...secrets),
+      fc.tuple(piece, fc.constantFrom(...secrets), piece).map((parts) => parts.join('')),
+      fc.constantFrom(...secrets).map((s) => `x-api-key: ${s}`),
+    )
+    const key = fc.oneof(piece, fc.constantFrom('x-api-key', 'password', 'authorization', ...secrets))
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        string,
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      ),
+    }))
+    return fc.record({ secrets: fc.constant(secrets), value, indent: fc.constantFrom(0, 2) })
+  })
+
+  test('any JSON and any secrets: valid JSON out, no secret left as a string, numbers and secret-free strings untouched', () => {
+    fc.assert(
+      fc.property(case_, ({ secrets, value, indent }) => {
+        const body = JSON.stringify(value, null, indent)
+        const out = redactBody(body, secrets)
+        expect(() => JSON.parse(out)).not.toThrow()
+        const before = stringsOf(body)
+        const after = stringsOf(out)
+        expect(after).toHaveLength(before.length)
+        // Only strings are rewritten: everything between them (numbers, spaces, punctuation) is the same bytes.
+        expect(out.replace(STRING, '""')).toBe(body.replace(STRING, '""'))
+        const distinctive = secrets.filter((s) => s.length >= 8)
+        before.forEach((was, i) => {
+          const now = after[i]!
+          if (!secrets.some((s) => was.includes(s))) expect(now).toBe(was)
+          expect(secrets).not.toContain(now)
+          for (const s of distinctive) expect(now).not.toContain(s)
+        })
+        if (before.every((was) => !secrets.some((s) => was.includes(s)))) expect(out).toBe(body)
+      }),
+      { numRuns: 500 },
+    )
   })
 })
 

@@ -73,7 +73,7 @@ function lineSecrets(obj: RequestObject): string[] {
       // An invalid URL fails in the client, whose message redacts it.
     }
   }
-  return out.filter((secret) => secret.length >= 4)
+  return out
 }
 
 function hasHeader(headers: HeaderValues | undefined, name: string): boolean {

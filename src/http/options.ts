@@ -18,7 +18,7 @@ import { type HeaderValues, mergeHeaders } from './spec.js'
 export interface ClientOptions {
   /** Relative request URLs are appended to it; its origin may receive `headers`. @default none (absolute URLs only) */
   baseUrl?: string | URL
-  /** Sent with every request to the baseUrl's origin and `allowOrigins`, never elsewhere. */
+  /** Sent with every request to the baseUrl's origin and `allowOrigins`, never elsewhere (so one of them is required). */
   headers?: HeaderValues
   /** Most requests in flight at once, per origin. @default no cap (`all`/`stream`/`group` still run 64 at a time) */
   concurrency?: number
@@ -202,6 +202,13 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
         `${CALLER}: ${error.message.replace(/^Invalid request: /, 'option `headers`: ')}`,
       )
     throw error
+  }
+  // Client headers are usually credentials: with no origin named they would go to every host a
+  // request names, so they need the user to say where they may go.
+  if (origins === undefined && Object.keys(headers).length > 0) {
+    throw new InvalidOptionError(
+      `${CALLER}: \`headers\` are sent only to the baseUrl's origin and \`allowOrigins\`: give one of them (a request's own headers go with that request only)`,
+    )
   }
 
   const limiter = sharedLimiter(opts, CALLER, ['concurrency', 'rate', 'rateMargin', 'smooth', 'store'])

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
+import { InvalidOptionError } from '../../src/errors.js'
 import { InvalidRequestError } from '../../src/http/errors.js'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
 import { type TinyServer, tinyServer } from './helpers.js'
@@ -86,6 +87,19 @@ describe('where headers go', () => {
     await using api = createClient({ baseUrl: a.url, headers })
     expect((await api.get('/home')).text()).toBe('home')
     expect(a.seen.at(-1)).toMatchObject({ url: '/landing', headers: { authorization: `Bearer ${TOKEN}` } })
+  })
+
+  test('without a baseUrl, headers need allowOrigins: refused when no origin is named, sent only to those named', async () => {
+    expect(() => createClient({ headers })).toThrow(InvalidOptionError)
+    expect(() => createClient({ headers })).toThrow(
+      /`headers` are sent only to the baseUrl's origin and `allowOrigins`/,
+    )
+    await using api = createClient({ headers, allowOrigins: [a.url] })
+    await api.get(`${a.url}/x`)
+    expect(a.seen.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`)
+    const seen = b.seen.length
+    await expect(api.get(`${b.url}/x`)).rejects.toThrow(InvalidRequestError)
+    expect(b.seen.length).toBe(seen)
   })
 
   test('an absolute URL to another origin is refused before anything is sent, unless allowed', async () => {

@@ -15,6 +15,7 @@ export interface RunFlags {
   baseUrl?: string
   header: string[]
   headerEnv: string[]
+  allowOrigin: string[]
   concurrency: string
   rate: string[]
   rateMargin: string
@@ -83,6 +84,12 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
   }
   secrets.push(...secretValues(headers))
   const baseUrl = flags.baseUrl === undefined ? undefined : httpUrl('--base-url', flags.baseUrl)
+  const allowOrigins = flags.allowOrigin.map((origin) => httpUrl('--allow-origin', origin))
+  // Headers (credentials, most often) go only to origins the user named, never to whatever host a line names.
+  if (baseUrl === undefined && allowOrigins.length === 0 && Object.keys(headers).length > 0)
+    throw new UsageError(
+      '-H and --header-env headers are sent only to the --base-url origin and --allow-origin origins: give --base-url, or --allow-origin <origin> for each origin that may receive them',
+    )
   const method = flags.method.toUpperCase()
   if (!/^[A-Z]+$/.test(method))
     throw new UsageError(
@@ -111,10 +118,11 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     requests: {
       method,
       runId: flags.runId ?? runIdOf(inputPath, out, baseUrl),
-      secrets: [...new Set(secrets.filter((s) => s.length >= 4))],
+      secrets: [...new Set(secrets)],
     },
     client: {
       baseUrl,
+      allowOrigins,
       headers,
       concurrency: wholeNumber('--concurrency', flags.concurrency, 1),
       rate: rates('--rate', flags.rate),

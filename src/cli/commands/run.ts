@@ -30,10 +30,21 @@ export function runCommand(context: CommandContext): Command {
     )
     .argument('<input>', "the input file, or '-' for stdin")
     .option('-b, --base-url <url>', 'relative URLs in the input are resolved against it')
-    .option('-H, --header <header>', "'Name: value' sent with every request (repeatable)", collect, [])
+    .option(
+      '-H, --header <header>',
+      "'Name: value' sent with every request to --base-url's origin and --allow-origin ones (repeatable)",
+      collect,
+      [],
+    )
     .option(
       '--header-env <header>',
       "'Name: ENV_VAR' or 'Name: Bearer $ENV_VAR': a secret from the environment (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      '--allow-origin <origin>',
+      'another origin that requests may go to and that receives the headers (repeatable); without --base-url, needed for -H and --header-env',
       collect,
       [],
     )

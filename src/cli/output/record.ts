@@ -1,4 +1,4 @@
-import { redactSecrets, redactText } from '../../redact.js'
+import { redactBody, redactText } from '../../redact.js'
 import type { Response } from '../../http/response.js'
 
 /** How a response body goes into the output: parsed `json` (else `text`), always `text`, or left out. */
@@ -28,7 +28,7 @@ export interface ResultRecord {
 /**
  * A response as an output record. The secrets this run sent are removed from the body before it is
  * parsed: an echo API (or a careless one) may send them back, and they must not land in the file.
- * Only those exact values: guessing at credential-like words would corrupt ordinary data.
+ * Only those values, as redactBody finds them: the rest of the body is written as received.
  */
 export function responseRecord(
   response: Response,
@@ -45,7 +45,7 @@ export function responseRecord(
     ms: Math.round(response.ms),
   }
   if (mode === 'none') return record
-  const text = redactSecrets(response.text(), secrets)
+  const text = redactBody(response.text(), secrets)
   if (mode === 'json' && text !== '') {
     try {
       JSON.parse(text)

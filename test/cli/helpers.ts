@@ -79,6 +79,7 @@ export function tempDir(): {
 export interface OutputLine {
   id: string | number
   index: number
+  hash: string
   ok: boolean
   status: number | null
   attempts: number
@@ -88,14 +89,15 @@ export interface OutputLine {
   error?: { code: string; message: string; status?: number }
 }
 
-/** The result lines of an output file (every line must be whole JSON). */
+/** The result lines of an output file (every line must be whole JSON), without its first line, the job's. */
 export function readOutput(path: string): OutputLine[] {
   if (!existsSync(path)) return []
-  const text = readFileSync(path, 'utf8')
-  return text
+  const lines = readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as OutputLine)
+    .map((line) => JSON.parse(line) as OutputLine | { job: string })
+  if (lines.length > 0) expect(lines[0]).toEqual({ job: expect.any(String) })
+  return lines.slice(1) as OutputLine[]
 }
 
 /** Lines of a file ending in '\n' so far (cheap enough to poll). */

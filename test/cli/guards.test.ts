@@ -54,7 +54,7 @@ describe('--out that is the input under another name', () => {
         stdio: [fd, 'ignore', 'pipe'],
       })
       let stderr = ''
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
       const code = await new Promise((resolve) => child.on('close', resolve))
       expect(code, stderr).toBe(2)
       expect(stderr).toMatch(/is the input file \(stdin is read from it\)/)

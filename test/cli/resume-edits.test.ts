@@ -26,10 +26,7 @@ const edit = fc.record({
 })
 
 /** Input lines after the edits: new orders, lines removed, copies of other lines, blank lines. */
-function applyEdits(
-  lines: string[],
-  edits: readonly fc.RecordValue<{ op: string; at: number; from: number }>[],
-) {
+function applyEdits(lines: string[], edits: readonly { op: string; at: number; from: number }[]) {
   const out = [...lines]
   for (const { op, at, from } of edits) {
     if (op === 'insert') out.splice(at % (out.length + 1), 0, order())

@@ -82,9 +82,6 @@ export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
 async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const resumed = await openDone(options)
   const { done } = resumed
-  // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`specs`).
-  if (done.size > 0 && options.input.path !== '-')
-    await checkResumedInput(openInput(options.input, io), done, options.out)
   const requests: RequestDefaults = { ...options.requests, job: resumed.job ?? options.runId ?? newJobId() }
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats(io.clock)
@@ -178,8 +175,15 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   options.reporter.start(stats)
   let exitCode: number = EXIT.ok
   try {
-    // The job's id is in the file before any request carrying a key derived from it is sent.
-    if (resumed.job === undefined && options.out !== '-') await sink.write(jobLine(requests.job))
+    // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`specs`).
+    if (done.size > 0 && options.input.path !== '-')
+      await checkResumedInput(openInput(options.input, io), done, options.out)
+    // The job's id is on disk before any request carrying a key derived from it is sent: even a
+    // machine crash cannot make a resume send those requests again under new keys.
+    if (resumed.job === undefined && options.out !== '-') {
+      await sink.write(jobLine(requests.job))
+      sink.sync()
+    }
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
     for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
       stats.active--

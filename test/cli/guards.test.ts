@@ -1,21 +1,14 @@
 import { spawn } from 'node:child_process'
 import { closeSync, linkSync, openSync, readFileSync, statSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { run } from '../../src/cli/main.js'
 import { fakeIo } from './fake-io.js'
-import { BIN, expectEachLineOnce, readOutput, runCli, tempDir } from './helpers.js'
-import { startStripeServer, type StripeServer } from './stripe.js'
+import { BIN, expectEachLineOnce, readOutput, runCli, serverFixture } from './helpers.js'
+import { startStripeServer } from './stripe.js'
 
-const tmp = tempDir()
-let stripe: StripeServer
-beforeAll(async () => {
-  stripe = await startStripeServer()
-})
-afterAll(async () => {
-  await stripe.close()
-  tmp.remove()
-})
+const fixture = serverFixture(() => startStripeServer())
+const { tmp } = fixture
 
 const orders = (count: number, from = 1) =>
   Array.from({ length: count }, (_, i) => JSON.stringify({ url: '/orders', json: { n: from + i } }))
@@ -28,7 +21,7 @@ describe('--out that is the input under another name', () => {
     linkSync(input, join(tmp.dir, 'same-hardlink.jsonl'))
     // The default output beside the input, as a link to it.
     symlinkSync(input, join(tmp.dir, 'same.results.jsonl'))
-    const base = ['--base-url', stripe.url, '--overwrite']
+    const base = ['--base-url', fixture.server.url, '--overwrite']
     const cases: [string[], Parameters<typeof fakeIo>[0]][] = [
       [['run', input, '--out', 'same-symlink.jsonl', ...base], {}],
       [['run', input, '--out', 'same-hardlink.jsonl', ...base], {}],
@@ -42,7 +35,7 @@ describe('--out that is the input under another name', () => {
       expect(io.stderr.text).toMatch(/is the input file.*: results would overwrite it/)
       expect(readFileSync(input, 'utf8')).toBe(text)
     }
-    expect(stripe.created).toHaveLength(0)
+    expect(fixture.server.created).toHaveLength(0)
   })
 
   it('is refused when the shell redirects stdin from it (bin.ts asks the OS what fd 0 is)', async () => {
@@ -70,7 +63,17 @@ describe('the summary counts what the output file holds', () => {
     const total = 60
     const input = tmp.file('limit.jsonl', orders(total, 100).join('\n'))
     const out = join(tmp.dir, 'limit.results.jsonl')
-    const args = ['run', input, '--base-url', stripe.url, '--out', out, '--json', '--concurrency', '4']
+    const args = [
+      'run',
+      input,
+      '--base-url',
+      fixture.server.url,
+      '--out',
+      out,
+      '--json',
+      '--concurrency',
+      '4',
+    ]
     // `ulimit -f 4`: writes past 4 KiB fail with EFBIG (node ignores SIGXFSZ), one line cut short.
     const child = spawn('bash', ['-c', 'ulimit -f 4 && exec "$@"', 'bash', process.execPath, BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,7 +100,7 @@ describe('the summary counts what the output file holds', () => {
 describe('--resume from stdin', () => {
   it('checks the lines as it reads them, and refuses an edited input naming the first changed line', async () => {
     const out = join(tmp.dir, 'stdin.results.jsonl')
-    const argv = ['run', '-', '--base-url', stripe.url, '--out', out, '--quiet']
+    const argv = ['run', '-', '--base-url', fixture.server.url, '--out', out, '--quiet']
     const lines = orders(4, 200)
     expect(await run(argv, fakeIo({ stdin: lines.slice(0, 2).join('\n') }))).toBe(0)
     // Appending to the input is fine: the lines done are still where they were.

@@ -125,26 +125,39 @@ export function indexCounts(lines: readonly OutputLine[]): Map<number, number> {
   return counts
 }
 
-/** A mock API and a temporary directory for one test file, started before and removed after it (children killed too). */
+/** A server and a temporary directory for one test file, started before and removed after it (children killed too). */
+export function serverFixture<S extends { close(): Promise<void> }>(
+  start: () => Promise<S>,
+): { readonly server: S; tmp: ReturnType<typeof tempDir> } {
+  const tmp = tempDir()
+  let server: S | undefined
+  beforeAll(async () => {
+    server = await start()
+  })
+  afterAll(async () => {
+    killChildren()
+    await server?.close()
+    tmp.remove()
+  })
+  return {
+    get server() {
+      return server!
+    },
+    tmp,
+  }
+}
+
+/** A mock API and a temporary directory for one test file. */
 export function cliFixture(options?: MockServerOptions): {
   readonly mock: MockServer
   tmp: ReturnType<typeof tempDir>
 } {
-  const tmp = tempDir()
-  let mock: MockServer | undefined
-  beforeAll(async () => {
-    mock = await startMockServer(options)
-  })
-  afterAll(async () => {
-    killChildren()
-    await mock?.close()
-    tmp.remove()
-  })
+  const fixture = serverFixture(() => startMockServer(options))
   return {
     get mock() {
-      return mock!
+      return fixture.server
     },
-    tmp,
+    tmp: fixture.tmp,
   }
 }
 

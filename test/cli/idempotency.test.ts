@@ -1,29 +1,20 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { run } from '../../src/cli/main.js'
 import { fakeIo } from './fake-io.js'
 import {
   countLines,
   expectEachLineOnce,
-  killChildren,
   readOutput,
   runCli,
   spawnCli,
-  tempDir,
   waitFor,
+  serverFixture,
 } from './helpers.js'
-import { startStripeServer, type StripeServer } from './stripe.js'
+import { startStripeServer } from './stripe.js'
 
-const tmp = tempDir()
-let stripe: StripeServer
-beforeAll(async () => {
-  stripe = await startStripeServer(30)
-})
-afterAll(async () => {
-  killChildren()
-  await stripe.close()
-  tmp.remove()
-})
+const fixture = serverFixture(() => startStripeServer(30))
+const { tmp } = fixture
 
 const orders = (day: number, count: number) =>
   Array.from({ length: count }, (_, i) => JSON.stringify({ url: '/orders', json: { day, n: i + 1 } })).join(
@@ -31,7 +22,7 @@ const orders = (day: number, count: number) =>
   )
 /** The orders the server created, as `day/n`. */
 const createdSince = (from: number) =>
-  stripe.created.slice(from).map((order) => {
+  fixture.server.created.slice(from).map((order) => {
     const { day, n } = order as { day: number; n: number }
     return `${day}/${n}`
   })
@@ -39,8 +30,8 @@ const createdSince = (from: number) =>
 describe('Idempotency-Keys against a Stripe-style API that replays a repeated key', () => {
   it("creates every order of a new job: a new day's orders in the same file with --overwrite, two stdin jobs with one --out", async () => {
     const input = tmp.file('orders.jsonl', orders(1, 5))
-    const argv = ['run', input, '--base-url', `${stripe.url}/v1`, '--quiet']
-    const before = stripe.created.length
+    const argv = ['run', input, '--base-url', `${fixture.server.url}/v1`, '--quiet']
+    const before = fixture.server.created.length
     expect(await run(argv, fakeIo())).toBe(0)
     tmp.file('orders.jsonl', orders(2, 5))
     expect(await run([...argv, '--overwrite'], fakeIo())).toBe(0)
@@ -51,7 +42,7 @@ describe('Idempotency-Keys against a Stripe-style API that replays a repeated ke
     for (const day of [3, 4]) {
       const io = fakeIo({ stdin: orders(day, 5) })
       const flags = ['--out', stdinOut, '--quiet', '--overwrite']
-      expect(await run(['run', '-', '--base-url', `${stripe.url}/v1`, ...flags], io)).toBe(0)
+      expect(await run(['run', '-', '--base-url', `${fixture.server.url}/v1`, ...flags], io)).toBe(0)
     }
     expect(createdSince(before).sort()).toEqual(
       [1, 2, 3, 4].flatMap((day) => [1, 2, 3, 4, 5].map((n) => `${day}/${n}`)).sort(),
@@ -63,31 +54,38 @@ describe('Idempotency-Keys against a Stripe-style API that replays a repeated ke
     const input = tmp.file('killed.jsonl', orders(5, total))
     const out = join(tmp.dir, 'killed.results.jsonl')
     const flags = ['--out', out, '--concurrency', '8', '--quiet']
-    const before = stripe.created.length
-    const replaysBefore = stripe.replays
-    const { child, done } = spawnCli(['run', input, '--base-url', `${stripe.url}/v1`, ...flags])
+    const before = fixture.server.created.length
+    const replaysBefore = fixture.server.replays
+    const { child, done } = spawnCli(['run', input, '--base-url', `${fixture.server.url}/v1`, ...flags])
     let exited = false
     void done.then(() => (exited = true))
     await waitFor(() => exited || countLines(out) >= 20, 20_000, '20 output lines')
     child.kill('SIGKILL')
     expect((await done).signal).toBe('SIGKILL')
-    const resumed = await runCli(['run', input, '--base-url', `${stripe.url}/v1/`, ...flags, '--resume'])
+    const resumed = await runCli([
+      'run',
+      input,
+      '--base-url',
+      `${fixture.server.url}/v1/`,
+      ...flags,
+      '--resume',
+    ])
     expect(resumed.code, resumed.stderr).toBe(0)
     expectEachLineOnce(readOutput(out), total)
     expect(createdSince(before).sort()).toEqual(Array.from({ length: total }, (_, i) => `5/${i + 1}`).sort())
     // Orders in flight when the run died were created, then sent again by the resume under the
     // same keys and replayed: the case this test is about did happen.
-    expect(stripe.replays - replaysBefore).toBeGreaterThan(0)
+    expect(fixture.server.replays - replaysBefore).toBeGreaterThan(0)
   })
 
   it('keeps the keys of --run-id across new jobs (to send a lost job again safely), and refuses a resume under another', async () => {
     const input = tmp.file('chosen.jsonl', orders(6, 3))
-    const argv = ['run', input, '--base-url', stripe.url, '--quiet', '--run-id', 'batch-6']
-    const before = stripe.created.length
+    const argv = ['run', input, '--base-url', fixture.server.url, '--quiet', '--run-id', 'batch-6']
+    const before = fixture.server.created.length
     expect(await run(argv, fakeIo())).toBe(0)
-    const replays = stripe.replays
+    const replays = fixture.server.replays
     expect(await run([...argv, '--overwrite'], fakeIo())).toBe(0)
-    expect(stripe.replays - replays).toBe(3)
+    expect(fixture.server.replays - replays).toBe(3)
     expect(createdSince(before)).toHaveLength(3)
     const other = fakeIo()
     expect(await run([...argv.slice(0, -1), 'batch-7', '--resume'], other)).toBe(2)

@@ -1,21 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { run } from '../../src/cli/main.js'
 import { fakeIo } from './fake-io.js'
-import { readOutput, tempDir } from './helpers.js'
-import { startStripeServer, type StripeServer } from './stripe.js'
+import { readOutput, serverFixture } from './helpers.js'
+import { startStripeServer } from './stripe.js'
 
-const tmp = tempDir()
-let stripe: StripeServer
-beforeAll(async () => {
-  stripe = await startStripeServer()
-})
-afterAll(async () => {
-  await stripe.close()
-  tmp.remove()
-})
+const fixture = serverFixture(() => startStripeServer())
+const { tmp } = fixture
 
 let uid = 0
 const order = () => JSON.stringify({ url: '/orders', json: { uid: ++uid } })
@@ -40,7 +33,8 @@ function applyEdits(lines: string[], edits: readonly { op: string; at: number; f
 }
 
 const uidOf = (line: string) => (JSON.parse(line) as { json: { uid: number } }).json.uid
-const timesCreated = (id: number) => stripe.created.filter((o) => (o as { uid: number }).uid === id).length
+const timesCreated = (id: number) =>
+  fixture.server.created.filter((o) => (o as { uid: number }).uid === id).length
 
 describe('--resume after the input was edited', () => {
   it('never skips or doubles a line: it completes once per current line, or refuses naming the first changed line', async () => {
@@ -55,7 +49,7 @@ describe('--resume after the input was edited', () => {
           const old = Array.from({ length: count }, order)
           const input = tmp.file(`edits-${++n}.jsonl`, `${old.join('\n')}\n`)
           const out = join(tmp.dir, `edits-${n}.results.jsonl`)
-          const argv = ['run', input, '--base-url', stripe.url, '--out', out, '--quiet']
+          const argv = ['run', input, '--base-url', fixture.server.url, '--out', out, '--quiet']
           expect(await run(argv, fakeIo())).toBe(0)
 
           // A kill: the results of some requests written, the others in flight (sent, never written),
@@ -71,13 +65,13 @@ describe('--resume after the input was edited', () => {
             .map((text) => (JSON.parse(text) as { index: number }).index)
             .sort((a, b) => a - b)
           const changed = done.find((index) => lines[index - 1] !== old[index - 1])
-          const createdBefore = stripe.created.length
+          const createdBefore = fixture.server.created.length
           const io = fakeIo()
           const code = await run([...argv, '--resume'], io)
           if (changed !== undefined) {
             expect(code, io.stderr.text).toBe(2)
             expect(io.stderr.text).toMatch(new RegExp(`--resume: input line ${changed} is not the line`))
-            expect(stripe.created.length).toBe(createdBefore)
+            expect(fixture.server.created.length).toBe(createdBefore)
             return
           }
           expect(code, io.stderr.text).toBe(0)

@@ -86,8 +86,8 @@ describe('the summary counts what the output file holds', () => {
     expect(code, stderr).toBe(1)
     expect(stderr).toMatch(/cannot write the output: EFBIG/)
     const lines = readFileSync(out, 'utf8').split('\n')
-    const whole = lines.length - 2 // the job line, and the last line, cut short
-    expect(lines.at(-1)).not.toBe('')
+    // Less the job line, and the last (cut short, or empty if the limit fell between two lines).
+    const whole = lines.length - 2
     expect(whole).toBeGreaterThan(0)
     expect(JSON.parse(stdout)).toMatchObject({ ok: whole, failed: 0, notRun: total - whole })
     const resumed = await runCli([...args, '--resume'])

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The only file that touches `process`: it builds the io, runs the command line and exits. */
+import { fstatSync } from 'node:fs'
 import { systemClock } from '../limit/clock.js'
 import type { Io } from './io.js'
 import { run } from './main.js'
@@ -23,6 +24,14 @@ const io: Io = {
     } catch (error) {
       // EPERM: it exists, under another user.
       return (error as NodeJS.ErrnoException).code === 'EPERM'
+    }
+  },
+  stdinFile() {
+    try {
+      return fstatSync(0)
+    } catch {
+      // No stdin at all (fd 0 closed): nothing it could overwrite.
+      return undefined
     }
   },
 }

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs'
 import type { Clock } from '../limit/clock.js'
 
 /**
@@ -29,6 +30,8 @@ export interface Io {
   pid: number
   /** Whether a process with this id exists: is an output's lock still held. */
   processExists(pid: number): boolean
+  /** What stdin is (fstat of fd 0; undefined if closed): `run - --out x < x` must not truncate x. */
+  stdinFile(): Stats | undefined
 }
 
 /** Writes to a stream, waiting for 'drain' when it is full (so piping a million lines stays bounded). */

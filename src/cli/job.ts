@@ -4,6 +4,7 @@ import { createClient } from '../http/client.js'
 import type { ClientError } from '../http/errors.js'
 import type { ClientOptions } from '../http/options.js'
 import type { TimerHandle } from '../limit/clock.js'
+import { entryHash, newJobId } from './fingerprint.js'
 import { countLines } from './input/count.js'
 import type { InputEntry } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
@@ -18,7 +19,8 @@ import {
   recordLine,
   responseRecord,
 } from './output/record.js'
-import { readResumeState } from './output/resume.js'
+import { checkResumedInput, InputCheck } from './output/resume-check.js'
+import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
@@ -43,7 +45,10 @@ export interface JobOptions {
   failFast: boolean
   shard: Shard | undefined
   body: BodyMode
-  requests: RequestDefaults
+  /** All but the job's id, which the output decides (see `runId`). */
+  requests: Omit<RequestDefaults, 'job'>
+  /** --run-id: the job's id, chosen; else a new job draws one and a resumed job keeps its own. */
+  runId: string | undefined
   /** The client's options but its store: the job opens that (see `redis`). */
   client: Omit<ClientOptions, 'store' | 'key'>
   /** --redis --key: limits shared through Redis instead of held in this process. */
@@ -76,11 +81,13 @@ export async function runJob(options: JobOptions, io: Io): Promise<JobOutcome> {
 }
 
 async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
-  const { done, failed: previouslyFailed } = await openDone(options)
+  const resumed = await openDone(options)
+  const { done } = resumed
+  const requests: RequestDefaults = { ...options.requests, job: resumed.job ?? options.runId ?? newJobId() }
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats(io.clock)
   stats.previouslyDone = done.size
-  stats.previouslyFailed = previouslyFailed
+  stats.previouslyFailed = resumed.failed
   if (options.input.path !== '-') void estimateTotal(options, stats)
 
   const abort = new AbortController()
@@ -112,8 +119,9 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   ]
 
   const write = async (record: ResultRecord) => {
-    stats.result(record)
+    // Counted once written, so the summary says what the file holds (a full disk fails the write).
     await sink.write(recordLine(record))
+    stats.result(record)
     if (!record.ok && options.failFast)
       stop(`--fail-fast: line ${record.index} failed (${record.error!.code})`, true)
   }
@@ -138,21 +146,31 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   // Stream positions -> input lines, for the requests in flight only.
   const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[] }>()
   let position = 0
-  const { shard, requests } = options
+  const check = new InputCheck(done, options.out)
+  // This job's lines read (each is written, or not run), the last line read, and whether the input ended.
+  let taken = 0
+  let lastRead = 0
+  let inputEnded = false
   async function* specs(entries: AsyncIterable<InputEntry>) {
     for await (const entry of takeUntil(entries, readingStopped.signal)) {
       if (stopping) return
-      if (shard && (entry.line - 1) % shard.count !== shard.index - 1) continue
-      if (done.has(entry.line)) continue
+      lastRead = entry.line
+      const at = { index: entry.line, hash: entryHash(entry) }
+      check.see(at.index, at.hash)
+      if (!inShard(entry.line, options.shard) || done.has(entry.line)) continue
+      taken++
       if (entry.error) {
-        await write(errorRecord(entry.error, { id: entry.line, index: entry.line }, requests.secrets))
+        await write(errorRecord(entry.error, { id: entry.line, ...at }, requests.secrets))
         continue
       }
-      const line = prepareLine(entry.spec, entry.line, requests)
+      const line = prepareLine(entry.spec, at, requests)
       pending.set(position++, line)
       stats.active++
       yield line.spec
     }
+    if (stopping) return
+    check.end()
+    inputEnded = true
   }
 
   options.reporter.start(stats)
@@ -160,6 +178,15 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   /** An origin refused request after request and its circuit opened: the run ends with EXIT.refused. */
   let refused = false
   try {
+    // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`specs`).
+    if (done.size > 0 && options.input.path !== '-')
+      await checkResumedInput(openInput(options.input, io), done, options.out)
+    // The job's id is on disk before any request carrying a key derived from it is sent: even a
+    // machine crash cannot make a resume send those requests again under new keys.
+    if (resumed.job === undefined && options.out !== '-') {
+      await sink.write(jobLine(requests.job))
+      sink.sync()
+    }
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
     for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
       stats.active--
@@ -167,7 +194,6 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       pending.delete(result.index)
       const notRun = result.ok ? undefined : notRunReason(result.error)
       if (notRun !== undefined) {
-        stats.notRun++
         refused ||= !result.ok && isRefusal(result.error)
         // A stopOn status (401 by default) stopped the client, an origin's circuit opened, or the
         // shared limit's store failed: stop reading input too; what was not sent is left for --resume.
@@ -199,6 +225,12 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     options.reporter.stop()
     sink.close()
     await client.close()
+  }
+  if (exitCode !== EXIT.usage) {
+    // Every line of this job that is not in the output was not run: cancelled, in flight when the
+    // run stopped, a result that could not be written, or never read.
+    const unread = inputEnded ? 0 : await countUnread(options, io, lastRead, done)
+    stats.notRun = taken - stats.done + unread
   }
   if (exitCode === EXIT.ok) {
     if (interrupted) exitCode = EXIT.interrupted
@@ -248,8 +280,8 @@ function notRunReason(error: ClientError): string | undefined {
   }
 }
 
-async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: number }> {
-  const fresh = { done: new DoneSet(), failed: 0 }
+async function openDone(options: JobOptions): Promise<Omit<ResumeState, 'repairedBytes'>> {
+  const fresh = { done: new DoneSet(), failed: 0, job: undefined }
   const { out } = options
   if (out === '-') {
     if (options.resume)
@@ -258,6 +290,11 @@ async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: n
   }
   if (options.resume) {
     const state = await readResumeState(out)
+    if (options.runId !== undefined && state.job !== undefined && state.job !== options.runId) {
+      throw new UsageError(
+        `--run-id ${options.runId} is not the id of the job in ${out} (${state.job}): a resumed job keeps its Idempotency-Keys. Leave --run-id out, or give another --out to start a new job`,
+      )
+    }
     if (state.repairedBytes > 0) {
       options.reporter.note(
         `volley: ${out}: removed a torn last line (${state.repairedBytes} bytes) left by a crash; its request runs again`,
@@ -271,6 +308,27 @@ async function openDone(options: JobOptions): Promise<{ done: DoneSet; failed: n
     )
   }
   return fresh
+}
+
+function inShard(line: number, shard: Shard | undefined): boolean {
+  return !shard || (line - 1) % shard.count === shard.index - 1
+}
+
+/**
+ * This job's lines after `after`: never read, the run stopped first. A file is read again to count
+ * them; stdin cannot be, so its unread lines are not counted.
+ */
+async function countUnread(options: JobOptions, io: Io, after: number, done: DoneSet): Promise<number> {
+  if (options.input.path === '-') return 0
+  let count = 0
+  try {
+    for await (const { line } of openInput(options.input, io))
+      if (line > after && inShard(line, options.shard) && !done.has(line)) count++
+  } catch (error) {
+    // The input cannot be read again (removed meanwhile): the count is what could be read.
+    if (!isFileError(error)) throw error
+  }
+  return count
 }
 
 async function estimateTotal(options: JobOptions, stats: RunStats): Promise<void> {

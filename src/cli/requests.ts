@@ -1,5 +1,14 @@
-import { isSecretParam, secretValues } from '../redact.js'
-import type { HeaderValues, Params, RequestObject, RequestSpec } from '../http/spec.js'
+import { isSecretHeader, isSecretParam, secretValues } from '../redact.js'
+import { InvalidRequestError } from '../http/errors.js'
+import {
+  type HeaderValues,
+  type Params,
+  type PreparedRequest,
+  prepareRequest,
+  type RequestObject,
+  type RequestSpec,
+} from '../http/spec.js'
+import { digest } from './fingerprint.js'
 import type { ResultMeta } from './output/record.js'
 
 /** Methods that are not idempotent: volley gives each such request an Idempotency-Key. */
@@ -8,8 +17,10 @@ const UNSAFE = new Set(['POST', 'PATCH'])
 export interface RequestDefaults {
   /** Method of plain URLs and [url, params] tuples. */
   method: string
-  /** Stable across resumes of the same job, so a server can recognise a request sent again. */
-  runId: string
+  /** The job's id (--run-id, or the output's job line): the same on every resume, new for a new job. */
+  job: string
+  /** --base-url as requests resolve against it, so its spelling ('…/v1' or '…/v1/') cannot change a key. */
+  base: URL | undefined
   /** Secret values redacted from every output line (the CLI's own headers). */
   secrets: readonly string[]
 }
@@ -23,19 +34,24 @@ export interface PreparedLine {
 
 /**
  * Turns an input spec into what the client is given: plain URLs and tuples take the --method;
- * a POST or PATCH without its own key gets `Idempotency-Key: volley-<runId>-<line>`, the same on every
+ * a POST or PATCH without its own key gets an Idempotency-Key (see `idempotencyKey`), the same on every
  * attempt and every resume, so a server that honours the header runs it once however often it is
  * sent; the client also retries such a POST, since a repeat is then safe. Fields are not validated
  * here: the client checks them and its error (with the line number added) becomes the result.
  */
-export function prepareLine(spec: RequestSpec, line: number, defaults: RequestDefaults): PreparedLine {
+export function prepareLine(
+  spec: RequestSpec,
+  at: { index: number; hash: string },
+  defaults: RequestDefaults,
+): PreparedLine {
+  const line = at.index
   let request: RequestObject | RequestSpec
   if (typeof spec === 'string') request = { url: spec, method: defaults.method }
   else if (Array.isArray(spec) && spec.length >= 1 && spec.length <= 2) {
     request = { url: spec[0] as string, params: spec[1] as Params | undefined, method: defaults.method }
   } else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec))
     request = { ...(spec as RequestObject) }
-  else return { spec, meta: { id: line, index: line }, secrets: defaults.secrets }
+  else return { spec, meta: { id: line, ...at }, secrets: defaults.secrets }
 
   const obj = request as RequestObject
   const id = typeof obj.id === 'string' || typeof obj.id === 'number' ? obj.id : line
@@ -46,14 +62,37 @@ export function prepareLine(spec: RequestSpec, line: number, defaults: RequestDe
         ? 'POST'
         : 'GET'
   if (UNSAFE.has(method) && obj.idempotencyKey === undefined && !hasHeader(obj.headers, 'idempotency-key')) {
-    obj.idempotencyKey = `volley-${defaults.runId}-${line}`
+    const key = idempotencyKey(obj, line, defaults)
+    if (key !== undefined) obj.idempotencyKey = key
   }
   const own = lineSecrets(obj)
   return {
     spec: obj,
-    meta: { id, index: line },
+    meta: { id, ...at },
     secrets: own.length > 0 ? [...defaults.secrets, ...own] : defaults.secrets,
   }
+}
+
+/**
+ * `volley-<job>-<line>-<hash of what is sent>`: the method, the resolved URL (params included), the
+ * body and the line's own headers but secret ones (a rotated token leaves the request the same). The
+ * same line of a job always sends the same request under the same key; a changed line or another job
+ * never reuses one. Two identical lines are two requests (two orders): the line number tells them
+ * apart. Undefined for a spec the client refuses anyway (it fails with the client's error).
+ */
+function idempotencyKey(obj: RequestObject, line: number, defaults: RequestDefaults): string | undefined {
+  let req: PreparedRequest
+  try {
+    req = prepareRequest(obj, { base: defaults.base, origins: undefined, headers: {} })
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return undefined
+    throw error
+  }
+  const headers = Object.entries(req.headers)
+    .filter(([name]) => !isSecretHeader(name))
+    .map(([name, value]) => `${name}: ${[value].flat().join(', ')}`)
+    .sort()
+  return `volley-${defaults.job}-${line}-${digest([req.method, req.url.href, req.body ?? '', ...headers])}`
 }
 
 /** Secrets the line itself carries: its secret headers, and secret query parameters in its params or URL. */

@@ -152,6 +152,18 @@ function wholeNumber(value: unknown, option: string, min: number, fallback: numb
   )
 }
 
+/**
+ * The baseUrl as relative URLs resolve against it: '…/v1' and '…/v1/' are one base (relative paths
+ * are appended to its path, so it ends in '/'); its query and fragment are dropped.
+ */
+export function resolveBaseUrl(value: string | URL): URL {
+  const base = new URL(originOf(value, 'baseUrl').href)
+  if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`
+  base.search = ''
+  base.hash = ''
+  return base
+}
+
 function originOf(value: unknown, option: string): URL {
   let url: URL | undefined
   try {
@@ -176,14 +188,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
   for (const key of Object.keys(opts)) {
     if (!KNOWN.has(key)) throw new InvalidOptionError(`${CALLER}: unknown option \`${key}\``)
   }
-  let base: URL | undefined
-  if (opts.baseUrl !== undefined) {
-    base = new URL(originOf(opts.baseUrl, 'baseUrl').href)
-    // Relative paths are appended to the base path, so it must end in '/'.
-    if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`
-    base.search = ''
-    base.hash = ''
-  }
+  const base = opts.baseUrl === undefined ? undefined : resolveBaseUrl(opts.baseUrl)
   const allow = opts.allowOrigins ?? []
   if (!Array.isArray(allow)) {
     throw new InvalidOptionError(

@@ -1,5 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { entryHash } from '../../src/cli/fingerprint.js'
+import { jobLine } from '../../src/cli/output/resume.js'
 import {
   cliFixture,
   countLines,
@@ -68,7 +70,7 @@ describe('crash safety', () => {
     let extra = 0
     for (const post of posts) {
       const key = post.json.headers['idempotency-key'] as string
-      expect(key).toMatch(new RegExp(`^volley-[0-9a-f]{12}-${post.index}$`))
+      expect(key).toMatch(new RegExp(`^volley-[0-9a-f]{16}-${post.index}-[0-9a-f]{16}$`))
       const times = seen[key] ?? 0
       expect(times).toBeGreaterThanOrEqual(post.attempts)
       expect(times - post.attempts).toBeLessThanOrEqual(KILLS)
@@ -81,9 +83,10 @@ describe('crash safety', () => {
 
   it('a torn last line (a write cut short) is truncated on --resume and its request runs again', async () => {
     const input = tmp.file('torn.jsonl', '/items/1\n/items/2\n/items/3\n')
+    const done = { id: 1, index: 1, hash: entryHash({ line: 1, spec: '/items/1' }), ok: true, status: 200 }
     const out = tmp.file(
       'torn.results.jsonl',
-      `${JSON.stringify({ id: 1, index: 1, ok: true, status: 200, attempts: 1, ms: 3 })}\n{"id":2,"index":2,"ok":tr`,
+      `${jobLine('j1')}${JSON.stringify({ ...done, attempts: 1, ms: 3 })}\n{"id":2,"index":2,"ok":tr`,
     )
     const run = await runCli([
       'run',
@@ -103,9 +106,12 @@ describe('crash safety', () => {
 
   it('refuses to resume into a file whose lines are not volley results, naming the line', async () => {
     const input = tmp.file('other.jsonl', '/items/1\n')
-    const out = tmp.file('other.results.jsonl', '{"index":1,"ok":true}\nhello\n')
+    const out = tmp.file(
+      'other.results.jsonl',
+      `${jobLine('j1')}{"index":1,"hash":"${entryHash({ line: 1, spec: '/items/1' })}","ok":true}\nhello\n`,
+    )
     const run = await runCli(['run', input, '--base-url', fixture.mock.url, '--out', out, '--resume'])
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/other\.results\.jsonl line 2 is not a volley result line/)
+    expect(run.stderr).toMatch(/other\.results\.jsonl line 3 is not a volley result line/)
   })
 })

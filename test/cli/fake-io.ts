@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs'
 import { Readable } from 'node:stream'
 import type { Io, OutStream, SignalName } from '../../src/cli/io.js'
 import { type Clock, systemClock } from '../../src/limit/clock.js'
@@ -32,7 +33,14 @@ function stream(): FakeStream {
  * demand, the system clock unless given one. No other process exists (holds an output's lock).
  */
 export function fakeIo(
-  options: { env?: Record<string, string>; stdin?: string; cwd?: string; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>
+    stdin?: string
+    cwd?: string
+    clock?: Clock
+    /** What stdin is redirected from (bin.ts: fstat of fd 0); none by default. */
+    stdinFile?: Stats
+  } = {},
 ): FakeIo {
   const handlers = new Map<SignalName, Set<() => void>>()
   return {
@@ -52,5 +60,6 @@ export function fakeIo(
     clock: options.clock ?? systemClock,
     pid: process.pid,
     processExists: () => false,
+    stdinFile: () => options.stdinFile,
   }
 }

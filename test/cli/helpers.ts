@@ -79,6 +79,7 @@ export function tempDir(): {
 export interface OutputLine {
   id: string | number
   index: number
+  hash: string
   ok: boolean
   status: number | null
   attempts: number
@@ -88,14 +89,15 @@ export interface OutputLine {
   error?: { code: string; message: string; status?: number }
 }
 
-/** The result lines of an output file (every line must be whole JSON). */
+/** The result lines of an output file (every line must be whole JSON), without its first line, the job's. */
 export function readOutput(path: string): OutputLine[] {
   if (!existsSync(path)) return []
-  const text = readFileSync(path, 'utf8')
-  return text
+  const lines = readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as OutputLine)
+    .map((line) => JSON.parse(line) as OutputLine | { job: string })
+  if (lines.length > 0) expect(lines[0]).toEqual({ job: expect.any(String) })
+  return lines.slice(1) as OutputLine[]
 }
 
 /** Lines of a file ending in '\n' so far (cheap enough to poll). */
@@ -123,26 +125,39 @@ export function indexCounts(lines: readonly OutputLine[]): Map<number, number> {
   return counts
 }
 
-/** A mock API and a temporary directory for one test file, started before and removed after it (children killed too). */
+/** A server and a temporary directory for one test file, started before and removed after it (children killed too). */
+export function serverFixture<S extends { close(): Promise<void> }>(
+  start: () => Promise<S>,
+): { readonly server: S; tmp: ReturnType<typeof tempDir> } {
+  const tmp = tempDir()
+  let server: S | undefined
+  beforeAll(async () => {
+    server = await start()
+  })
+  afterAll(async () => {
+    killChildren()
+    await server?.close()
+    tmp.remove()
+  })
+  return {
+    get server() {
+      return server!
+    },
+    tmp,
+  }
+}
+
+/** A mock API and a temporary directory for one test file. */
 export function cliFixture(options?: MockServerOptions): {
   readonly mock: MockServer
   tmp: ReturnType<typeof tempDir>
 } {
-  const tmp = tempDir()
-  let mock: MockServer | undefined
-  beforeAll(async () => {
-    mock = await startMockServer(options)
-  })
-  afterAll(async () => {
-    killChildren()
-    await mock?.close()
-    tmp.remove()
-  })
+  const fixture = serverFixture(() => startMockServer(options))
   return {
     get mock() {
-      return mock!
+      return fixture.server
     },
-    tmp,
+    tmp: fixture.tmp,
   }
 }
 

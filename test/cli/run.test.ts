@@ -41,7 +41,7 @@ describe('volley run: input formats', () => {
     expect(byIndex.get(2)!.json.query).toEqual({ q: 'shoes', page: '2' })
     expect(byIndex.get(3)).toMatchObject({ id: 'item-3', json: { id: '3' } })
     expect(byIndex.get(4)!.json).toMatchObject({ method: 'POST', json: { qty: 4 } })
-    expect(byIndex.get(4)!.json.headers['idempotency-key']).toMatch(/^volley-[0-9a-f]{12}-4$/)
+    expect(byIndex.get(4)!.json.headers['idempotency-key']).toMatch(/^volley-[0-9a-f]{16}-4-[0-9a-f]{16}$/)
     expect(byIndex.get(5)).toMatchObject({ id: 5, json: { id: '5' } })
     for (const line of lines) expect(line.ms).toBeGreaterThanOrEqual(0)
   })

@@ -13,7 +13,10 @@ import { recordLine, responseRecord } from '../../src/cli/output/record.js'
 import { progressText } from '../../src/cli/report/format.js'
 import { plainReporter } from '../../src/cli/report/reporter.js'
 import { RunStats } from '../../src/cli/report/stats.js'
+import { digest } from '../../src/cli/fingerprint.js'
 import { prepareLine } from '../../src/cli/requests.js'
+import { resolveBaseUrl } from '../../src/http/options.js'
+import type { RequestObject, RequestSpec } from '../../src/http/spec.js'
 import { Response } from '../../src/http/response.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { fakeIo } from './fake-io.js'
@@ -146,7 +149,9 @@ describe('CLI building blocks', () => {
       body: Buffer.from(body),
     })
     const line = JSON.parse(
-      recordLine(responseRecord(response, { id: 1, index: 1 }, 'json', ['s3cret-value'])),
+      recordLine(
+        responseRecord(response, { id: 1, index: 1, hash: '0123456789abcdef' }, 'json', ['s3cret-value']),
+      ),
     )
     expect(line.json).toEqual({ ...JSON.parse(body), echo: 'Bearer [REDACTED]' })
   })
@@ -199,10 +204,12 @@ describe('CLI building blocks', () => {
     ])
   })
 
-  it('remembers done lines as bits, growing as needed', () => {
+  it('remembers done lines with the hash of their content, growing as needed', () => {
     const done = new DoneSet()
-    for (const i of [1, 7, 8, 100_000, 7]) done.add(i)
+    const hash = (i: number) => digest([String(i)])
+    for (const i of [1, 7, 8, 100_000, 7]) done.add(i, hash(i))
     expect(done.size).toBe(4)
+    expect(done.end).toBe(100_001)
     expect([1, 2, 7, 8, 9, 100_000, 100_001].map((i) => done.has(i))).toEqual([
       true,
       false,
@@ -212,25 +219,46 @@ describe('CLI building blocks', () => {
       true,
       false,
     ])
+    expect([1, 7, 100_000].every((i) => done.holds(i, hash(i)))).toBe(true)
+    expect(done.holds(7, hash(8))).toBe(false)
+    expect(done.holds(2, hash(2))).toBe(false)
   })
 
-  it('gives POST and PATCH lines an Idempotency-Key from the run and the line, and leaves others alone', () => {
-    const defaults = { method: 'GET', runId: 'abc', secrets: [] }
-    expect(prepareLine({ url: '/a', json: { x: 1 } }, 7, defaults).spec).toMatchObject({
-      idempotencyKey: 'volley-abc-7',
-    })
-    expect(prepareLine('/a', 3, { ...defaults, method: 'PATCH' }).spec).toMatchObject({
+  it('gives POST and PATCH lines an Idempotency-Key from the job, the line and what is sent, and leaves others alone', () => {
+    const defaults = { method: 'GET', job: 'abc', base: new URL('http://api.test/v1/'), secrets: [] }
+    const at = (index: number) => ({ index, hash: '0123456789abcdef' })
+    const key = (spec: RequestSpec, index = 7, options = defaults) =>
+      (prepareLine(spec, at(index), options).spec as RequestObject).idempotencyKey
+    const order = { url: '/orders', json: { sku: 'A1' } }
+    expect(key(order)).toMatch(/^volley-abc-7-[0-9a-f]{16}$/)
+    // The same request on the same line of the same job: the same key, whatever the base URL's spelling.
+    expect(key({ ...order })).toBe(key(order))
+    for (const spelling of ['http://api.test/v1', 'http://api.test/v1/', 'http://api.test/v1?x#y'])
+      expect(key(order, 7, { ...defaults, base: resolveBaseUrl(spelling) })).toBe(key(order))
+    expect(key({ ...order, url: 'http://api.test/v1/orders' })).toBe(key(order))
+    // A secret header is no part of the request's identity (a rotated token is the same order).
+    expect(key({ ...order, headers: { authorization: 'Bearer t2' } })).toBe(key(order))
+    // Anything else sent makes another request: another key.
+    const others = [
+      key({ ...order, json: { sku: 'A2' } }),
+      key({ ...order, url: '/orders?x=1' }),
+      key({ ...order, method: 'PATCH' }),
+      key({ ...order, headers: { 'x-tenant': 't2' } }),
+      key(order, 8),
+      key(order, 7, { ...defaults, job: 'abd' }),
+      key(order, 7, { ...defaults, base: new URL('http://api.test/v2/') }),
+    ]
+    expect(new Set([key(order), ...others]).size).toBe(others.length + 1)
+    expect(prepareLine('/a', at(3), { ...defaults, method: 'PATCH' }).spec).toMatchObject({
       method: 'PATCH',
-      idempotencyKey: 'volley-abc-3',
+      idempotencyKey: expect.stringMatching(/^volley-abc-3-/),
     })
-    expect(
-      prepareLine({ url: '/a', method: 'POST', headers: { 'Idempotency-Key': 'mine' } }, 2, defaults).spec,
-    ).not.toHaveProperty('idempotencyKey')
-    expect(prepareLine({ url: '/a', method: 'PUT', json: 1 }, 2, defaults).spec).not.toHaveProperty(
-      'idempotencyKey',
-    )
-    expect(prepareLine({ url: '/a', id: 'x' }, 9, defaults).meta).toEqual({ id: 'x', index: 9 })
-    expect(prepareLine(['/s', { api_key: 'k-123456' }], 4, defaults).secrets).toEqual(['k-123456'])
+    expect(key({ url: '/a', method: 'POST', headers: { 'Idempotency-Key': 'mine' } })).toBeUndefined()
+    expect(key({ url: '/a', method: 'PUT', json: 1 })).toBeUndefined()
+    // A spec the client refuses gets no key: the client's error is the result.
+    expect(key({ url: '/a', json: 1, colour: 'red' } as RequestObject)).toBeUndefined()
+    expect(prepareLine({ url: '/a', id: 'x' }, at(9), defaults).meta).toEqual({ id: 'x', ...at(9) })
+    expect(prepareLine(['/s', { api_key: 'k-123456' }], at(4), defaults).secrets).toEqual(['k-123456'])
   })
 
   it('hides secret header values in the resume hint', () => {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, type Stats, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
+import { resolveBaseUrl } from '../../http/options.js'
 import { redactUrl, secretValues } from '../../redact.js'
 import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
 import { formatOf, type InputFormat } from '../input/open.js'
@@ -67,8 +67,10 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
         : formatOf(inputPath)
   const shardOf = flags.shard === undefined ? undefined : shard('--shard', flags.shard)
   const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? defaultOut(inputPath, io.cwd, shardOf))
-  if (out !== '-' && out === inputPath)
-    throw new UsageError(`--out ${flags.out} is the input file: results would overwrite it`)
+  if (out !== '-' && sameFile(inputPath === '-' ? io.stdinFile() : statSync(inputPath), out)) {
+    const stdin = inputPath === '-' ? ' (stdin is read from it)' : ''
+    throw new UsageError(`--out ${flags.out ?? out} is the input file${stdin}: results would overwrite it`)
+  }
 
   const headers: Record<string, string> = {}
   for (const text of flags.header) {
@@ -83,10 +85,10 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     secrets.push(value, ...value.split(' ').slice(1))
   }
   secrets.push(...secretValues(headers))
-  const baseUrl = flags.baseUrl === undefined ? undefined : httpUrl('--base-url', flags.baseUrl)
+  const base = flags.baseUrl === undefined ? undefined : resolveBaseUrl(httpUrl('--base-url', flags.baseUrl))
   const allowOrigins = flags.allowOrigin.map((origin) => httpUrl('--allow-origin', origin))
   // Headers (credentials, most often) go only to origins the user named, never to whatever host a line names.
-  if (baseUrl === undefined && allowOrigins.length === 0 && Object.keys(headers).length > 0)
+  if (base === undefined && allowOrigins.length === 0 && Object.keys(headers).length > 0)
     throw new UsageError(
       '-H and --header-env headers are sent only to the --base-url origin and --allow-origin origins: give --base-url, or --allow-origin <origin> for each origin that may receive them',
     )
@@ -117,11 +119,12 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     body: oneOf('--body', flags.body, BODY_MODES),
     requests: {
       method,
-      runId: flags.runId ?? runIdOf(inputPath, out, baseUrl),
+      base,
       secrets: [...new Set(secrets)],
     },
+    runId: flags.runId,
     client: {
-      baseUrl,
+      baseUrl: base,
       allowOrigins,
       headers,
       concurrency: wholeNumber('--concurrency', flags.concurrency, 1),
@@ -174,12 +177,12 @@ function defaultOut(
 }
 
 /**
- * The same job (input, output, API) gets the same id on every resume, so the Idempotency-Keys of
- * its POSTs do not change between attempts of the run. --run-id overrides it (to re-send on purpose).
+ * Whether `out` is the input's file under another name (a symlink, a hard link, the file stdin is
+ * redirected from): opening it would truncate the input. Files are compared (device and inode), not
+ * paths; only regular files, so a terminal that is both stdin and --out /dev/stdout is no match.
  */
-function runIdOf(input: string, out: string, baseUrl: string | undefined): string {
-  return createHash('sha256')
-    .update(`${input}\0${out}\0${baseUrl ?? ''}`)
-    .digest('hex')
-    .slice(0, 12)
+function sameFile(input: Stats | undefined, out: string): boolean {
+  if (!input?.isFile() || !existsSync(out)) return false
+  const target = statSync(out)
+  return target.isFile() && target.dev === input.dev && target.ino === input.ino
 }

@@ -82,7 +82,7 @@ export function runCommand(context: CommandContext): Command {
     .option('--params <columns>', 'CSV: comma-separated columns sent as query params (default: all others)')
     .option(
       '--run-id <id>',
-      'prefix of the Idempotency-Keys of POSTs (default: derived from input, output and base URL)',
+      "the job's id in the Idempotency-Keys of POSTs: the same id gives the same keys (default: new for each new job, kept by --resume)",
     )
     .option(
       '--redis [url]',
@@ -134,7 +134,7 @@ function printSummary(
   if (options.json) (options.out === '-' ? io.stderr : io.stdout).write(`${JSON.stringify(summary)}\n`)
   else if (!options.quiet) io.stderr.write(`${formatSummary(summary)}\n`)
   if (outcome.stopped !== undefined) {
-    const what = `volley: stopped before the end of the input (${summary.notRun} request(s) cancelled, not written)`
+    const what = `volley: stopped before the end of the input (${summary.notRun} request(s) not run, not written)`
     reporter.note(
       options.out === '-'
         ? `${what}; with --out - there is nothing to resume: write to a file to be able to resume`

@@ -10,12 +10,15 @@ export interface ResultMeta {
   id: string | number
   /** The input line number (from 1). */
   index: number
+  /** A hash of the line's content: --resume refuses an input whose done lines changed. */
+  hash: string
 }
 
 /** The fields of an output line, in the order they are written (`id` then `index`: resume relies on it). */
 export interface ResultRecord {
   id: string | number
   index: number
+  hash: string
   ok: boolean
   status: number | null
   attempts: number
@@ -39,6 +42,7 @@ export function responseRecord(
   const record: ResultRecord = {
     id: meta.id,
     index: meta.index,
+    hash: meta.hash,
     ok: true,
     status: response.status,
     attempts: response.attempts,
@@ -83,6 +87,7 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
   return {
     id: meta.id,
     index: meta.index,
+    hash: meta.hash,
     ok: false,
     status: status ?? null,
     attempts: typeof e.attempts === 'number' ? e.attempts : 0,

@@ -6,6 +6,8 @@ import { UsageError } from '../usage.js'
 export interface Sink {
   /** Resolves at once for a file; waits for 'drain' on a full pipe. */
   write(line: string): Promise<void> | undefined
+  /** Flushes to disk (fsync). */
+  sync(): void
   /** Flushes to disk (fsync) and closes. */
   close(): void
 }
@@ -30,14 +32,12 @@ export function fileSink(path: string, append: boolean): Sink {
       }
       return undefined
     },
+    sync: () => sync(fd),
     close() {
       if (closed) return
       closed = true
       try {
-        fsyncSync(fd)
-      } catch (error) {
-        // A pipe or a device (--out /dev/stdout) cannot be synced, and has nothing to put on a disk.
-        if ((error as { code?: unknown }).code !== 'EINVAL') throw error
+        sync(fd)
       } finally {
         closeSync(fd)
       }
@@ -45,9 +45,18 @@ export function fileSink(path: string, append: boolean): Sink {
   }
 }
 
+function sync(fd: number): void {
+  try {
+    fsyncSync(fd)
+  } catch (error) {
+    // A pipe or a device (--out /dev/stdout) cannot be synced, and has nothing to put on a disk.
+    if ((error as { code?: unknown }).code !== 'EINVAL') throw error
+  }
+}
+
 /** `--out -`: result lines to stdout, with backpressure. */
 export function streamSink(stream: OutStream): Sink {
-  return { write: (line) => writeOut(stream, line), close() {} }
+  return { write: (line) => writeOut(stream, line), sync() {}, close() {} }
 }
 
 /** The usage error for an --out that cannot be opened for writing (a missing folder, no permission). */

@@ -14,7 +14,7 @@ export class RunStats {
   previouslyFailed = 0
   ok = 0
   failed = 0
-  /** Requests cancelled by a stop: not written, --resume runs them. */
+  /** Lines of this job not in the output when the run ends (set then): --resume runs them. */
   notRun = 0
   /** Requests handed to the client and not settled yet (queued in the limiter or in flight). */
   active = 0

@@ -6,7 +6,7 @@ export interface Summary {
   exitCode: number
   ok: number
   failed: number
-  /** Cancelled by a stop (interrupt, --fail-fast, a stopOn status): --resume runs them. */
+  /** Lines of this job not in the output: cancelled by a stop, unwritten, or never read (a file's; stdin's are not counted). --resume runs them. */
   notRun: number
   /** Already in the output before this run (--resume). */
   previouslyDone: number

@@ -15,7 +15,7 @@ import type { LimiterStore } from '../limit/store.js'
 import { InvalidRequestError } from './errors.js'
 import { isEventName, type Listeners } from './events.js'
 import type { Layer } from './pipeline.js'
-import { maskUrl } from '../redact.js'
+import { maskUrl, redactUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders } from './spec.js'
 
@@ -181,6 +181,12 @@ function originOf(value: unknown, option: string): URL {
       `${name(option)} must be an absolute http(s) URL, got ${describeValue(typeof value === 'string' ? maskUrl(value) : value)}`,
     )
   }
+  // Neither would be sent (requests resolve against the path; Basic auth is a header): refused.
+  if (url.username || url.password || url.search) {
+    throw new InvalidOptionError(
+      `${name(option)} must not hold a ${url.search ? 'query' : 'user name or password'} (${redactUrl(url)}): it would not be sent; give params or headers instead`,
+    )
+  }
   return url
 }
 
@@ -250,7 +256,6 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     base = new URL(originOf(opts.baseUrl, 'baseUrl').href)
     // Relative paths are appended to the base path, so it must end in '/'.
     if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`
-    base.search = ''
     base.hash = ''
   }
   const allow = opts.allowOrigins ?? []

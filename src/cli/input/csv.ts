@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync'
 import type { Params } from '../../http/spec.js'
 import { UsageError } from '../usage.js'
 import { type InputEntry, InputError } from './entry.js'
-import { countQuotes, DEFAULT_MAX_LINE_BYTES, type InputLine, isSkippable, readLines } from './lines.js'
+import { DEFAULT_MAX_LINE_BYTES, type InputLine, isSkippable, readLines } from './lines.js'
 
 export interface CsvOptions {
   /** The column holding the URL. @default 'url' */
@@ -17,9 +17,8 @@ export interface CsvOptions {
 
 /**
  * CSV with a header line. Lines come from `readLines` (strict UTF-8, capped), and are grouped into
- * records here: a record ends at the first line where its count of '"' is even (RFC 4180 doubles a
- * quote inside a quoted field), so each record knows its own lines whatever line breaks its quoted
- * fields hold. Each record becomes `{ url, params, id }`; one that does not parse becomes an error
+ * records here: a record ends at the first line that does not end inside a quoted field, so each
+ * record knows its own lines whatever line breaks its quoted fields hold. Each record becomes `{ url, params, id }`; one that does not parse becomes an error
  * entry naming its line; a header without the url column stops the run before anything is sent
  * (bad usage, exit 2). `line` is the line where the record ends (its only line, unless a quoted
  * field spans lines).
@@ -73,7 +72,8 @@ type CsvRecord =
 /**
  * Lines -> the text of each record, with the line it ends on. Blank and '#' lines between records
  * are skipped (inside a quoted field they are data). A record's bad line (not UTF-8, too long) makes
- * it an error, read to its end all the same so the records after it are not misread.
+ * it an error, read to its end all the same so the records after it are not misread (the bad line's
+ * text is not there to parse: its '"' are counted instead).
  */
 async function* records(lines: AsyncIterable<InputLine>, maxLineBytes: number): AsyncGenerator<CsvRecord> {
   let parts: string[] = []
@@ -100,7 +100,7 @@ async function* records(lines: AsyncIterable<InputLine>, maxLineBytes: number): 
         error = new InputError(entry.line, message)
       }
       if (error === undefined) parts.push(entry.text)
-      open = open !== (countQuotes(entry.text) % 2 === 1)
+      open = quotedAtEnd(entry.text, open)
     }
     if (open) continue
     if (error) yield { line: entry.line, error }
@@ -114,6 +114,21 @@ async function* records(lines: AsyncIterable<InputLine>, maxLineBytes: number): 
       error: error ?? new InputError(first, 'a quoted field opened on this line is never closed'),
     }
   }
+}
+
+/**
+ * Whether a quoted field is still open at the end of a line, given whether one was at its start. A
+ * '"' opens one only at the start of a field (a stray '"' inside a plain field is the record's error,
+ * not the start of a multi-line field); '""' inside one is a quote.
+ */
+function quotedAtEnd(text: string, quoted: boolean): boolean {
+  let open = quoted
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    if (!open) open = i === 0 || text[i - 1] === ','
+    else if (text[i + 1] === '"') i++
+    else open = false
+  }
+  return open
 }
 
 /** The fields of one record: a plain split without quotes (the common case, and fast), csv-parse with. */

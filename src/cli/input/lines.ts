@@ -78,8 +78,8 @@ export async function* readLines(
   if (size > 0) yield finish(line + 1)
 }
 
-/** How many '"' a line holds (in its text, or its bytes when it is not text): CSV quoting. */
-export function countQuotes(line: string | Buffer): number {
+/** How many '"' a line's bytes hold: whether a CSV record goes on past a line that is not text. */
+function countQuotes(line: Buffer): number {
   let n = 0
   for (let i = line.indexOf('"'); i !== -1; i = line.indexOf('"', i + 1)) n++
   return n

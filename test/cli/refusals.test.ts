@@ -11,43 +11,56 @@ import { cliFixture, readOutput, runCli, waitFor } from './helpers.js'
 const fixture = cliFixture()
 const { tmp } = fixture
 
+const REFUSED: [string, string[], RegExp][] = [
+  // commander would take '--overwrite' as the key and drop the flag.
+  [
+    'a value that is a flag',
+    ['--redis', '--key', '--overwrite'],
+    /--key needs a value, got the flag --overwrite/,
+  ],
+  ['--out given a flag', ['--out', '--resume'], /--out needs a value, got the flag --resume/],
+  [
+    'a flag-like header, its value unquoted',
+    ['-H', '--X-Key: s3cret'],
+    /--header needs a value, got the flag --X-Key: give/,
+  ],
+  ['--retries 1e9', ['--retries', '1e9'], /--retries must be a whole number from 0 to 100, got "1e9"/],
+  ['--max-line-bytes 0', ['--max-line-bytes', '0'], /--max-line-bytes must be a whole number >= 1, got "0"/],
+  [
+    'a control character in -H',
+    ['-H', 'X-Trace: a\u0001b'],
+    /--header 'X-Trace: …': the value holds a control character \(U\+0001\)/,
+  ],
+  [
+    'a newline in a secret -H',
+    ['-H', 'Authorization: Bearer s3cret\nX-Evil: 1'],
+    /--header 'Authorization: …': the value holds a control character \(U\+000A\)/,
+  ],
+  [
+    'a control character from --header-env',
+    ['--header-env', 'X-Key: CONTROL_VALUE'],
+    /--header-env 'X-Key: …': the value holds a control character \(U\+000D\)/,
+  ],
+  [
+    'a query in --base-url',
+    ['--base-url', 'https://api.example.com/v1?api_key=s3cret'],
+    /--base-url must not hold a query \('\?…'\): it would not be sent; put such parameters in each line's params/,
+  ],
+  [
+    'user:pass in --base-url',
+    ['--base-url', 'http://user:s3cret@api.example.com'],
+    /--base-url must not hold a user name or password \(user:pass@host\): they would not be sent; use --header-env 'Authorization: Basic/,
+  ],
+]
+
 describe('volley run refuses, before anything is sent, what it could not do as asked', () => {
-  it('exits 2 naming the flag: a value that is a flag, a bound, a control character, a base URL part it would drop', async () => {
+  it.each(REFUSED)('exits 2 naming the flag: %s', async (_what, args, message) => {
     const input = tmp.file('one.jsonl', '/items/1\n')
-    const cases: [string[], RegExp][] = [
-      // commander would take '--overwrite' as the key (and the output file) and drop the flag.
-      [['run', input, '--redis', '--key', '--overwrite'], /--key needs a value, got the flag --overwrite/],
-      [['run', input, '--out', '--resume'], /--out needs a value, got the flag --resume/],
-      [['run', input, '-H', '--X-Key: s3cret'], /--header needs a value, got the flag --X-Key: give/],
-      [['run', input, '--retries', '1e9'], /--retries must be a whole number from 0 to 100, got "1e9"/],
-      [['run', input, '--max-line-bytes', '0'], /--max-line-bytes must be a whole number >= 1, got "0"/],
-      [
-        ['run', input, '-H', 'X-Trace: a\u0001b'],
-        /--header 'X-Trace: …': the value holds a control character \(U\+0001\)/,
-      ],
-      [
-        ['run', input, '-H', 'Authorization: Bearer s3cret\nX-Evil: 1'],
-        /--header 'Authorization: …': the value holds a control character \(U\+000A\)/,
-      ],
-      [
-        ['run', input, '--header-env', 'X-Key: CONTROL_VALUE'],
-        /--header-env 'X-Key: …': the value holds a control character \(U\+000D\)/,
-      ],
-      [
-        ['run', input, '--base-url', 'https://api.example.com/v1?api_key=s3cret'],
-        /--base-url must not hold a query \('\?…'\): it would not be sent; put such parameters in each line's params/,
-      ],
-      [
-        ['run', input, '--base-url', 'http://user:s3cret@api.example.com'],
-        /--base-url must not hold a user name or password \(user:pass@host\): they would not be sent; use --header-env 'Authorization: Basic/,
-      ],
-    ]
-    for (const [argv, message] of cases) {
-      const io = fakeIo({ env: { CONTROL_VALUE: 'v\r' } })
-      expect(await run(argv, io), argv.join(' ')).toBe(2)
-      expect(io.stderr.text).toMatch(message)
-      expect(io.stderr.text).not.toContain('s3cret')
-    }
+    // In the temporary directory: were the flag taken as the --out value, the file would land there.
+    const io = fakeIo({ env: { CONTROL_VALUE: 'v\r' }, cwd: tmp.dir })
+    expect(await run(['run', input, ...args], io)).toBe(2)
+    expect(io.stderr.text).toMatch(message)
+    expect(io.stderr.text).not.toContain('s3cret')
     expect(fixture.mock.stats().requests).toBe(0)
   })
 

@@ -4,6 +4,7 @@ import { fstatSync } from 'node:fs'
 import { systemClock } from '../limit/clock.js'
 import type { Io } from './io.js'
 import { run } from './main.js'
+import { isZombie } from './output/lock.js'
 
 const io: Io = {
   stdout: process.stdout,
@@ -20,10 +21,11 @@ const io: Io = {
   processExists(pid) {
     try {
       process.kill(pid, 0)
-      return true
+      // A zombie has exited: signal 0 reaches it until its parent reaps it.
+      return !isZombie(pid)
     } catch (error) {
       // EPERM: it exists, under another user.
-      return (error as NodeJS.ErrnoException).code === 'EPERM'
+      return (error as NodeJS.ErrnoException).code === 'EPERM' && !isZombie(pid)
     }
   },
   stdinFile() {

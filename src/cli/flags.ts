@@ -5,10 +5,11 @@ import { UsageError } from './usage.js'
 
 /** Flag parsers: each names the flag and the bad value in its UsageError (exit 2). */
 
-export function wholeNumber(flag: string, value: string, min: number): number {
+export function wholeNumber(flag: string, value: string, min: number, max = Infinity): number {
   const n = Number(value)
-  if (value.trim() !== '' && Number.isInteger(n) && n >= min) return n
-  throw new UsageError(`${flag} must be a whole number >= ${min}, got ${describeValue(value)}`)
+  if (value.trim() !== '' && Number.isInteger(n) && n >= min && n <= max) return n
+  const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`
+  throw new UsageError(`${flag} must be a whole number ${range}, got ${describeValue(value)}`)
 }
 
 export function duration(flag: string, value: string, { positive = true } = {}): number {
@@ -26,6 +27,10 @@ export function oneOf<T extends string>(flag: string, value: string, choices: re
   throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got ${describeValue(value)}`)
 }
 
+/**
+ * An http(s) base URL. A user:password or a query in it would not be sent (requests are resolved
+ * against its path only; Basic auth is a header): refused, saying where such a credential goes.
+ */
 export function httpUrl(flag: string, value: string): string {
   let url: URL | undefined
   try {
@@ -33,10 +38,22 @@ export function httpUrl(flag: string, value: string): string {
   } catch {
     // Not a URL at all: the error below says what is expected.
   }
-  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return value
-  throw new UsageError(
-    `${flag} must be an absolute http(s) URL such as https://api.example.com/v1, got ${describeValue(maskUrl(value))}`,
-  )
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(
+      `${flag} must be an absolute http(s) URL such as https://api.example.com/v1, got ${describeValue(maskUrl(value))}`,
+    )
+  }
+  if (url.username || url.password) {
+    throw new UsageError(
+      `${flag} must not hold a user name or password (user:pass@host): they would not be sent; use --header-env 'Authorization: Basic $CREDENTIALS' (base64 of user:pass)`,
+    )
+  }
+  if (url.search || value.includes('?')) {
+    throw new UsageError(
+      `${flag} must not hold a query ('?…'): it would not be sent; put such parameters in each line's params (CSV: a column), or a key in a header (--header-env)`,
+    )
+  }
+  return value
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -50,7 +67,21 @@ export function header(flag: string, text: string): [string, string] {
       `${flag} must look like 'Name: value', got ${colon > 0 ? `a header named ${describeValue(name)}` : 'a value without a colon'}`,
     )
   }
-  return [name, text.slice(colon + 1).trim()]
+  return [name, headerValue(flag, name, text.slice(colon + 1).trim())]
+}
+
+/**
+ * No control character but tab may be in a header value (RFC 9110): refused here, before anything
+ * runs, since every request would carry it and fail. The value is not quoted: it may be a secret.
+ */
+function headerValue(flag: string, name: string, value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value)
+  if (control === null) return value
+  const code = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+  throw new UsageError(
+    `${flag} '${name}: …': the value holds a control character (${code}), which no header may carry`,
+  )
 }
 
 /**
@@ -70,18 +101,16 @@ export function headerFromEnv(
     }
     return value
   }
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(template)) return [name, lookup(template)]
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(template)) return [name, headerValue(flag, name, lookup(template))]
   if (!/\$\{?[A-Za-z_]/.test(template)) {
     throw new UsageError(
       `${flag} '${name}: …' must name an environment variable (API_TOKEN, or 'Bearer $API_TOKEN')`,
     )
   }
-  return [
-    name,
-    template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, b) =>
-      lookup(a ?? b),
-    ),
-  ]
+  const value = template.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, b) =>
+    lookup(a ?? b),
+  )
+  return [name, headerValue(flag, name, value)]
 }
 
 /** 'i/n' with 1 <= i <= n. */

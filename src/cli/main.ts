@@ -23,6 +23,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     )
   for (const command of [runCommand(context), demoCommand(context), mockCommand(context)])
     program.addCommand(command)
+  program.hook('preAction', (_program, action) => refuseFlagsAsValues(action))
   for (const command of [program, ...program.commands]) {
     command.exitOverride().configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -44,6 +45,27 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.usage
     }
     throw error
+  }
+}
+
+/**
+ * commander takes the word after an option that needs a value as that value, whatever it is:
+ * `--key --overwrite` would make the key "--overwrite" and drop the flag. A value that looks like a
+ * flag is refused, naming the option (a value really starting with '-' cannot be meant here).
+ */
+function refuseFlagsAsValues(command: Command): void {
+  for (const option of command.options) {
+    if (!option.required && !option.optional) continue
+    const flag = option.long ?? option.short
+    for (const value of [command.getOptionValue(option.attributeName()) as unknown].flat()) {
+      // Only the flag-like start is quoted: the rest might be a secret ('-H --X-Key: …').
+      const taken = typeof value === 'string' ? /^--?[A-Za-z][\w-]*/.exec(value) : null
+      if (taken) {
+        throw new UsageError(
+          `${flag} needs a value, got the flag ${taken[0]}: give the value right after ${flag}`,
+        )
+      }
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { isEventName, type Listeners } from './events.js'
 import type { BreakerPolicy } from './circuit.js'
 import type { Layer } from './pipeline.js'
 import { type ClientTlsOptions, resolveTls } from './tls-options.js'
-import { maskUrl } from '../redact.js'
+import { maskUrl, redactUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders } from './spec.js'
 
@@ -159,7 +159,6 @@ function wholeNumber(value: unknown, option: string, min: number, fallback: numb
 export function resolveBaseUrl(value: string | URL): URL {
   const base = new URL(originOf(value, 'baseUrl').href)
   if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`
-  base.search = ''
   base.hash = ''
   return base
 }
@@ -174,6 +173,12 @@ function originOf(value: unknown, option: string): URL {
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new InvalidOptionError(
       `${name(option)} must be an absolute http(s) URL, got ${describeValue(typeof value === 'string' ? maskUrl(value) : value)}`,
+    )
+  }
+  // Neither would be sent (requests resolve against the path; Basic auth is a header): refused.
+  if (url.username || url.password || url.search) {
+    throw new InvalidOptionError(
+      `${name(option)} must not hold a ${url.search ? 'query' : 'user name or password'} (${redactUrl(url)}): it would not be sent; give params or headers instead`,
     )
   }
   return url

@@ -115,6 +115,13 @@ export function resolveUrl(target: string | URL, base: URL | undefined, field = 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     fail(field, `\`${field}\` must be an http: or https: URL, got ${JSON.stringify(redactUrl(url))}`)
   }
+  // undici would drop them silently (they are not Basic auth): say so rather than send without.
+  if (url.username || url.password) {
+    fail(
+      field,
+      `\`${field}\` ${JSON.stringify(redactUrl(url))} holds a user name or password, which is not sent: give an Authorization header instead`,
+    )
+  }
   return url
 }
 

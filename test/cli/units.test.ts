@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,9 +7,9 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { redactArgv } from '../../src/cli/flags.js'
 import { readCsv } from '../../src/cli/input/csv.js'
-import { readLines } from '../../src/cli/input/lines.js'
+import { type LineOptions, readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
-import { lockOutput } from '../../src/cli/output/lock.js'
+import { isZombie, lockOutput } from '../../src/cli/output/lock.js'
 import { recordLine, responseRecord } from '../../src/cli/output/record.js'
 import { progressText } from '../../src/cli/report/format.js'
 import { plainReporter } from '../../src/cli/report/reporter.js'
@@ -20,10 +21,11 @@ import type { RequestObject, RequestSpec } from '../../src/http/spec.js'
 import { Response } from '../../src/http/response.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { fakeIo } from './fake-io.js'
+import { waitFor } from './helpers.js'
 
-async function lines(chunks: (string | Buffer)[]) {
+async function lines(chunks: (string | Buffer)[], options?: LineOptions) {
   const out = []
-  for await (const line of readLines(Readable.from(chunks))) out.push(line)
+  for await (const line of readLines(Readable.from(chunks), options)) out.push(line)
   return out
 }
 
@@ -47,6 +49,36 @@ describe('the output lock', () => {
       expect(existsSync(`${out}.lock`)).toBe(false)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the output lock held by a pid that is not a live volley run', () => {
+  it('says to check the pid and that removing <out>.lock is then safe (the pid of a crashed run may be reused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'volley-lock-'))
+    const out = join(dir, 'results.jsonl')
+    try {
+      writeFileSync(`${out}.lock`, String(process.ppid))
+      expect(() => lockOutput(out, { pid: process.pid, processExists: () => true })).toThrow(
+        `check with \`ps -p ${process.ppid}\`), removing ${out}.lock is safe; then run again`,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('tells a zombie (exited, not yet reaped: just after a SIGKILL) from a live process', async () => {
+    // sh starts a short sleep in the background and becomes a long one, which never reaps it: a zombie.
+    const sh = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 5'])
+    try {
+      const [pid] = (await once(sh.stdout, 'data')) as [Buffer]
+      const zombie = Number(pid.toString())
+      await waitFor(() => isZombie(zombie), 5000, 'the zombie')
+      // Signal 0 still reaches it: what bin.ts's processExists asks first.
+      expect(() => process.kill(zombie, 0)).not.toThrow()
+      expect([isZombie(sh.pid!), isZombie(process.pid), isZombie(2 ** 22 + 1)]).toEqual([false, false, false])
+    } finally {
+      sh.kill('SIGKILL')
     }
   })
 })
@@ -177,13 +209,14 @@ describe('CLI building blocks', () => {
   it('joins a line that spans many chunks, a BOM and CRLF at its ends, and keeps the lines around it', async () => {
     const long = 'x'.repeat(64 * 1024)
     const chunks = ['\uFEFFfirst\n', 'a', ...Array.from({ length: 40 }, () => long), 'b\r\nnext\r', '\n']
-    const read = await lines(chunks)
-    expect(read.map((l) => [l.line, l.text.length])).toEqual([
+    // 2.6 MB: over the default --max-line-bytes.
+    const read = await lines(chunks, { maxLineBytes: 4 << 20 })
+    expect(read.map((l) => [l.line, l.text!.length])).toEqual([
       [1, 5],
       [2, 2 + 40 * long.length],
       [3, 4],
     ])
-    expect(read[1]!.text.startsWith('ax') && read[1]!.text.endsWith('xb')).toBe(true)
+    expect(read[1]!.text!.startsWith('ax') && read[1]!.text!.endsWith('xb')).toBe(true)
   })
 
   it('reads CSV records as specs with their line, the --method, and an error entry for a broken record', async () => {
@@ -233,7 +266,7 @@ describe('CLI building blocks', () => {
     expect(key(order)).toMatch(/^volley-abc-7-[0-9a-f]{16}$/)
     // The same request on the same line of the same job: the same key, whatever the base URL's spelling.
     expect(key({ ...order })).toBe(key(order))
-    for (const spelling of ['http://api.test/v1', 'http://api.test/v1/', 'http://api.test/v1?x#y'])
+    for (const spelling of ['http://api.test/v1', 'http://api.test/v1/', 'http://api.test/v1#y'])
       expect(key(order, 7, { ...defaults, base: resolveBaseUrl(spelling) })).toBe(key(order))
     expect(key({ ...order, url: 'http://api.test/v1/orders' })).toBe(key(order))
     // A secret header is no part of the request's identity (a rotated token is the same order).

@@ -32,6 +32,15 @@ describe('client options', () => {
       { headers: { authorization: 'Bearer x\r\nInjected: 1' } },
       /header `authorization` must be a string or number without CR, LF or NUL/,
     ],
+    // Neither would be sent: requests resolve against the base's path, and Basic auth is a header.
+    [
+      { baseUrl: 'https://u:pw-123456@api.example.com' },
+      /option `baseUrl` must not hold a user name or password \(https:\/\/\[REDACTED\]@api\.example\.com\/\)/,
+    ],
+    [
+      { baseUrl: 'https://api.example.com/v1?api_key=k-123456' },
+      /option `baseUrl` must not hold a query \(https:\/\/api\.example\.com\/v1\?api_key=\[REDACTED\]\)/,
+    ],
     [{ limiter: {} }, /option `limiter` must be a Limiter from createLimiter\(\)/],
     [{ limiter: createLimiter(), rate: '1/s' }, /give `limiter` or `rate`, not both/],
     [{ limiter: createLimiter(), smooth: true }, /give `limiter` or `smooth`, not both/],

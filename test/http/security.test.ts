@@ -114,6 +114,17 @@ describe('where headers go', () => {
     await allowed.get(`${b.url}/x`)
     expect(b.seen.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`)
   })
+
+  test('a URL with user:pass is refused, password hidden, rather than sent without them (they are not Basic auth)', async () => {
+    await using api = createClient({ baseUrl: a.url })
+    const seen = a.seen.length
+    const withCredentials = a.url.replace('://', `://user:${PARAM}@`)
+    const error = await api.get(`${withCredentials}/x`).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InvalidRequestError)
+    expect((error as Error).message).toMatch(/holds a user name or password, which is not sent/)
+    expect((error as Error).message).not.toContain(PARAM)
+    expect(a.seen.length).toBe(seen)
+  })
 })
 
 describe('secrets never show in errors', () => {

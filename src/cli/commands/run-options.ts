@@ -38,9 +38,13 @@ export interface RunFlags {
   quiet?: boolean
   json?: boolean
   progressInterval: string
+  maxLineBytes: string
   redis?: string | boolean
   key?: string
 }
+
+/** More retries than this is a typo (1e9), not a policy: each waits a backoff, so they would never end. */
+const MAX_RETRIES = 100
 
 export const BODY_MODES: readonly BodyMode[] = ['json', 'text', 'none']
 export const FORMATS: readonly InputFormat[] = ['jsonl', 'urls', 'csv']
@@ -110,6 +114,7 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
       path: inputPath,
       format,
       csv: { urlColumn: flags.urlColumn, idColumn: flags.idColumn, paramColumns: params, method },
+      maxLineBytes: wholeNumber('--max-line-bytes', flags.maxLineBytes, 1),
     },
     out,
     resume: flags.resume === true,
@@ -132,7 +137,7 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
       // The rate must hold at the API, which counts arrivals: a margin and even pacing (see docs/cli.md).
       rateMargin: duration('--rate-margin', flags.rateMargin, { positive: false }),
       smooth: true,
-      retry: wholeNumber('--retries', flags.retries, 0),
+      retry: wholeNumber('--retries', flags.retries, 0, MAX_RETRIES),
       timeout: duration('--timeout', flags.timeout),
     },
     graceMs: duration('--grace', flags.grace, { positive: false }),

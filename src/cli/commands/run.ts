@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { type CommandContext, collect } from '../context.js'
 import { redactArgv, shellQuote } from '../flags.js'
+import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js'
 import type { Io } from '../io.js'
 import { type JobOutcome, runJob } from '../job.js'
 import { plainReporter, type Reporter, silentReporter, ttyReporter } from '../report/reporter.js'
@@ -80,6 +81,11 @@ export function runCommand(context: CommandContext): Command {
     .option('--url-column <name>', 'CSV: the column holding the URL', 'url')
     .option('--id-column <name>', 'CSV: the column holding the request id')
     .option('--params <columns>', 'CSV: comma-separated columns sent as query params (default: all others)')
+    .option(
+      '--max-line-bytes <n>',
+      'a longer input line (or CSV record) is an error result, never read whole',
+      String(DEFAULT_MAX_LINE_BYTES),
+    )
     .option(
       '--run-id <id>',
       "the job's id in the Idempotency-Keys of POSTs: the same id gives the same keys (default: new for each new job, kept by --resume)",

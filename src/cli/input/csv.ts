@@ -1,7 +1,8 @@
-import { type CsvError, parse } from 'csv-parse'
+import { parse } from 'csv-parse/sync'
 import type { Params } from '../../http/spec.js'
 import { UsageError } from '../usage.js'
 import { type InputEntry, InputError } from './entry.js'
+import { DEFAULT_MAX_LINE_BYTES, type InputLine, isSkippable, readLines } from './lines.js'
 
 export interface CsvOptions {
   /** The column holding the URL. @default 'url' */
@@ -15,47 +16,134 @@ export interface CsvOptions {
 }
 
 /**
- * CSV with a header line, parsed as a stream (csv-parse). Each record becomes `{ url, params, id }`.
- * A record that does not parse (a wrong number of fields) becomes an error entry naming its line;
- * a header without the url column stops the run before anything is sent (bad usage, exit 2).
- * `line` is the line where the record ends (its only line, unless a quoted field spans lines).
+ * CSV with a header line. Lines come from `readLines` (strict UTF-8, capped), and are grouped into
+ * records here: a record ends at the first line that does not end inside a quoted field, so each
+ * record knows its own lines whatever line breaks its quoted fields hold. Each record becomes `{ url, params, id }`; one that does not parse becomes an error
+ * entry naming its line; a header without the url column stops the run before anything is sent
+ * (bad usage, exit 2). `line` is the line where the record ends (its only line, unless a quoted
+ * field spans lines).
  */
 export async function* readCsv(
-  input: NodeJS.ReadableStream,
+  input: AsyncIterable<Buffer | string>,
   options: CsvOptions,
+  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
 ): AsyncGenerator<InputEntry> {
+  let header: string[] | undefined
   let params: readonly string[] = []
-  const skipped: InputEntry[] = []
-  const parser = parse({
-    bom: true,
-    info: true,
-    // As in the other formats: '#' lines are comments, and blank (or all-blank) lines are skipped.
-    comment: '#',
-    comment_no_infix: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    columns: (header: string[]) => {
+  const lines = readLines(input, { maxLineBytes, keepCr: true })
+  for await (const { line, text, error } of records(lines, maxLineBytes)) {
+    if (header === undefined) {
+      header = headerOf(error ?? text, line)
       params = checkHeader(header, options)
-      return header
-    },
-  })
-  parser.on('skip', (error: CsvError) => {
-    const line = Number(error.lines)
-    skipped.push({ line, error: new InputError(line, `not a valid CSV record: ${error.message}`) })
-  })
-  input.pipe(parser)
-  // A pipe does not forward the source's errors (an unreadable file): end the parser with them.
-  input.on('error', (error) => parser.destroy(error))
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: Record<string, string>
-    info: { lines: number }
-  }>) {
-    // The parser reports a broken record as soon as it parses it, maybe ahead of the records before it.
-    while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!
-    if (Object.values(record).every((cell) => cell.trim() === '')) continue
-    yield toEntry(record, info.lines, params, options)
+      continue
+    }
+    let cells: string[]
+    try {
+      if (error) throw error
+      cells = fields(text, line)
+      if (cells.length !== header.length) {
+        const count = `${cells.length} fields where the header has ${header.length}`
+        throw new InputError(line, `not a valid CSV record: ${count}`)
+      }
+    } catch (bad) {
+      yield { line, error: bad as InputError }
+      continue
+    }
+    if (cells.some((cell) => cell.trim() !== '')) {
+      const record = Object.fromEntries(header.map((column, i) => [column, cells[i]!]))
+      yield toEntry(record, line, params, options)
+    }
   }
-  while (skipped.length > 0) yield skipped.shift()!
+}
+
+/** A header that cannot be read stops the run: without it no record means anything. */
+function headerOf(record: string | InputError, line: number): string[] {
+  try {
+    if (typeof record !== 'string') throw record
+    return fields(record, line)
+  } catch (error) {
+    throw new UsageError(`the CSV header cannot be read: ${(error as Error).message}`)
+  }
+}
+
+type CsvRecord =
+  { line: number; text: string; error?: undefined } | { line: number; error: InputError; text?: undefined }
+
+/**
+ * Lines -> the text of each record, with the line it ends on. Blank and '#' lines between records
+ * are skipped (inside a quoted field they are data). A record's bad line (not UTF-8, too long) makes
+ * it an error, read to its end all the same so the records after it are not misread (the bad line's
+ * text is not there to parse: its '"' are counted instead).
+ */
+async function* records(lines: AsyncIterable<InputLine>, maxLineBytes: number): AsyncGenerator<CsvRecord> {
+  let parts: string[] = []
+  let bytes = 0
+  let open = false
+  let first = 0
+  let error: InputError | undefined
+  let last = 0
+  for await (const entry of lines) {
+    last = entry.line
+    // Not inside a quoted field: this line starts a record.
+    if (!open) {
+      if (entry.error === undefined && isSkippable(entry.text)) continue
+      first = entry.line
+      bytes = 0
+    }
+    if (entry.error) {
+      error ??= entry.error
+      open = open !== entry.oddQuotes
+    } else {
+      bytes += Buffer.byteLength(entry.text) + 1
+      if (error === undefined && bytes > maxLineBytes) {
+        const message = `a CSV record of more than ${maxLineBytes} bytes (--max-line-bytes), from line ${first}: not read`
+        error = new InputError(entry.line, message)
+      }
+      if (error === undefined) parts.push(entry.text)
+      open = quotedAtEnd(entry.text, open)
+    }
+    if (open) continue
+    if (error) yield { line: entry.line, error }
+    else yield { line: entry.line, text: parts.join('\n').replace(/\r$/, '') }
+    parts = []
+    error = undefined
+  }
+  if (open) {
+    yield {
+      line: last,
+      error: error ?? new InputError(first, 'a quoted field opened on this line is never closed'),
+    }
+  }
+}
+
+/**
+ * Whether a quoted field is still open at the end of a line, given whether one was at its start. A
+ * '"' opens one only at the start of a field (a stray '"' inside a plain field is the record's error,
+ * not the start of a multi-line field); '""' inside one is a quote.
+ */
+function quotedAtEnd(text: string, quoted: boolean): boolean {
+  let open = quoted
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    if (!open) open = i === 0 || text[i - 1] === ','
+    else if (text[i + 1] === '"') i++
+    else open = false
+  }
+  return open
+}
+
+/** The fields of one record: a plain split without quotes (the common case, and fast), csv-parse with. */
+function fields(text: string, line: number): string[] {
+  if (!text.includes('"')) return text.split(',')
+  try {
+    // '\n' only: a lone '\r' is data, as when the lines were split.
+    const rows = parse(text, { record_delimiter: '\n' }) as string[][]
+    if (rows.length === 1) return rows[0]!
+  } catch (error) {
+    // csv-parse counts lines within this one record: its "at line 1" would mislead.
+    const message = (error as Error).message.replace(/ (?:at|on) line \d+/, '')
+    throw new InputError(line, `not a valid CSV record: ${message}`)
+  }
+  throw new InputError(line, 'not a valid CSV record')
 }
 
 function checkHeader(header: string[], options: CsvOptions): string[] {

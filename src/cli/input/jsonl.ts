@@ -13,7 +13,11 @@ const JSON_LITERAL = /^(?:null|true|false|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/
  * client when it prepares the request; here only the JSON itself.
  */
 export async function* readJsonl(lines: AsyncIterable<InputLine>): AsyncGenerator<InputEntry> {
-  for await (const { line, text } of lines) {
+  for await (const { line, text, error } of lines) {
+    if (error) {
+      yield { line, error }
+      continue
+    }
     if (isSkippable(text)) continue
     const trimmed = text.trim()
     if (!JSON_START.has(trimmed[0]!) && !JSON_LITERAL.test(trimmed)) {
@@ -43,8 +47,8 @@ export async function* readJsonl(lines: AsyncIterable<InputLine>): AsyncGenerato
 
 /** One URL per line, taken as is (no JSON): for lists of URLs that may start with '"' or '['. */
 export async function* readUrls(lines: AsyncIterable<InputLine>): AsyncGenerator<InputEntry> {
-  for await (const { line, text } of lines) {
-    if (isSkippable(text)) continue
-    yield { line, spec: text.trim() }
+  for await (const { line, text, error } of lines) {
+    if (error) yield { line, error }
+    else if (!isSkippable(text)) yield { line, spec: text.trim() }
   }
 }

@@ -12,14 +12,17 @@ export interface InputOptions {
   path: string
   format: InputFormat
   csv: CsvOptions
+  /** Longer lines (and CSV records) are errors, never held whole (--max-line-bytes). */
+  maxLineBytes: number
 }
 
 /** The input's entries, read lazily from the file (or stdin) in the given format. */
 export function openInput(options: InputOptions, io: Io): AsyncGenerator<InputEntry> {
   const stream =
     options.path === '-' ? io.stdin : createReadStream(options.path, { highWaterMark: 64 * 1024 })
-  if (options.format === 'csv') return readCsv(stream, options.csv)
-  const lines = readLines(stream as AsyncIterable<Buffer | string>)
+  const bytes = stream as AsyncIterable<Buffer | string>
+  if (options.format === 'csv') return readCsv(bytes, options.csv, options.maxLineBytes)
+  const lines = readLines(bytes, { maxLineBytes: options.maxLineBytes })
   return options.format === 'urls' ? readUrls(lines) : readJsonl(lines)
 }
 

@@ -18,8 +18,9 @@ export function lockOutput(out: string, io: ProcessFacts): () => void {
     if (code !== 'EEXIST') throw unwritableOutput(out, error)
     const holder = Number(readFileSync(path, 'utf8'))
     if (isRunning(holder, io)) {
+      // A pid is reused: after a crash, another program may hold the one in the lock. Say how to tell.
       throw new UsageError(
-        `--out ${out} is being written by another volley run (pid ${holder}): wait for it to end, or give another --out (each --shard its own)`,
+        `--out ${out} is being written by another volley run (pid ${holder}): wait for it to end, or give another --out (each --shard its own). If no volley run is writing it (pid ${holder} may be another program, given the pid of a run that crashed: check with \`ps -p ${holder}\`), removing ${path} is safe; then run again`,
       )
     }
     writeFileSync(path, String(io.pid))
@@ -28,6 +29,20 @@ export function lockOutput(out: string, io: ProcessFacts): () => void {
 }
 
 type ProcessFacts = Pick<Io, 'pid' | 'processExists'>
+
+/**
+ * Whether a process that exists is a zombie: it has exited and waits for its parent to reap it (for
+ * seconds after a SIGKILL, say), so it holds no lock. Linux tells in /proc/<pid>/stat (state 'Z',
+ * after the parenthesised name, which may itself hold ') '); elsewhere, or if unreadable, false.
+ */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z'
+  } catch {
+    return false
+  }
+}
 
 /** Our own pid in a lock is not another run's: a dead run's with the same pid (in a container, every run may be pid 1). */
 function isRunning(pid: number, io: ProcessFacts): boolean {

@@ -1,0 +1,96 @@
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { type CsvOptions, readCsv } from '../../src/cli/input/csv.js'
+import type { InputEntry } from '../../src/cli/input/entry.js'
+import { readJsonl, readUrls } from '../../src/cli/input/jsonl.js'
+import { readLines } from '../../src/cli/input/lines.js'
+
+const CSV: CsvOptions = { urlColumn: 'url', idColumn: undefined, paramColumns: undefined, method: 'GET' }
+
+/** Entries as [line, url or error message]. */
+async function read(entries: AsyncIterable<InputEntry>): Promise<[number, unknown][]> {
+  const out: [number, unknown][] = []
+  for await (const entry of entries) {
+    out.push([
+      entry.line,
+      entry.error ? entry.error.message : ((entry.spec as { url?: unknown }).url ?? entry.spec),
+    ])
+  }
+  return out
+}
+
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))))
+
+describe('input readers', () => {
+  it('makes a line that is not UTF-8 an error naming it, instead of sending U+FFFD', async () => {
+    const input = bytes('/a\n/b', [0xff, 0xfe], '\n/c\u00e9\n"/d', [0xc3], '"\n')
+    const bad = (line: number) => `line ${line}: not valid UTF-8 text (is the file in another encoding?)`
+    for (const reader of [readJsonl, readUrls]) {
+      expect(await read(reader(readLines(Readable.from([input]))))).toEqual([
+        [1, '/a'],
+        [2, bad(2)],
+        [3, '/cé'],
+        [4, bad(4)],
+      ])
+    }
+    const csv = bytes('url,q\n/a,x\n/b,', [0xe2, 0x82], '\n"/c","\u20ac"\n')
+    expect(await read(readCsv(Readable.from([csv]), CSV))).toEqual([
+      [2, '/a'],
+      [3, bad(3)],
+      [4, '/c'],
+    ])
+  })
+
+  it('makes a line over --max-line-bytes an error naming it and its size, read without holding it', async () => {
+    const big = 'x'.repeat(1000)
+    // The long line comes in many chunks: only its count is kept past the cap.
+    const chunks = ['/a\n/', ...Array.from({ length: 50 }, () => big), '\n/c\n', '/', big.slice(0, 20)]
+    const expected = [
+      [1, '/a'],
+      [2, 'line 2: 50001 bytes, over --max-line-bytes (100): not read'],
+      [3, '/c'],
+    ]
+    expect(await read(readJsonl(readLines(Readable.from(chunks), { maxLineBytes: 100 })))).toEqual([
+      ...expected,
+      [4, `/${big.slice(0, 20)}`],
+    ])
+    const csv = ['url\n', ...chunks]
+    expect(await read(readCsv(Readable.from(csv), CSV, 100))).toEqual(
+      [...expected, [4, `/${big.slice(0, 20)}`]].map(([line, what]) => [
+        (line as number) + 1,
+        (what as string).replace(/^line \d+/, `line ${(line as number) + 1}`),
+      ]),
+    )
+  })
+
+  it('numbers CSV records by the input lines, whatever line breaks (CRLF, LF) their quoted fields hold', async () => {
+    const csv =
+      'url,note\r\n/a,"one\r\ntwo"\r\n/b,x\r\n/c,"3\n4\n5"\n\n# comment\n/d,"q ""x"""\n/e,"a\r\n#b"\n/f,y'
+    const entries = []
+    for await (const entry of readCsv(Readable.from([csv]), CSV)) entries.push(entry)
+    expect(entries.map((e) => [e.line, e.spec])).toEqual([
+      [3, { url: '/a', params: { note: 'one\r\ntwo' } }],
+      [4, { url: '/b', params: { note: 'x' } }],
+      [7, { url: '/c', params: { note: '3\n4\n5' } }],
+      [10, { url: '/d', params: { note: 'q "x"' } }],
+      [12, { url: '/e', params: { note: 'a\r\n#b' } }],
+      [13, { url: '/f', params: { note: 'y' } }],
+    ])
+  })
+
+  it('reads a CSV record with a bad line to its end, so the records after it keep their lines', async () => {
+    const csv = bytes('url,note\n/a,"x', [0xff], '\nstill the note"\n/b,y\n/c,"never closed\n/d,z\n')
+    expect(await read(readCsv(Readable.from([csv]), CSV))).toEqual([
+      [3, 'line 2: not valid UTF-8 text (is the file in another encoding?)'],
+      [4, '/b'],
+      [6, 'line 5: a quoted field opened on this line is never closed'],
+    ])
+  })
+
+  it('refuses a CSV header that cannot be read (exit 2), naming its line', async () => {
+    await expect(read(readCsv(Readable.from([bytes('url,', [0xff], '\n/a,b\n')]), CSV))).rejects.toThrow(
+      /^the CSV header cannot be read: line 1: not valid UTF-8/,
+    )
+  })
+})

@@ -239,7 +239,8 @@ export class Limiter implements AsyncDisposable {
       this.#finish()
       return Promise.reject(error)
     }
-    if (stampedAt !== undefined && this.#restamps)
+    // A task counted from when it is sent restamps then (sent() moves its start further on).
+    if (stampedAt !== undefined && !countsFromSent && this.#restamps)
       this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
   }

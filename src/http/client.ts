@@ -85,7 +85,7 @@ export class Client implements AsyncDisposable {
     const o = resolveClientOptions(options)
     this.#o = o
     this.#ownsDispatcher = o.dispatcher === undefined
-    this.#dispatcher = o.dispatcher ?? createAgent(o)
+    this.#dispatcher = o.dispatcher ?? createAgent({ ...o, connections: o.connections ?? connectionCap(o) })
     this.#origins = new Origins({
       baseOrigin: o.baseOrigin,
       pinned: o.origins === undefined ? [] : [...o.origins],
@@ -326,6 +326,17 @@ export class Client implements AsyncDisposable {
     }
     return error
   }
+}
+
+/**
+ * Without `connections`, HTTP/1.1 connections per origin follow the concurrency: undici would open
+ * a new connection whenever a request comes before the last one's socket is marked idle, and every
+ * new connection pays its handshakes and makes that request arrive late. HTTP/2 multiplexes instead.
+ */
+function connectionCap(o: ResolvedClientOptions): number | undefined {
+  if (o.http2) return undefined
+  const concurrency = o.limiter?.concurrency ?? o.limits.policy.concurrency
+  return Number.isFinite(concurrency) ? concurrency : undefined
 }
 
 function newManyCall(signal: AbortSignal, stop: AbortController, stopOn: ReadonlySet<number>): ManyCall {

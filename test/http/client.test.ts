@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
 import type { RequestSpec } from '../../src/http/spec.js'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
-import { eventually } from './helpers.js'
+import { eventually, tinyServer } from './helpers.js'
 
 let mock: MockServer
 beforeAll(async () => {
@@ -136,5 +136,21 @@ describe('many requests', () => {
     const errors = (failure as AggregateError).errors
     expect(errors.map((e: { code: string }) => e.code)).toEqual(['HTTP'])
     expect(await eventually(() => mock.stats().aborted - before >= 3)).toBe(true)
+  })
+})
+
+describe('connections', () => {
+  test('HTTP/1.1 connections per origin follow the concurrency: no cold connection mid-run', async () => {
+    const server = await tinyServer((_req, res) => res.end('{}'))
+    let opened = 0
+    server.server.on('connection', () => opened++)
+    try {
+      await using api = createClient({ baseUrl: server.url, concurrency: 4 })
+      const results = await api.all(Array.from({ length: 200 }, (_, i) => `/items/${i}`))
+      expect(results.every((r) => r.ok)).toBe(true)
+      expect(opened).toBeLessThanOrEqual(4)
+    } finally {
+      await server.close()
+    }
   })
 })

@@ -1,0 +1,180 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
+import { RateWindow } from '../../src/mock/windows.js'
+import { maxInWindow } from './clock.js'
+
+/**
+ * Servers that judge a client's rate where the API counts it: at the arrival of each request. Both
+ * run in the test's process, on loopback, so their timestamps share the client's event loop.
+ */
+
+export interface Arrival {
+  /** performance.now() when the request handler ran. */
+  at: number
+  status: 200 | 429
+}
+
+export interface ExactServerStats {
+  arrivals: readonly Arrival[]
+  refused: number
+  /** The most accepted arrivals in any window of `windowMs`: at most `limit`, by construction. */
+  maxInWindow: number
+  /** performance.now() of each accepted arrival, in order. */
+  acceptedTimes: readonly number[]
+}
+
+export interface ExactServer extends AsyncDisposable {
+  url: string
+  stats(): ExactServerStats
+  /** Closes the keep-alive connections with no request in flight, as a server does when it sheds idle ones. */
+  closeIdleConnections(): void
+  close(): Promise<void>
+}
+
+export interface ExactServerOptions {
+  limit: number
+  windowMs: number
+  /** Ms before each accepted request is answered. @default 0 */
+  delayMs?: number
+  /** Serve https with this key and certificate (the URL then names 127.0.0.1, which the test certificate covers). */
+  tls?: { key: string; cert: string }
+}
+
+/**
+ * An API that enforces `limit` arrivals per sliding window of `windowMs` exactly, on arrival: a
+ * request that would make more than `limit` accepted arrivals in (t - windowMs, t] is refused with
+ * 429 and Retry-After (whole seconds until a slot frees, rounded up). A refused arrival does not
+ * count, as with the mock and most real APIs: token and leaky buckets (Shopify's REST bucket, AWS API
+ * Gateway, nginx limit_req) take nothing for a request they refuse, so a client that waits
+ * Retry-After finds room. Some count refusals too (a Redis sorted-set log that adds before it counts;
+ * Discord bans an IP after 10,000 401/403/429 answers in 10 minutes): there a refusal costs more,
+ * which the count of refusals asserted here already rules out.
+ */
+export async function startExactServer({
+  limit,
+  windowMs,
+  delayMs = 0,
+  tls,
+}: ExactServerOptions): Promise<ExactServer> {
+  const window = new RateWindow({ limit, interval: windowMs })
+  const arrivals: Arrival[] = []
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const at = performance.now()
+    req.resume()
+    if (window.remaining(at) > 0) {
+      window.record(at)
+      arrivals.push({ at, status: 200 })
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), delayMs)
+      return
+    }
+    arrivals.push({ at, status: 429 })
+    const retryAfter = Math.ceil(window.nextFreeIn(at) / 1000)
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retryAfter) }).end('{}')
+  }
+  const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return {
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    stats: () => {
+      const acceptedTimes = arrivals.filter((a) => a.status === 200).map((a) => a.at)
+      return {
+        arrivals: [...arrivals],
+        refused: arrivals.length - acceptedTimes.length,
+        maxInWindow: maxInWindow(acceptedTimes, windowMs),
+        acceptedTimes,
+      }
+    },
+    closeIdleConnections: () => server.closeIdleConnections(),
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
+
+export interface ConnectDelayProxy extends AsyncDisposable {
+  /** The target's URL with the proxy's port: same scheme, so https goes through it end to end. */
+  url: string
+  /** Client connections open now (accepted, not yet closed). */
+  open(): number
+  close(): Promise<void>
+}
+
+/**
+ * A TCP proxy that holds every new connection for `connectDelayMs` before connecting it to
+ * `target` and piping both ways; what the client sent meanwhile waits, paused, and follows. It
+ * stands for a far API's handshake. Plain TCP cannot hold the client's own connect (the kernel
+ * completes it at once), so over http the client sees a connected socket whose first request is
+ * slow; over https (a `tls` ExactServer behind it) the ClientHello waits, so the client's socket
+ * is connected only after the delay, as against a real far API.
+ */
+export async function startConnectDelayProxy({
+  target,
+  connectDelayMs,
+}: {
+  target: string
+  connectDelayMs: number
+}): Promise<ConnectDelayProxy> {
+  const to = new URL(target)
+  const clients = new Set<Socket>()
+  const upstreams = new Set<Socket>()
+  const track = (set: Set<Socket>, socket: Socket): void => {
+    set.add(socket)
+    socket.on('close', () => set.delete(socket))
+  }
+  const server = createTcpServer({ pauseOnConnect: true }, (client) => {
+    track(clients, client)
+    client.on('error', () => client.destroy())
+    const timer = setTimeout(() => {
+      const upstream = connect(Number(to.port), to.hostname, () => {
+        client.pipe(upstream)
+        upstream.pipe(client)
+      })
+      track(upstreams, upstream)
+      upstream.on('error', () => upstream.destroy())
+      // Either side closing ends the pair: no half-dead connection stays open.
+      upstream.on('close', () => client.destroy())
+      client.on('close', () => upstream.destroy())
+    }, connectDelayMs)
+    client.on('close', () => clearTimeout(timer))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      for (const socket of [...clients, ...upstreams]) socket.destroy()
+      server.close(() => resolve())
+    })
+  return {
+    url: `${to.protocol}//127.0.0.1:${port}`,
+    open: () => clients.size,
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
+
+/**
+ * The share of the quota a client used after `fromMs` (typically the first accepted arrival plus
+ * one window): the accepted arrivals from the first one at or after `fromMs`, over what `limit` per
+ * `windowMs` allows in the time they took. It measures whole quotas, from that arrival b0 to the
+ * one `limit` x k later, so a burst of a window's quota counts as much as a paced one: k x windowMs
+ * over (b[k x limit] - b0). An API that holds its windows exactly keeps it under 1; a rate margin of
+ * m ms costs m / (windowMs + m).
+ */
+export function quotaUse(
+  acceptedTimes: readonly number[],
+  limit: number,
+  windowMs: number,
+  fromMs: number,
+): number {
+  const after = acceptedTimes.filter((t) => t >= fromMs)
+  const quotas = Math.floor((after.length - 1) / limit)
+  if (quotas < 1)
+    throw new Error(`quotaUse: ${after.length} arrivals after ${fromMs}, need more than ${limit}`)
+  return (quotas * windowMs) / (after[quotas * limit]! - after[0]!)
+}

@@ -47,6 +47,11 @@ export class AbortError extends VolleyError {
     this.stop = options?.stop
   }
 
+  /** The AbortError of what a stopped call did not start: its message and `stop` say why. */
+  static stopped(reason: StopReason): AbortError {
+    return new AbortError(`Stopped: ${reason.detail}`, { stop: reason })
+  }
+
   /** The AbortError for an aborted signal, naming its reason when there is one. */
   static from(signal: AbortSignal): AbortError {
     const reason: unknown = signal.reason

@@ -100,7 +100,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     stopping = true
     stopped ??= reason
     // The requests this cancels carry the reason as a StopReason, like those a stopOn status cancels.
-    const error = new AbortError(`Stopped: ${reason}`, { stop: { code: 'STOP_SIGNAL', detail: reason } })
+    const error = AbortError.stopped({ code: 'STOP_SIGNAL', detail: reason })
     readingStopped.abort(error)
     if (abandonInFlight && !abort.signal.aborted) abort.abort(error)
   }

@@ -1,3 +1,4 @@
+import { AbortError, type StopReason } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
 import { noop, type RunOptions } from '../limit/task.js'
 import type { RequestErrorInfo } from './errors.js'
@@ -17,6 +18,11 @@ export interface ManyCall {
   readonly stopOn: ReadonlySet<number>
   /** Aborts on the call's abort or its stop: for queue waits and backoff, not requests in flight. */
   readonly waitSignal: AbortSignal
+}
+
+/** Stops the call (once: the first reason stays): what it has not started settles as AbortErrors. */
+export function stopMany(many: ManyCall, reason: StopReason): void {
+  if (!many.stop.signal.aborted) many.stop.abort(AbortError.stopped(reason))
 }
 
 /**

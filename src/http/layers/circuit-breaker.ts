@@ -1,6 +1,5 @@
-import { AbortError } from '../../errors.js'
 import type { Clock } from '../../limit/clock.js'
-import type { Call, CallLayer } from '../call.js'
+import { type Call, type CallLayer, stopMany } from '../call.js'
 import { CircuitOpenError } from '../errors.js'
 import type { BreakerPolicy, Circuit } from '../circuit.js'
 import type { LayerResponse } from '../pipeline.js'
@@ -64,10 +63,7 @@ function openError(call: Call, circuit: Circuit, clock: Clock): CircuitOpenError
 
 /** The call this request belongs to starts nothing more: the origin is refusing everyone. */
 function stopCall(call: Call, circuit: Circuit): void {
-  const many = call.many
-  if (many === undefined || many.stop.signal.aborted) return
+  if (call.many === undefined) return
   const detail = `${call.origin} refused ${circuit.failures} attempts in a row (429/5xx): circuit open`
-  many.stop.abort(
-    new AbortError(`Stopped: ${detail}`, { stop: { code: 'CIRCUIT_OPEN', origin: call.origin, detail } }),
-  )
+  stopMany(call.many, { code: 'CIRCUIT_OPEN', origin: call.origin, detail })
 }

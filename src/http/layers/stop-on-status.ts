@@ -1,5 +1,4 @@
-import { AbortError } from '../../errors.js'
-import type { Call, CallLayer, ManyCall } from '../call.js'
+import { type Call, type CallLayer, type ManyCall, stopMany } from '../call.js'
 import { shownUrl } from '../spec.js'
 
 /**
@@ -25,7 +24,7 @@ export const stopOnStatusLayer: CallLayer = (next) => (call) => {
 }
 
 function stopIfListed(many: ManyCall, call: Call, status: number): void {
-  if (!many.stopOn.has(status) || many.stop.signal.aborted) return
+  if (!many.stopOn.has(status)) return
   const detail = `${call.method} ${shownUrl(call.req)} answered ${status}, which is in stopOn`
-  many.stop.abort(new AbortError(`Stopped: ${detail}`, { stop: { code: 'STOP_ON_STATUS', status, detail } }))
+  stopMany(many, { code: 'STOP_ON_STATUS', status, detail })
 }

@@ -53,8 +53,9 @@ export function circuitBreakerLayer(settings: { policy: BreakerPolicy; clock: Cl
 
 function openError(call: Call, circuit: Circuit, clock: Clock): CircuitOpenError {
   stopCall(call, circuit)
+  // Above admission: this attempt was never counted, so `attempts` is what was sent.
   return new CircuitOpenError({
-    ...call.info(call.attempts - 1, clock),
+    ...call.info(call.attempts, clock),
     origin: call.origin,
     failures: circuit.failures,
     retryIn: Math.max(0, circuit.openUntil - clock.now()),

@@ -192,8 +192,17 @@ const JSON_STRING = /"(?:[^"\\]|\\.)*"/g
 const KEY_END = /\s*:\s*/y
 
 /** The secrets worth looking for, longest first (so 'Bearer abc' goes before 'abc'). */
+/** Lists already made ready, by the list they came from: the CLI passes the same one for every line. */
+const huntedLists = new WeakMap<readonly string[], string[]>()
+
+/** The secrets to look for, longest first (so a secret inside a longer one is not half-replaced). */
 function hunted(secrets: readonly string[]): string[] {
-  return [...new Set(secrets)].filter((secret) => secret !== '').sort((a, b) => b.length - a.length)
+  let list = huntedLists.get(secrets)
+  if (list === undefined) {
+    list = [...new Set(secrets)].filter((secret) => secret !== '').sort((a, b) => b.length - a.length)
+    huntedLists.set(secrets, list)
+  }
+  return list
 }
 
 /**

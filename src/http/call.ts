@@ -18,6 +18,8 @@ export interface ManyCall {
   readonly stopOn: ReadonlySet<number>
   /** Aborts on the call's abort or its stop: for queue waits and backoff, not requests in flight. */
   readonly waitSignal: AbortSignal
+  /** How its requests wait in the limiter (its wait signal and priority): one object for the call. */
+  readonly runOptions: RunOptions
 }
 
 /** Stops the call (once: the first reason stays): what it has not started settles as AbortErrors. */
@@ -53,7 +55,6 @@ export class Call implements LayerRequest {
     state: OriginState
     signal: CancelSignal | undefined
     many: ManyCall | undefined
-    priority: number | undefined
     resendable: boolean
     start: number
   }) {
@@ -63,11 +64,8 @@ export class Call implements LayerRequest {
     this.many = init.many
     this.resendable = init.resendable
     this.start = init.start
-    const waitSignal = this.waitSignal
-    this.runOptions =
-      waitSignal || init.priority
-        ? { signal: waitSignal, priority: init.priority, countsFrom: 'sent' }
-        : COUNTS_FROM_SENT
+    const signal = init.signal as AbortSignal | undefined
+    this.runOptions = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
   }
 
   get method(): string {

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import type { Dispatcher } from 'undici'
 import { ClosedError, InvalidOptionError } from '../errors.js'
 import type { Limiter } from '../limit/limiter.js'
+import type { RunOptions } from '../limit/task.js'
 import { all } from '../run/all.js'
 import { group } from '../run/group.js'
 import type { RunManyOptions } from '../run/options.js'
@@ -241,8 +242,8 @@ export class Client implements AsyncDisposable {
       if (this.#closed) throw new ClosedError('Client: the client is closed')
       const prepared = prepareRequest(spec, this.#spec)
       // The call's signal is the same for every item: combine it with the stop signal once.
-      many ??= newManyCall(context.signal, stop, stopOn)
-      return this.#send(prepared, many.inFlight, many, options?.priority)
+      many ??= newManyCall(context.signal, stop, stopOn, options?.priority)
+      return this.#send(prepared, many.inFlight, many)
     }
     const own = o.limits.policy.concurrency
     const concurrency = options?.concurrency ?? (Number.isFinite(own) ? own : undefined)
@@ -259,7 +260,6 @@ export class Client implements AsyncDisposable {
     req: PreparedRequest,
     signal: CancelSignal | undefined,
     many: ManyCall | undefined,
-    priority?: number,
   ): Promise<Response> {
     const o = this.#o
     const state = this.#origins.use(req.origin)
@@ -268,7 +268,6 @@ export class Client implements AsyncDisposable {
       state,
       signal,
       many,
-      priority,
       resendable: mayRetryMethod(o.retry, req.method, req.idempotencyKey),
       start: o.clock.now(),
     })
@@ -339,11 +338,17 @@ function connectionCap(o: ResolvedClientOptions): number | undefined {
   return Number.isFinite(concurrency) ? concurrency : undefined
 }
 
-function newManyCall(signal: AbortSignal, stop: AbortController, stopOn: ReadonlySet<number>): ManyCall {
+function newManyCall(
+  signal: AbortSignal,
+  stop: AbortController,
+  stopOn: ReadonlySet<number>,
+  priority: number | undefined,
+): ManyCall {
   const waitSignal = AbortSignal.any([signal, stop.signal])
   // Every queued request of the call listens to it (bounded by the call's concurrency): not a leak.
   setMaxListeners(0, waitSignal)
-  return { inFlight: new SignalFanout(signal), stop, stopOn, waitSignal }
+  const runOptions: RunOptions = { signal: waitSignal, priority, countsFrom: 'sent' }
+  return { inFlight: new SignalFanout(signal), stop, stopOn, waitSignal, runOptions }
 }
 
 /** A client: see ClientOptions. `await using api = createClient(...)` closes it at the end of the scope. */

@@ -62,8 +62,8 @@ export abstract class RequestError extends VolleyError implements RequestErrorIn
     }
     const cause = this.cause
     if (cause instanceof Error) {
-      const code = (cause as { code?: unknown }).code
-      json.cause = { name: cause.name, message: cause.message, ...(typeof code === 'string' ? { code } : {}) }
+      const code = causeCode(cause)
+      json.cause = { name: cause.name, message: cause.message, ...(code !== undefined ? { code } : {}) }
     }
     return json
   }
@@ -145,14 +145,18 @@ export class TimeoutError extends RequestError {
   }
 }
 
+/** The string `code` of an error (Node's ECONNRESET, undici's UND_ERR_*), if it has one. */
+export function causeCode(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /** The connection failed: refused, reset, closed mid-response, DNS. The socket error is the `cause`. */
 export class NetworkError extends RequestError {
   declare readonly code: 'NETWORK'
   constructor(info: RequestErrorInfo, cause: Error) {
-    const code = (cause as { code?: unknown }).code
-    super('NETWORK', info, `failed: ${typeof code === 'string' ? `${code} ` : ''}${cause.message}`, {
-      cause,
-    })
+    const code = causeCode(cause)
+    super('NETWORK', info, `failed: ${code !== undefined ? `${code} ` : ''}${cause.message}`, { cause })
   }
 }
 

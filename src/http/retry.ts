@@ -1,6 +1,12 @@
 import { describeValue, InvalidOptionError, isVolleyError } from '../errors.js'
-import { type Backoff, type BackoffOptions, backoffDelay, resolveBackoff } from '../limit/backoff.js'
-import { NetworkError, TimeoutError } from './errors.js'
+import {
+  type Backoff,
+  type BackoffOptions,
+  backoffCeiling,
+  backoffDelay,
+  resolveBackoff,
+} from '../limit/backoff.js'
+import { causeCode, NetworkError, TimeoutError } from './errors.js'
 
 /** How the client retries. A number is a count of retries: `retry: 2` makes up to 3 attempts. */
 export interface RetryOptions {
@@ -141,11 +147,10 @@ const RETRYABLE_NETWORK_CODES = new Set([
 export function failureOutcome(error: unknown): { outcome: AttemptOutcome; reason: string } {
   if (error instanceof TimeoutError) return { outcome: { kind: 'timeout' }, reason: 'TIMEOUT' }
   if (error instanceof NetworkError) {
-    const cause = error.cause as Error
-    const code = (cause as { code?: unknown }).code
+    const code = causeCode(error.cause)
     return {
-      outcome: { kind: 'network', code: typeof code === 'string' ? code : undefined },
-      reason: `NETWORK ${typeof code === 'string' ? code : cause.name}`,
+      outcome: { kind: 'network', code },
+      reason: `NETWORK ${code ?? (error.cause as Error).name}`,
     }
   }
   return { outcome: { kind: 'fatal' }, reason: isVolleyError(error) ? error.code : 'ERROR' }
@@ -180,7 +185,7 @@ export function retryDelay(
   refused = false,
 ): { delay: number; source: 'retry-after' | 'backoff' } {
   if (refused) {
-    const ceiling = backoffDelay({ ...policy, jitter: 'none' }, retry, random)
+    const ceiling = backoffCeiling(policy, retry)
     const floor = Math.floor(ceiling / 2 + (random * ceiling) / 2)
     if (retryAfter !== undefined && retryAfter >= floor) return { delay: retryAfter, source: 'retry-after' }
     return { delay: floor, source: 'backoff' }

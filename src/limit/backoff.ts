@@ -41,6 +41,11 @@ export function resolveBackoff(value: unknown, owner: string, field: string, def
 
 /** The wait before retry `n` (1 for the first). `random` is a draw in [0, 1), passed in to keep this pure. */
 export function backoffDelay(backoff: Backoff, n: number, random: number): number {
-  const ceiling = Math.min(backoff.max, backoff.base * backoff.factor ** Math.max(0, n - 1))
+  const ceiling = backoffCeiling(backoff, n)
   return backoff.jitter === 'full' ? Math.floor(random * ceiling) : ceiling
+}
+
+/** The longest wait before retry `n`: `base * factor^(n-1)`, at most `max`. */
+export function backoffCeiling(backoff: Backoff, n: number): number {
+  return Math.min(backoff.max, backoff.base * backoff.factor ** Math.max(0, n - 1))
 }

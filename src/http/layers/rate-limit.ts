@@ -44,8 +44,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
     if (retryAfter > maxRetryAfter) {
       throw blockedError(retryAfter, 'Retry-After', call.info(call.attempts, clock), maxRetryAfter, answer)
     }
-    ;(answer as { retryAfter: number | undefined }).retryAfter = retryAfter
-    return answer
+    return { ...answer, retryAfter }
   }
 }
 

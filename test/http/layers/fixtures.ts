@@ -22,7 +22,6 @@ export function testCall(
     state,
     signal: options.many?.inFlight,
     many: options.many,
-    priority: undefined,
     resendable: true,
     start: clock.now(),
   })
@@ -33,7 +32,14 @@ export function testCall(
 export function testManyCall(stopOn: readonly number[]): ManyCall {
   const stop = new AbortController()
   const signal = new AbortController().signal
-  return { inFlight: new SignalFanout(signal), stop, stopOn: new Set(stopOn), waitSignal: stop.signal }
+  const waitSignal = stop.signal
+  return {
+    inFlight: new SignalFanout(signal),
+    stop,
+    stopOn: new Set(stopOn),
+    waitSignal,
+    runOptions: { signal: waitSignal, countsFrom: 'sent' },
+  }
 }
 
 /** An answer of `status` with `headers`. */

@@ -37,7 +37,12 @@ describe('circuit breaker layer', () => {
       code: 'CIRCUIT_OPEN',
       origin: 'https://api.test',
     })
-    await expect(send(call)).rejects.toMatchObject({ code: 'CIRCUIT_OPEN', failures: 3, retryIn: 990, attempts: 3 })
+    await expect(send(call)).rejects.toMatchObject({
+      code: 'CIRCUIT_OPEN',
+      failures: 3,
+      retryIn: 990,
+      attempts: 3,
+    })
     expect(next.calls).toBe(3)
     // After the cooldown one probe goes; while it is out, the others still fail at once.
     await clock.advance(990)

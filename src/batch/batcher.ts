@@ -3,6 +3,7 @@ import { AbortError, ClosedError } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
 import { sleep } from '../limit/sleep.js'
 import type { Limiter } from '../limit/limiter.js'
+import { noop } from '../limit/task.js'
 import { type Result, toError } from '../run/result.js'
 import { type BatcherOptions, type BatchFn, type CacheMap, resolveBatcherOptions } from './options.js'
 import { PendingBatch } from './pending.js'
@@ -272,12 +273,15 @@ class Collector<K, V, C> {
     let answer: Promise<unknown>
     if (this.#limiter === undefined) {
       try {
-        answer = Promise.resolve(this.#call(batch))
+        answer = Promise.resolve(this.#call(batch, noop))
       } catch (error) {
         answer = Promise.reject(error)
       }
     } else {
-      answer = this.#limiter.run(() => this.#call(batch), { signal: batch.signal })
+      answer = this.#limiter.run((context) => this.#call(batch, context.sent), {
+        signal: batch.signal,
+        countsFrom: 'sent',
+      })
     }
     return answer.then(
       (results) => {
@@ -315,7 +319,7 @@ class Collector<K, V, C> {
   }
 
   /** Called by the limiter when the batch may go: on the first attempt its items are fixed. */
-  #call(batch: PendingBatch<K, V, C>) {
+  #call(batch: PendingBatch<K, V, C>, sent: () => void) {
     if (batch.state !== 'started') {
       if (this.#tail === batch) this.#tail = undefined
       const size = batch.take().length
@@ -323,7 +327,7 @@ class Collector<K, V, C> {
       this.#keys += size
       if (size > this.#largestBatch) this.#largestBatch = size
     }
-    return this.#batch(batch.sent, { signal: batch.signal })
+    return this.#batch(batch.sent, { signal: batch.signal, sent })
   }
 
   /** A load's signal aborted: reject it, and drop the batch once no load waits for it. */

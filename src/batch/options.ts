@@ -3,13 +3,19 @@ import { type BackoffOptions, backoffDelay, resolveBackoff } from '../limit/back
 import type { Clock } from '../limit/clock.js'
 import { Limiter } from '../limit/limiter.js'
 import { sharedLimiter } from '../limit/shared-limiter.js'
-import { type LimitOptions, limitsAnything, resolveLimits } from '../limit/limits.js'
+import { API_RATE_MARGIN, type LimitOptions, limitsAnything, resolveLimits } from '../limit/limits.js'
 import { type Duration, parseConcurrency, parseDuration } from '../limit/units.js'
 
 /** What the batch function is given besides the keys. */
 export interface BatchContext {
   /** Aborts when no load waits for this batch any more (every one was aborted). */
   signal: AbortSignal
+  /**
+   * Call it when the batch's request goes out (on a connected socket, if you can tell): its start
+   * against `rate` then counts from there, as the API counts it, not from when the batch was let
+   * through. Without the call it counts from then, which `rateMargin` covers for a warm connection.
+   */
+  sent(): void
 }
 
 /**
@@ -122,7 +128,7 @@ export function resolveBatcherOptions<K, V, C>(
   }
   const { concurrency, rate, rateMargin, smooth, clock } = options
   const limitOptions = { concurrency, rate, rateMargin, smooth, clock }
-  const limits = resolveLimits(limitOptions, 'batcher')
+  const limits = resolveLimits(limitOptions, 'batcher', API_RATE_MARGIN)
   const shared = sharedLimiter({ ...limitOptions, limiter: options.limiter }, 'batcher', [
     'concurrency',
     'rate',

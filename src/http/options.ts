@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
 import type { Limiter } from '../limit/limiter.js'
-import { LIMIT_FIELDS, type ResolvedLimits, resolveLimits } from '../limit/limits.js'
+import { API_RATE_MARGIN, LIMIT_FIELDS, type ResolvedLimits, resolveLimits } from '../limit/limits.js'
 import { sharedLimiter } from '../limit/shared-limiter.js'
 import type { LimiterStore } from '../limit/store.js'
 import { type Duration, parseBoolean, parseDuration, type Rate } from '../limit/units.js'
@@ -222,7 +222,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
   }
 
   const limiter = sharedLimiter(opts, CALLER, LIMIT_FIELDS)
-  const limits = resolveLimits(opts, CALLER)
+  const limits = resolveLimits(opts, CALLER, API_RATE_MARGIN)
   if (opts.dispatcher !== undefined) {
     if (typeof (opts.dispatcher as { dispatch?: unknown }).dispatch !== 'function') {
       throw new InvalidOptionError(

@@ -221,13 +221,13 @@ export class Limiter implements AsyncDisposable {
   }
 
   /**
-   * `stampedAt`: when the store recorded this start, for restamping it once the task has really
-   * begun, and again when it says its work was sent (`countsFromSent`).
+   * `stampedAt`: the time the store's acquire was asked at, for restamping the start once the task
+   * has really begun, or else when it says its work was sent (`countsFromSent`).
    */
   #start<T>(
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
-    stampedAt: number | undefined,
+    stampedAt: number,
     countsFromSent: boolean,
   ): Promise<Awaited<T>> {
     this.#running++
@@ -240,8 +240,7 @@ export class Limiter implements AsyncDisposable {
       return Promise.reject(error)
     }
     // A task counted from when it is sent restamps then (sent() moves its start further on).
-    if (stampedAt !== undefined && !countsFromSent && this.#restamps)
-      this.#store.restamp!(this.key, stampedAt, this.#clock.now())
+    if (!countsFromSent && this.#restamps) this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
   }
 
@@ -324,8 +323,10 @@ export class Limiter implements AsyncDisposable {
       for (let node = this.#queue.peek(); node && !this.#closed; node = this.#queue.peek()) {
         if (this.#refuseCostly(node)) continue
         let wait: number
+        // The store's grant is known by this time, when its start is moved on (restamp).
+        const asked = this.#clock.now()
         try {
-          wait = await this.#store.acquire(this.key, this.#policy, node.cost, this.#clock.now())
+          wait = await this.#store.acquire(this.key, this.#policy, node.cost, asked)
         } catch (error) {
           // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
           this.#queue.remove(node)
@@ -342,7 +343,7 @@ export class Limiter implements AsyncDisposable {
           }
           continue
         }
-        if (!this.#startOrSleep(node, wait, undefined)) break
+        if (!this.#startOrSleep(node, wait, asked)) break
       }
     } finally {
       this.#draining = false
@@ -352,7 +353,7 @@ export class Limiter implements AsyncDisposable {
   }
 
   /** Starts the head `node` if the store granted it (wait 0); else sleeps until it may and says so. */
-  #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number | undefined): boolean {
+  #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number): boolean {
     if (wait > 0) {
       // Infinity: every slot is taken, and the next release drains again.
       if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)

@@ -25,7 +25,9 @@ export interface LimitOptions {
    * a task's request reaches the API a little later, and not always equally late (a cold connection,
    * a busy event loop, a loaded machine): two starts exactly one window apart can land inside one
    * window as the API counts. The margin absorbs that much difference in delay, at a cost of
-   * margin / (interval + margin) of the quota. @default 0 (exact)
+   * margin / (interval + margin) of the quota. `0` makes the windows exact where they are counted.
+   * @default 0 for createLimiter and all/stream/group (generic tasks); API_RATE_MARGIN (20 ms) for
+   * createClient and the batcher, whose tasks are API calls
    */
   rateMargin?: Duration
   /**
@@ -52,11 +54,23 @@ export interface ResolvedLimits {
   readonly clock: Clock
 }
 
+/**
+ * The default rateMargin of the limits that count API calls (createClient, the batcher). A call
+ * counts from when it goes out on a connected socket (RunOptions.countsFrom), so connection setup
+ * and TLS are already out of the count; what is left is the jitter between sending and arriving (a
+ * busy event loop at either end, a loaded network), measured at 5-15 ms on a loaded loopback. 20 ms
+ * costs 2% of a per-second quota and 0.03% of a per-minute one.
+ */
+export const API_RATE_MARGIN = 20
+
 /** Names of the options that make up a limit (as opposed to where its state lives, or its clock). */
 export const LIMIT_FIELDS = ['concurrency', 'rate', 'rateMargin', 'smooth', 'store'] as const
 
-/** Validates the limit options, naming `caller` and the option in every error, and fills in defaults. */
-export function resolveLimits(options: LimitOptions, caller: string): ResolvedLimits {
+/**
+ * Validates the limit options, naming `caller` and the option in every error, and fills in defaults
+ * (`rateMargin`: `defaultRateMargin`, 0 unless the caller's tasks are API calls).
+ */
+export function resolveLimits(options: LimitOptions, caller: string, defaultRateMargin = 0): ResolvedLimits {
   const name = (option: string) => `${caller}: option \`${option}\``
   const key = options.key ?? 'volley'
   if (typeof key !== 'string' || key === '') {
@@ -78,7 +92,7 @@ export function resolveLimits(options: LimitOptions, caller: string): ResolvedLi
     policy: {
       concurrency: parseConcurrency(options.concurrency, name('concurrency')),
       rates: parseRates(options.rate, name('rate')),
-      rateMargin: parseDuration(options.rateMargin ?? 0, name('rateMargin')),
+      rateMargin: parseDuration(options.rateMargin ?? defaultRateMargin, name('rateMargin')),
       smooth: parseBoolean(options.smooth, name('smooth'), false),
     },
     store,

@@ -32,9 +32,12 @@ export interface LimiterStore {
    */
   acquire(key: string, policy: LimitPolicy, cost: number, now: number): number | Promise<number>
   /**
-   * Moves the starts recorded at or after `since` to `now`. The Limiter calls it right after a task
-   * has really started, so that a delay between the decision and the call (a GC pause, the thread
-   * descheduled) can never let a later window open early. Optional: stores with their own clock skip it.
+   * Moves the starts recorded at or after `since` to `now`; `since` is the `now` the Limiter gave
+   * the acquire that took the start. The Limiter calls it when a task's work has really gone out
+   * (right after it starts, or when it says so: RunOptions.countsFrom), so that a delay between the
+   * decision and the send (a new connection, a GC pause) can never let a later window open early.
+   * A store with its own clock maps `since` to its grant and may skip sends that followed at once.
+   * Optional: without it, starts count from the decision.
    */
   restamp?(key: string, since: number, now: number): void
   /** Returns one concurrency slot taken by `acquire`. */

@@ -27,14 +27,47 @@ local function ms(us) return math.ceil(us / 1000) end
 `
 
 /**
+ * Shared by ACQUIRE and RESTAMP: moves the starts recorded at or after `since` to `moved` (a start
+ * decided at `since` went out later), in every rate list and in the pace, as MemoryStore.restamp
+ * does. Lists are newest first, so those starts are at the head; a start already later than
+ * `moved` stays, and the order holds. A start that has left the list (trimmed) has nothing to move.
+ */
+const RESTAMP_STARTS = `
+local function restamp(rateKeys, paceKey, since, moved)
+  for _, key in ipairs(rateKeys) do
+    local i = 0
+    local at = tonumber(redis.call('LINDEX', key, i) or '-1')
+    while at >= since do
+      if at < moved then redis.call('LSET', key, i, string.format('%.0f', moved)) end
+      i = i + 1
+      at = tonumber(redis.call('LINDEX', key, i) or '-1')
+    end
+  end
+  local last = tonumber(redis.call('HGET', paceKey, '_last') or '-1')
+  if last >= since and moved > last then
+    local shift = moved - last
+    local fields = redis.call('HGETALL', paceKey)
+    for f = 1, #fields, 2 do
+      if fields[f] ~= '_cost' then
+        redis.call('HSET', paceKey, fields[f], string.format('%.0f', tonumber(fields[f + 1]) + shift))
+      end
+    end
+  end
+end
+`
+
+/**
  * ACQUIRE (and PEEK): may the caller start a task of `cost` now? Take it if so.
  *
  * KEYS: [1] leases (sorted set: lease id -> expiry), [2] pause (pausedUntil), [3] pace (hash: rate
  *       key -> earliest next start, and _last/_cost of the last paced start, when pacing), [4..] one list per rate holding the last `limit`
  *       start times, newest first.
  * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id, [4] lease ttl, [5] cost,
- *       [6] 'take' or 'peek', then for each rate key: limit, interval, spacing (0: no pacing).
- * Returns {wait, full}: wait 0 means taken (or, for peek, possible now); otherwise the us to wait.
+ *       [6] 'take' or 'peek', then for each rate key: limit, interval, spacing (0: no pacing), then
+ *       restamps carried along (since, moved pairs: this process's starts that went out late,
+ *       applied before anything is decided, so they cost no round trip of their own).
+ * Returns {wait, full, now}: wait 0 means taken (or, for peek, possible now); otherwise the us to
+ * wait. `now` is the time the start was recorded at, for restamping it when it goes out.
  * full = 1 when every slot is leased: wait is then the time until the earliest lease expires, so a
  * waiter that hears of no release (its holder died) still asks again once that lease is gone.
  *
@@ -45,7 +78,7 @@ local function ms(us) return math.ceil(us / 1000) end
  * Pacing (LimitPolicy.smooth) also keeps starts `spacing` apart per unit of cost (pace.ts): the
  * window's quota is spent evenly instead of in bursts that the API would receive bunched.
  */
-export const ACQUIRE = `${PRELUDE}
+export const ACQUIRE = `${PRELUDE}${RESTAMP_STARTS}
 local now = clock(ARGV[1])
 local concurrency = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[4])
@@ -60,6 +93,9 @@ for i = 4, #KEYS do
 end
 local paced = false
 for _, rate in ipairs(rates) do if rate.spacing > 0 then paced = true end end
+local rateKeys = {}
+for i = 4, #KEYS do rateKeys[#rateKeys + 1] = KEYS[i] end
+for at = 3 * #rates + 7, #ARGV, 2 do restamp(rateKeys, KEYS[3], tonumber(ARGV[at]), tonumber(ARGV[at + 1])) end
 -- As PaceSchedules in pace.ts: a rate with no schedule yet starts it after the last paced start.
 local last, lastCost
 if paced then
@@ -113,7 +149,19 @@ if paced then
   -- cost <= limit, so every schedule is at most one interval ahead: the expiry covers it.
   redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
 end
-return {0, 0}
+return {0, 0, now}
+`
+
+/**
+ * RESTAMP: the restamps ACQUIRE would have carried, sent alone when no acquire came soon enough.
+ *
+ * KEYS: [1] pace, [2..] rate lists. ARGV: since, moved pairs.
+ */
+export const RESTAMP = `${RESTAMP_STARTS}
+local rateKeys = {}
+for i = 2, #KEYS do rateKeys[#rateKeys + 1] = KEYS[i] end
+for at = 1, #ARGV, 2 do restamp(rateKeys, KEYS[1], tonumber(ARGV[at]), tonumber(ARGV[at + 1])) end
+return 0
 `
 
 /**

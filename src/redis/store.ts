@@ -12,11 +12,14 @@ import {
   type ResolvedRedisStoreOptions,
   resolveRedisStoreOptions,
 } from './options.js'
-import { ACQUIRE, PAUSE, RELEASE, RENEW } from './scripts.js'
+import { type RestampTarget, Restamps } from './restamps.js'
+import { ACQUIRE, PAUSE, RELEASE, RENEW, RESTAMP } from './scripts.js'
 
 /** The keys and fixed script arguments of one (key, policy) pair, built once. */
 interface Prepared {
   keys: string[]
+  /** The pace hash and rate lists, where restamps of this policy's starts go. */
+  target: RestampTarget
   /** ACQUIRE's ARGV after the first six: limit, interval and spacing (us, margin included) of each rate. */
   rateArgs: number[]
   /** 0 for no concurrency cap: the script then takes no lease. */
@@ -28,6 +31,7 @@ const scripts = {
   release: new RedisScript(RELEASE),
   renew: new RedisScript(RENEW),
   pause: new RedisScript(PAUSE),
+  restamp: new RedisScript(RESTAMP),
 }
 
 /** Ms to the us the scripts count in (whole numbers keep Lua's doubles exact). */
@@ -37,13 +41,15 @@ const us = (ms: number) => Math.round(ms * 1000)
  * Limiter state in Redis, so that every process sharing a `key` (on any machine) keeps one quota:
  * rate windows and concurrency slots are checked and taken atomically by Lua scripts on Redis
  * server time. A task costs one round trip (acquire) with rates only, two with a concurrency cap
- * (acquire + release). See docs/redis.md.
+ * (acquire + release). A start that goes out late (countsFrom 'sent') is moved on by the next
+ * acquire (see Restamps). See docs/redis.md.
  */
 export class RedisStore implements LimiterStore {
   readonly synchronous = false
   readonly #options: ResolvedRedisStoreOptions
   readonly #connection: RedisConnection
   readonly #leases: Leases
+  readonly #restamps: Restamps
   /** Unique per store: names its leases and lets it ignore its own wake messages. */
   readonly #token = randomBytes(8).toString('hex')
   #leaseSeq = 0
@@ -67,6 +73,10 @@ export class RedisStore implements LimiterStore {
         [this.#now(), us(this.#options.leaseTtl), ...ids],
       ),
     )
+    this.#restamps = new Restamps(this.#clock, (_key, { target, pairs }) => {
+      // Lost if Redis is away: the starts then count from their grant, as without restamps.
+      this.#connection.run(scripts.restamp, [target.paceKey, ...target.rateKeys], pairs).catch(() => {})
+    })
   }
 
   /** Names this store in Redis: its leases are `<id>:<n>` in the `leases` sorted set. */
@@ -88,7 +98,7 @@ export class RedisStore implements LimiterStore {
     const prepared = this.#prepare(key, policy)
     const lease = prepared.concurrency > 0 ? `${this.#token}:${++this.#leaseSeq}` : ''
     const asked = this.#clock.now()
-    let reply: [number, number]
+    let reply: [number, number, number]
     try {
       reply = (await this.#connection.run(scripts.acquire, prepared.keys, [
         this.#now(),
@@ -98,13 +108,21 @@ export class RedisStore implements LimiterStore {
         cost,
         'take',
         ...prepared.rateArgs,
-      ])) as [number, number]
+        ...this.#restamps.take(key, prepared.target),
+      ])) as [number, number, number]
     } catch (error) {
       return this.#orLocal(error, now, asked, (late) => this.#acquireLocal(key, policy, cost, late))
     }
     if (reply[0] > 0) return reply[0] / 1000
     if (lease) this.#leases.add(key, lease)
+    if (prepared.target.rateKeys.length > 0)
+      this.#restamps.granted(key, now, reply[2], this.#clock.now() - asked, prepared.target)
     return 0
+  }
+
+  /** The start asked for at `since` went out at `now`: moved by the next acquire (see Restamps). */
+  restamp(key: string, since: number, now: number): void {
+    this.#restamps.restamp(key, since, now)
   }
 
   release(key: string, policy: LimitPolicy, _now: number): Promise<void> | undefined {
@@ -197,6 +215,8 @@ export class RedisStore implements LimiterStore {
 
   /** Stops renewing leases and closes the connections it opened. Leases still held expire within the ttl. */
   async close(): Promise<void> {
+    this.#restamps.flushAll()
+    this.#restamps.stop()
     this.#leases.stop()
     this.#listeners.clear()
     await this.#connection.close()
@@ -271,14 +291,15 @@ export class RedisStore implements LimiterStore {
     if (!prepared) {
       const base = this.#base(key)
       const { rateMargin: margin, smooth } = policy
+      // Named by the rate as configured, so processes with different margins still share windows.
+      const rateKeys = policy.rates.map((rate) => `${base}rate:${rate.limit}:${rate.interval}`)
       prepared = {
-        keys: [
-          `${base}leases`,
-          `${base}pause`,
-          `${base}pace`,
-          // Named by the rate as configured, so processes with different margins still share windows.
-          ...policy.rates.map((rate) => `${base}rate:${rate.limit}:${rate.interval}`),
-        ],
+        keys: [`${base}leases`, `${base}pause`, `${base}pace`, ...rateKeys],
+        target: {
+          paceKey: `${base}pace`,
+          rateKeys,
+          window: Math.max(0, ...policy.rates.map((rate) => rate.interval + margin)),
+        },
         rateArgs: policy.rates.flatMap((rate) => [
           rate.limit,
           us(rate.interval + margin),

@@ -5,6 +5,7 @@ import { BatchContractError, MissingResultError } from '../../src/batch/results.
 import { AbortError, ClosedError, InvalidOptionError } from '../../src/errors.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
+import { sleep } from '../../src/limit/sleep.js'
 import { outcome, recordingBatch } from './support.js'
 
 const double = (key: number) => key * 2
@@ -464,6 +465,27 @@ describe('batcher limits', () => {
       { keys: [5], at: 2000 },
     ])
     expect(await results).toEqual([2, 4, 6, 8, 10])
+  })
+  it('counts a batch against its rate from when its function says it was sent, with the API margin by default', async () => {
+    const clock = createManualClock()
+    const starts: number[] = []
+    const load = batcher({
+      batch: async (keys: readonly number[], { sent }) => {
+        starts.push(clock.now())
+        // A new connection first: the request goes out 300 ms after the batch was let through.
+        await sleep(clock, 300)
+        sent()
+        return keys.map(double)
+      },
+      maxBatchSize: 1,
+      rate: '1/s',
+      clock,
+    })
+    const results = Promise.all([1, 2].map((key) => load(key)))
+    await clock.advance(5000)
+    expect(await results).toEqual([2, 4])
+    // 1,000 ms after the send, plus the default 20 ms rateMargin.
+    expect(starts).toEqual([0, 1320])
   })
 })
 

@@ -24,6 +24,7 @@ describe('adaptive limits against a server limiting at 20/s', () => {
     expect(stats.maxWindowAdmitted).toBeLessThanOrEqual(20)
     expect(stats.byPath['/items/:id']).toBe(500 + stats.rateLimited)
     expect(stats.rateLimited).toBeLessThan(25)
-    expect(quotas[0]).toEqual([{ limit: 20, interval: 1030 }])
+    // The learned 3% (30 ms) beyond the client's default rateMargin (20 ms), which the limiter adds.
+    expect(quotas[0]).toEqual([{ limit: 20, interval: 1010 }])
   }, 60_000)
 })

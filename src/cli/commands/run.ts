@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { API_RATE_MARGIN } from '../../limit/limits.js'
 import { type CommandContext, collect } from '../context.js'
 import { redactArgv, shellQuote } from '../flags.js'
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js'
@@ -59,7 +60,7 @@ export function runCommand(context: CommandContext): Command {
     .option(
       '--rate-margin <duration>',
       'added to every rate window (--rate and quotas learned from the API), all paced evenly, so the API counts no more than the rate',
-      '50ms',
+      `${API_RATE_MARGIN}ms`,
     )
     .option('--retries <n>', 'retries per request (timeouts, 429, 5xx, connection errors)', '3')
     .option('--timeout <duration>', 'per attempt', '30s')

@@ -7,20 +7,12 @@ import { defineConfig } from 'vitest/config'
  * not volley.
  */
 const serverTimed = [
+  'test/arrivals/far-api.test.ts',
   'test/redis/processes.test.ts',
   'test/redis/outage.test.ts',
   'test/http/adaptive-mock.test.ts',
   'test/cli/redis.test.ts',
 ]
-
-/**
- * Acceptance tests of open issues: they say what is not done yet, so `npm test` leaves them out;
- * `npm run test:acceptance` runs them (VOLLEY_ACCEPTANCE=1), one file at a time like the above.
- */
-const acceptance = 'test/acceptance/**/*.test.ts'
-const acceptanceProjects = process.env.VOLLEY_ACCEPTANCE
-  ? [{ extends: true as const, test: { name: 'acceptance', include: [acceptance], fileParallelism: false } }]
-  : []
 
 export default defineConfig({
   test: {
@@ -32,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'parallel',
           include: ['test/**/*.test.ts'],
-          exclude: [...serverTimed, acceptance],
+          exclude: serverTimed,
           // The machines have 2 cores; end-to-end suites start servers and child processes.
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
@@ -47,7 +39,6 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
-      ...acceptanceProjects,
     ],
   },
 })

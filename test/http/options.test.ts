@@ -105,6 +105,14 @@ describe('client options', () => {
     expect(o.base?.href).toBe('https://api.example.com/v1/')
     expect([...(o.origins ?? [])]).toEqual(['https://api.example.com'])
   })
+
+  // API calls arrive a little unevenly even counted from the send: 20 ms covers that by default.
+  // Generic tasks (createLimiter, all/stream/group) stay exact; rateMargin: 0 makes a client exact.
+  test('rateMargin: 20 ms by default for a client, 0 when given, 0 for createLimiter', () => {
+    expect(resolveClientOptions({ rate: '5/s' }).limits.policy.rateMargin).toBe(20)
+    expect(resolveClientOptions({ rate: '5/s', rateMargin: 0 }).limits.policy.rateMargin).toBe(0)
+    expect(createLimiter({ rate: '5/s' }).policy.rateMargin).toBe(0)
+  })
 })
 
 describe('events', () => {

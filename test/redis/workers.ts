@@ -37,13 +37,19 @@ export interface Worker {
 
 const children = new Set<ChildProcess>()
 
-/** Forks one worker per config and resolves once every one is connected and ready for `go`. */
-export async function startWorkers(configs: WorkerConfig[]): Promise<Worker[]> {
+/**
+ * Forks one worker per config and resolves once every one is connected and ready for `go`. The
+ * worker is `script` (by default the limiter worker), speaking the same IPC: ready, go, done.
+ */
+export async function startWorkers<Config extends object = WorkerConfig>(
+  configs: Config[],
+  script = WORKER,
+): Promise<Worker[]> {
   return Promise.all(
     configs.map(
       (config) =>
         new Promise<Worker>((resolve, reject) => {
-          const child = fork(WORKER, [JSON.stringify(config)], {
+          const child = fork(script, [JSON.stringify(config)], {
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           })
           children.add(child)

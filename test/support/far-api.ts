@@ -39,6 +39,8 @@ export interface ExactServerOptions {
   delayMs?: number
   /** Serve https with this key and certificate (the URL then names 127.0.0.1, which the test certificate covers). */
   tls?: { key: string; cert: string }
+  /** Announce the quota on every response (RateLimit-Policy and RateLimit, draft 8+), as many APIs do. */
+  announce?: boolean
 }
 
 /**
@@ -56,21 +58,32 @@ export async function startExactServer({
   windowMs,
   delayMs = 0,
   tls,
+  announce = false,
 }: ExactServerOptions): Promise<ExactServer> {
   const window = new RateWindow({ limit, interval: windowMs })
   const arrivals: Arrival[] = []
+  const quota = (at: number): Record<string, string> =>
+    announce
+      ? {
+          'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
+          ratelimit: `"default";r=${window.remaining(at)};t=${Math.ceil(window.nextFreeIn(at) / 1000)}`,
+        }
+      : {}
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const at = performance.now()
     req.resume()
     if (window.remaining(at) > 0) {
       window.record(at)
       arrivals.push({ at, status: 200 })
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), delayMs)
+      const headers = { 'content-type': 'application/json', ...quota(at) }
+      setTimeout(() => res.writeHead(200, headers).end('{}'), delayMs)
       return
     }
     arrivals.push({ at, status: 429 })
     const retryAfter = Math.ceil(window.nextFreeIn(at) / 1000)
-    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retryAfter) }).end('{}')
+    res
+      .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(retryAfter), ...quota(at) })
+      .end('{}')
   }
   const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

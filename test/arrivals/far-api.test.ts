@@ -1,0 +1,199 @@
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, test, type TestContext } from 'vitest'
+import { createClient } from '../../src/http/client.js'
+import type { ClientOptions } from '../../src/index.js'
+import { testTls } from '../fixtures/tls.js'
+import { maxInWindow } from '../support/clock.js'
+import { type ExactServer, quotaUse, startConnectDelayProxy, startExactServer } from '../support/far-api.js'
+import { eventually } from '../http/helpers.js'
+import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../redis/helpers.js'
+import { go, killAll, startWorkers } from '../redis/workers.js'
+
+/**
+ * Issue 11: the rate holds at the server, by default. A client told the API's N per window and
+ * nothing else, judged where the API counts: the arrivals at a server that enforces N per sliding
+ * window exactly (429 + Retry-After beyond it), behind a proxy that holds each new connection
+ * 150 ms like a far API's handshake. Real time, since arrivals are the point; every assertion is
+ * on what the server saw (counts, windows), none on how long the run took.
+ *
+ * The far API speaks https, as real APIs do: the client's TLS handshake waits out the delay, so it
+ * sees its connection late, as against a real far API. Over plain http no client can see it (the
+ * kernel accepts at once, see startConnectDelayProxy): the last test shows what covers that case.
+ */
+
+const CONNECT_DELAY_MS = 150
+/** A client honouring its rate wastes little of it: a 50 ms margin per second costs 4.8%. */
+const MIN_QUOTA_USE = 0.95
+
+interface Job {
+  limit: number
+  windowMs: number
+  gets: number
+  client: ClientOptions
+  /** Plain http: the proxy's delay is hidden from the client (see the file's comment). */
+  plainHttp?: boolean
+  /** The server announces its quota (RateLimit headers) and the client is not told it. */
+  learned?: boolean
+  /** Between two halves of the job, the server closes its idle keep-alive connections. */
+  reconnect?: boolean
+}
+
+/** Runs the job's GETs through the proxy; records what the server saw as an annotation, for comparing runs. */
+async function serve(context: TestContext, job: Job) {
+  const { limit, windowMs, gets } = job
+  await using server = await startExactServer({
+    limit,
+    windowMs,
+    ...(job.plainHttp ? {} : { tls: testTls }),
+    announce: job.learned === true,
+  })
+  await using proxy = await startConnectDelayProxy({ target: server.url, connectDelayMs: CONNECT_DELAY_MS })
+  await using api = createClient({
+    ...(job.learned ? {} : { rate: { limit, interval: windowMs } }),
+    ...job.client,
+    baseUrl: proxy.url,
+    ...(job.plainHttp ? {} : { tls: { ca: testTls.cert } }),
+  })
+  const paths = Array.from({ length: gets }, (_, i) => `/items/${i}`)
+  if (job.reconnect) {
+    await api.all(paths.slice(0, gets / 2))
+    await shedIdle(server, () => proxy.open())
+    await api.all(paths.slice(gets / 2))
+  } else {
+    await api.all(paths)
+  }
+  return judge(context, server, job)
+}
+
+/** What the server saw, annotated on the test for comparing runs. */
+function judge(
+  context: TestContext,
+  server: ExactServer,
+  { limit, windowMs }: Pick<Job, 'limit' | 'windowMs'>,
+) {
+  const stats = server.stats()
+  const first = stats.acceptedTimes[0]!
+  const judged = {
+    accepted: stats.acceptedTimes.length,
+    refused: stats.refused,
+    maxInWindow: stats.maxInWindow,
+    // What the client sent, refused arrivals included: how far over the limit it went.
+    maxSentInWindow: maxInWindow(
+      stats.arrivals.map((a) => a.at),
+      windowMs,
+    ),
+    quotaUse: quotaUse(stats.acceptedTimes, limit, windowMs, first + windowMs),
+    refusedAfterFirstWindow: stats.arrivals.filter(
+      (a) => a.status === 429 && a.at >= stats.arrivals[0]!.at + windowMs,
+    ).length,
+  }
+  context.annotate(
+    `refused ${judged.refused}, accepted ${judged.accepted}, maxInWindow ${judged.maxInWindow} ` +
+      `(sent ${judged.maxSentInWindow}) per ${windowMs} ms, quota use ${(judged.quotaUse * 100).toFixed(1)}%, ` +
+      `refused after the first window ${judged.refusedAfterFirstWindow}`,
+  )
+  return judged
+}
+
+/** Closes the server's idle connections and waits until the proxy has passed the close on. */
+async function shedIdle(server: ExactServer, open: () => number): Promise<void> {
+  server.closeIdleConnections()
+  expect(await eventually(() => open() === 0)).toBe(true)
+}
+
+describe('a client told N/s, against a far API that counts arrivals exactly', () => {
+  const job = { limit: 20, windowMs: 1000, gets: 100 }
+
+  test.for([
+    { concurrency: 4, smooth: false },
+    { concurrency: 8, smooth: false },
+    { concurrency: 4, smooth: true },
+    { concurrency: 8, smooth: true },
+  ])(
+    '20/s, concurrency $concurrency, smooth $smooth: no refusal, and at least 95% of the quota after the first window',
+    async (client, context) => {
+      const judged = await serve(context, { ...job, client })
+      expect(judged.refused).toBe(0)
+      expect(judged.accepted).toBe(job.gets)
+      expect(judged.quotaUse).toBeGreaterThanOrEqual(MIN_QUOTA_USE)
+    },
+  )
+
+  test.for([{ smooth: false }, { smooth: true }])(
+    'the server closing idle connections mid-run (smooth $smooth): the reconnections draw no refusal',
+    async ({ smooth }, context) => {
+      const judged = await serve(context, { ...job, client: { concurrency: 4, smooth }, reconnect: true })
+      expect(judged.refused).toBe(0)
+      expect(judged.accepted).toBe(job.gets)
+    },
+  )
+
+  // A quota per 10 s (100/10s) at full size takes 30 s or more; scaled to 30 per 3 s, the same three
+  // windows and a short connect delay relative to the window take under 10 s.
+  test('a longer window, scaled (30 per 3 s, 90 GETs): no refusal, and at least 95% of the quota', async (context) => {
+    const judged = await serve(context, { limit: 30, windowMs: 3000, gets: 90, client: { concurrency: 4 } })
+    expect(judged.refused).toBe(0)
+    expect(judged.accepted).toBe(90)
+    expect(judged.quotaUse).toBeGreaterThanOrEqual(MIN_QUOTA_USE)
+  })
+
+  // Not told the quota: the client learns it from the first response's RateLimit-Policy. Until then
+  // nothing holds it back, so the first window may draw refusals; from the second on, none.
+  test('a quota learned from RateLimit headers: no refusal after the first window', async (context) => {
+    const judged = await serve(context, { ...job, client: { concurrency: 4 }, learned: true })
+    expect(judged.refusedAfterFirstWindow).toBe(0)
+    expect(judged.accepted).toBe(job.gets)
+  })
+
+  // Over plain http the proxy's delay is invisible to any client (its socket is connected at once),
+  // so the first requests arrive 150 ms after they went out. A rateMargin of at least the hidden
+  // delay covers it: what to set behind a TCP proxy that connects onward only once it has a client.
+  test('plain http with the delay hidden from the client: a rateMargin of the delay covers it', async (context) => {
+    const judged = await serve(context, {
+      ...job,
+      client: { concurrency: 4, rateMargin: CONNECT_DELAY_MS + 20 },
+      plainHttp: true,
+    })
+    expect(judged.refused).toBe(0)
+    expect(judged.accepted).toBe(job.gets)
+  })
+})
+
+describe('4 processes sharing N/s through Redis, against a far API that counts arrivals exactly', () => {
+  const prefix = uniquePrefix()
+  const worker = fileURLToPath(new URL('./client-worker.mjs', import.meta.url))
+  afterAll(async () => {
+    killAll()
+    const redis = await connectRedis()
+    await deletePrefix(redis, prefix)
+    redis.disconnect()
+  })
+
+  test('20/s shared, each process with cold connections: no refusal, and at least 95% of the quota', async (context) => {
+    const limit = 20
+    const windowMs = 1000
+    await using server = await startExactServer({ limit, windowMs, tls: testTls })
+    await using proxy = await startConnectDelayProxy({ target: server.url, connectDelayMs: CONNECT_DELAY_MS })
+    const workers = await startWorkers(
+      ['a', 'b', 'c', 'd'].map((name) => ({
+        name,
+        url: proxy.url,
+        ca: testTls.cert,
+        redisUrl: REDIS_URL,
+        prefix,
+        key: 'far-api',
+        rate: `${limit}/s`,
+        concurrency: 8,
+        gets: 30,
+      })),
+      worker,
+    )
+    go(workers)
+    const results = await Promise.all(workers.map((w) => w.done))
+    expect(results.map((r) => r.counts.ok)).toEqual([30, 30, 30, 30])
+    const judged = judge(context, server, { limit, windowMs })
+    expect(judged.refused).toBe(0)
+    expect(judged.accepted).toBe(120)
+    expect(judged.quotaUse).toBeGreaterThanOrEqual(MIN_QUOTA_USE)
+  })
+})

@@ -16,6 +16,15 @@ export function importVolley(subpath = 'index.js') {
   return import(pathToFileURL(join(dist, subpath)).href)
 }
 
+/**
+ * Imports `dist/<subpath>` of this checkout even in a `--baseline` child: for fixtures that must be
+ * the same for both builds, such as the mock server a benchmark measures against.
+ * @param {string} subpath
+ */
+export function importOwnBuild(subpath) {
+  return import(pathToFileURL(join(ownDist, subpath)).href)
+}
+
 /** `--baseline` accepts a dist directory or a checkout holding one; returns the dist directory. */
 export function resolveDist(dir) {
   const absolute = resolve(dir)

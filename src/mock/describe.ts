@@ -17,6 +17,7 @@ export function describeMockServer(server: MockServer): string {
       : undefined,
     `seed ${server.seed}`,
     options.auth !== undefined ? 'bearer token required' : undefined,
+    options.connectDelay > 0 ? `connect delay ${options.connectDelay}ms` : undefined,
   ].filter((part) => part !== undefined)
   const width = Math.max(...ROUTES.map((route) => route.pattern.length), STATS_PATH.length)
   const lines = ROUTES.map(

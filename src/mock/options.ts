@@ -70,6 +70,22 @@ export interface MockServerOptions {
   jobDuration?: Duration
   /** Window, in ms or a duration, of `maxWindowAdmitted` / `maxWindowArrivals`. @default the first rate's interval, else 1000 */
   statsWindow?: Duration
+  /**
+   * Hold every new connection this long (ms or a duration) before serving it, like a far API's
+   * TCP+TLS handshake. With `tls` the client's handshake waits, so the client sees it as a real far
+   * API's handshake; over plain http the client's socket is connected at once and only its first
+   * request is late. Works with `http2` too. The connection counts in `connections` from the moment
+   * it is accepted.
+   * @default 0
+   */
+  connectDelay?: Duration
+  /**
+   * Keep the arrival time of every request, read by `server.arrivals()`: for a benchmark or test
+   * that judges a client by its arrivals (how much of the quota it used). Off by default, since the
+   * list grows with every request.
+   * @default false
+   */
+  recordArrivals?: boolean
 }
 
 /** MockServerOptions validated and filled in. */
@@ -89,6 +105,9 @@ export interface ResolvedMockOptions {
   readonly batchMax: number
   readonly jobDuration: number
   readonly statsWindow: number
+  /** Ms each new connection is held before it is served. */
+  readonly connectDelay: number
+  readonly recordArrivals: boolean
 }
 
 const OPTION_NAMES = new Set([
@@ -105,6 +124,8 @@ const OPTION_NAMES = new Set([
   'batchMax',
   'jobDuration',
   'statsWindow',
+  'connectDelay',
+  'recordArrivals',
 ])
 
 const CALLER = 'startMockServer'
@@ -138,6 +159,8 @@ export function resolveMockOptions(options: MockServerOptions | undefined): Reso
     batchMax: parseConcurrency(opts.batchMax ?? 100, `${CALLER}: option \`batchMax\``),
     jobDuration: parseDuration(opts.jobDuration ?? 1000, `${CALLER}: option \`jobDuration\``),
     statsWindow: resolveStatsWindow(opts.statsWindow, rates),
+    connectDelay: parseDuration(opts.connectDelay ?? 0, `${CALLER}: option \`connectDelay\``),
+    recordArrivals: parseBoolean(opts.recordArrivals, `${CALLER}: option \`recordArrivals\``, false),
   }
 }
 

@@ -1,9 +1,11 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
+import { InvalidOptionError } from '../errors.js'
 import { systemClock } from '../limit/clock.js'
 import { createChoices, forcedDelay, forcedFault } from './choices.js'
 import { JSON_TYPE, MockExchange, writeBody } from './exchange.js'
 import type { MockContext } from './handler.js'
+import { holdConnections } from './hold.js'
 import { JobStore } from './jobs.js'
 import {
   type FaultKind,
@@ -13,7 +15,7 @@ import {
 } from './options.js'
 import { ServerRateLimit } from './rate-limit.js'
 import { matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
-import { type MockStats, StatsRecorder } from './stats.js'
+import { type MockArrivals, type MockStats, StatsRecorder } from './stats.js'
 import { createWireServer, type MockRequest, type MockResponse } from './wire.js'
 
 /** A running mock API. */
@@ -27,7 +29,12 @@ export interface MockServer extends AsyncDisposable {
   readonly options: ResolvedMockOptions
   /** What the server saw so far; the same shape as GET /__stats. */
   stats(): MockStats
-  /** Zeroes the counters (also DELETE /__stats); the rate window and jobs are kept. */
+  /**
+   * When each request arrived, since the start or the last reset, in ms of performance.now() in
+   * the server's process. Needs the `recordArrivals` option (throws an InvalidOptionError without it).
+   */
+  arrivals(): MockArrivals
+  /** Zeroes the counters (also DELETE /__stats) and the recorded arrivals; the rate window and jobs are kept. */
   resetStats(): void
   /** Stops listening and destroys every connection (HTTP/2 sessions too), hung and keep-alive ones included. */
   close(): Promise<void>
@@ -40,7 +47,7 @@ export const STATS_PATH = '/__stats'
 export async function startMockServer(options?: MockServerOptions): Promise<MockServer> {
   const resolved = resolveMockOptions(options)
   const clock = systemClock
-  const stats = new StatsRecorder(resolved.statsWindow)
+  const stats = new StatsRecorder(resolved.statsWindow, resolved.recordArrivals)
   const rateLimit = resolved.rates.length > 0 ? new ServerRateLimit(resolved.rates) : undefined
   const choices = createChoices(resolved.faults, resolved.latency, resolved.seed)
   const context: MockContext = { options: resolved, stats, jobs: new JobStore(resolved.jobDuration), clock }
@@ -158,8 +165,11 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
   }
 
   const server = createWireServer(resolved, handle)
+  // With connectDelay a TCP listener holds each connection, then hands it to the server.
+  const listener = resolved.connectDelay > 0 ? holdConnections(server, resolved.connectDelay, clock) : server
   // 'connection' gives the TCP socket, under TLS and HTTP/2 sessions too: destroying it ends them all.
-  server.on('connection', (socket: Socket) => {
+  // A held connection is counted (and destroyed by close()) from the moment it is accepted.
+  listener.on('connection', (socket: Socket) => {
     sockets.add(socket)
     stats.connect()
     socket.once('close', () => {
@@ -168,19 +178,19 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(resolved.port, resolved.host, () => {
-      server.off('error', reject)
+    listener.once('error', reject)
+    listener.listen(resolved.port, resolved.host, () => {
+      listener.off('error', reject)
       resolve()
     })
   })
-  const address = server.address()
+  const address = listener.address()
   const port = typeof address === 'object' && address ? address.port : resolved.port
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host
 
   const close = () => {
     closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()))
       const gone = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)))
       // server.close() alone waits for keep-alive connections, sessions and hung requests; end them now.
       for (const socket of sockets) socket.destroy()
@@ -195,6 +205,15 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
     seed: resolved.seed,
     options: resolved,
     stats: () => stats.snapshot(),
+    arrivals: () => {
+      const times = stats.arrivalTimes()
+      if (!times) {
+        throw new InvalidOptionError(
+          'server.arrivals(): start the mock with the option `recordArrivals: true` to keep arrival times',
+        )
+      }
+      return times
+    },
     resetStats: () => stats.reset(),
     close,
     [Symbol.asyncDispose]: close,

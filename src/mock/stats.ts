@@ -46,6 +46,14 @@ export interface MockStats {
   connections: number
 }
 
+/** When each request arrived, in ms of the server's monotonic clock (performance.now() in its process). */
+export interface MockArrivals {
+  /** Every request counted in `requests`, in arrival order. */
+  all: number[]
+  /** Those admitted by the rate limit (the ones `maxWindowAdmitted` counts), in order. */
+  admitted: number[]
+}
+
 type Counter = 'rateLimited' | 'resets' | 'hangs' | 'malformed' | 'aborted' | 'jobs'
 
 /** Collects MockStats; the caller passes monotonic times in ms. */
@@ -63,10 +71,13 @@ export class StatsRecorder {
   #largestBatch = 0
   #openConnections = 0
   #connections = 0
+  /** Only with `recordArrivals`. */
+  readonly #times: MockArrivals | undefined
 
-  constructor(statsWindow: number) {
+  constructor(statsWindow: number, recordArrivals = false) {
     this.#arrivals = new WindowPeak(statsWindow)
     this.#admitted = new WindowPeak(statsWindow)
+    this.#times = recordArrivals ? { all: [], admitted: [] } : undefined
   }
 
   get inFlight(): number {
@@ -81,12 +92,19 @@ export class StatsRecorder {
       this.#idempotencyKeys.set(idempotencyKey, (this.#idempotencyKeys.get(idempotencyKey) ?? 0) + 1)
     }
     this.#arrivals.record(now)
+    this.#times?.all.push(now)
     if (++this.#inFlight > this.#maxInFlight) this.#maxInFlight = this.#inFlight
   }
 
   /** The request that arrived at `now` passed the rate limit. */
   admit(now: number): void {
     this.#admitted.record(now)
+    this.#times?.admitted.push(now)
+  }
+
+  /** Copies of the arrival times kept so far; undefined unless recording. */
+  arrivalTimes(): MockArrivals | undefined {
+    return this.#times && { all: [...this.#times.all], admitted: [...this.#times.admitted] }
   }
 
   /** A request left flight: answered with `status`, or (undefined) reset, aborted or closed. */
@@ -147,6 +165,10 @@ export class StatsRecorder {
     this.#connections = this.#openConnections
     this.#arrivals.reset()
     this.#admitted.reset()
+    if (this.#times) {
+      this.#times.all.length = 0
+      this.#times.admitted.length = 0
+    }
   }
 }
 

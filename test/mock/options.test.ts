@@ -36,6 +36,8 @@ describe('mock options', () => {
       batchMax: 100,
       jobDuration: 1000,
       statsWindow: 1000,
+      connectDelay: 0,
+      recordArrivals: false,
     })
     expect(resolved.faults.size).toBe(0)
   })
@@ -58,6 +60,9 @@ describe('mock options', () => {
     [{ batchMax: -1 }, /option `batchMax`.*-1/],
     [{ jobDuration: 'later' }, /option `jobDuration`.*"later"/],
     [{ statsWindow: 0 }, /option `statsWindow`.*0/],
+    [{ connectDelay: -5 }, /option `connectDelay` must be .* >= 0, got -5/],
+    [{ connectDelay: 'abc' }, /option `connectDelay` must be milliseconds or a duration .*"abc"/],
+    [{ recordArrivals: 'yes' as never }, /option `recordArrivals` must be true or false, got "yes"/],
     [{ latancy: 5 } as never, /unknown option `latancy`/],
   ])('rejects %j with an error naming the option and value', async (options, message) => {
     await expectRefusal(options, message)

@@ -54,3 +54,24 @@ describe('server-side rate limit', () => {
     expect(server.stats()).toMatchObject({ requests: 3, rateLimited: 1 })
   })
 })
+
+describe('recorded arrivals', () => {
+  test('with recordArrivals, arrivals() lists every arrival and the admitted ones, on performance.now()', async () => {
+    const before = performance.now()
+    await using server = await startMockServer({ rate: '3/10s', recordArrivals: true })
+    for (let i = 0; i < 5; i++) await call(`${server.url}/items/${i}`)
+    await call(`${server.url}/__stats`)
+    const { all, admitted } = server.arrivals()
+    expect(all).toHaveLength(5)
+    expect(admitted).toEqual(all.slice(0, 3))
+    expect(all.every((at, i) => at >= before && (i === 0 || at >= all[i - 1]!))).toBe(true)
+    expect(all.at(-1)).toBeLessThanOrEqual(performance.now())
+    server.resetStats()
+    expect(server.arrivals()).toEqual({ all: [], admitted: [] })
+  })
+
+  test('without recordArrivals, arrivals() throws an error naming the option', async () => {
+    await using server = await startMockServer()
+    expect(() => server.arrivals()).toThrow(/recordArrivals: true/)
+  })
+})

@@ -16,7 +16,6 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runBench } from './lib/bench.js'
 import { importOwnBuild, importVolley } from './lib/volley.js'
-import { quotaUse } from './lib/windows.js'
 
 const N = 500
 const CONCURRENCY = 16
@@ -33,7 +32,7 @@ const paths = Array.from({ length: N }, (_, i) => `/items/${i}`)
  * `--baseline` run measures both builds against the same server.
  */
 async function measure(run) {
-  const { startMockServer } = await importOwnBuild('mock/index.js')
+  const { quotaUse, startMockServer } = await importOwnBuild('mock/index.js')
   const server = await startMockServer({
     tls,
     rate: `${LIMIT}/s`,
@@ -184,7 +183,7 @@ await runBench({
     `- Server: volley's mock (\`volley/mock\`) over https with the tests' certificate, \`rate: '${LIMIT}/s'\` (an exact sliding window on arrival: 429 + Retry-After beyond it; a refused request does not count) and \`connectDelay: ${CONNECT_DELAY_MS}\` (every new connection held ${CONNECT_DELAY_MS} ms, so each client's TLS handshake waits, like a far API's). Started in each child, so its arrival times share the client's clock.`,
     `- volley: \`createClient({ baseUrl, rate: '${LIMIT}/s', concurrency: ${CONCURRENCY}, tls: { ca } })\` then \`api.all(paths)\`; everything else default (it retries 429s itself, honouring Retry-After).`,
     `- Peers: undici \`request\` with one \`Agent({ connections: ${CONCURRENCY} })\` (keep-alive) per run, through the limiter named; p-throttle \`{ limit: ${LIMIT}, interval: ${WINDOW_MS} }\` inside p-limit(${CONCURRENCY}). A 429 is handled as a careful user would: wait Retry-After seconds (outside the limiter), then send the request again through the same limiter, so all ${N} complete.`,
-    '- 429s: responses 429 the server sent. Quota used: accepted arrivals from the first one after the first window, in whole quotas: k x 1 s over the time from that arrival to the one k x 50 later (100% = every moment of the quota used; see `quotaUse` in bench/lib/windows.js). Max arrivals / 1 s: the most requests of any outcome that arrived in one sliding second. Total time: from the first request to the last response, handshakes and 429 waits included.',
+    '- 429s: responses 429 the server sent. Quota used: accepted arrivals from the first one after the first window, in whole quotas: k x 1 s over the time from that arrival to the one k x 50 later (100% = every moment of the quota used; see `quotaUse` in volley/mock). Max arrivals / 1 s: the most requests of any outcome that arrived in one sliding second. Total time: from the first request to the last response, handshakes and 429 waits included.',
     `- Every run checks ${N} successful responses (client and server) and fails otherwise.`,
   ],
   rounds: { normal: 3, quick: 1 },

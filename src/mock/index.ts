@@ -4,5 +4,6 @@
  */
 export { describeMockServer } from './describe.js'
 export { FAULT_KINDS, type FaultKind, type MockServerOptions, type ResolvedMockOptions } from './options.js'
+export { quotaUse } from './quota-use.js'
 export { type MockServer, STATS_PATH, startMockServer } from './server.js'
 export type { MockArrivals, MockStats } from './stats.js'

@@ -2,6 +2,8 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { RateWindow } from '../../src/mock/windows.js'
+
+export { quotaUse } from '../../src/mock/quota-use.js'
 import { maxInWindow } from './clock.js'
 
 /**
@@ -169,25 +171,4 @@ export async function startConnectDelayProxy({
     close,
     [Symbol.asyncDispose]: close,
   }
-}
-
-/**
- * The share of the quota a client used after `fromMs` (typically the first accepted arrival plus
- * one window): the accepted arrivals from the first one at or after `fromMs`, over what `limit` per
- * `windowMs` allows in the time they took. It measures whole quotas, from that arrival b0 to the
- * one `limit` x k later, so a burst of a window's quota counts as much as a paced one: k x windowMs
- * over (b[k x limit] - b0). An API that holds its windows exactly keeps it under 1; a rate margin of
- * m ms costs m / (windowMs + m).
- */
-export function quotaUse(
-  acceptedTimes: readonly number[],
-  limit: number,
-  windowMs: number,
-  fromMs: number,
-): number {
-  const after = acceptedTimes.filter((t) => t >= fromMs)
-  const quotas = Math.floor((after.length - 1) / limit)
-  if (quotas < 1)
-    throw new Error(`quotaUse: ${after.length} arrivals after ${fromMs}, need more than ${limit}`)
-  return (quotas * windowMs) / (after[quotas * limit]! - after[0]!)
 }

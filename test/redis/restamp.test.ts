@@ -1,7 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createManualClock } from '../../src/limit/clock.js'
+import { createLimiter } from '../../src/limit/limiter.js'
 import { memoryStore } from '../../src/limit/memory-store.js'
+import { sleep } from '../../src/limit/sleep.js'
 import { policy } from '../support/policy.js'
 import { redisStores } from './helpers.js'
 
@@ -73,6 +75,36 @@ describe('restamping a start in Redis when it goes out late', () => {
     // The next start was due 500 ms after the grant; it is now due 500 ms after the send.
     expect(await a.acquire('paced', paced, 1, clock.now())).toBe(50)
     expect(await b.acquire('paced', paced, 1, clock.now())).toBe(50)
+  })
+
+  it('costs no round trip of its own while acquires keep coming: one per task, plus one at the end', async () => {
+    const s = store()
+    const limiter = createLimiter({ store: s, key: 'trips', rate: '1000/s', clock })
+    // The first call of a script may cost one more (Redis learns it).
+    await limiter.run(() => {})
+    const trips = s.roundTrips
+    for (let i = 0; i < 20; i++) {
+      let running!: () => void
+      const started = new Promise<void>((resolve) => (running = resolve))
+      const done = limiter.run(
+        async ({ sent }) => {
+          const late = sleep(clock, 5)
+          running()
+          await late
+          sent()
+        },
+        { countsFrom: 'sent' },
+      )
+      // Its acquire crossed the network: time moves only once it runs.
+      await started
+      await clock.advance(5)
+      await done
+    }
+    // Each task's move rode on the next task's acquire; the last one's goes alone.
+    expect(s.roundTrips - trips).toBe(20)
+    await clock.advance(250)
+    expect(s.roundTrips - trips).toBeGreaterThanOrEqual(21)
+    await limiter.close()
   })
 
   it('gives the same waits as the memory store for any grants and late sends', async () => {

@@ -41,12 +41,16 @@ export {
 export type { ClientEventName, ClientEvents, Listener, Listeners } from './http/events.js'
 export type { ClientOptions } from './http/options.js'
 export type { Layer, LayerRequest, LayerResponse, Send } from './http/pipeline.js'
-export {
-  parseRateLimitHeaders,
-  parseRetryAfter,
-  type Quota,
-  type RateLimitInfo,
-} from './http/ratelimit-headers.js'
+export { parseRateLimitHeaders } from './http/ratelimit/index.js'
+export type {
+  HeaderBag,
+  Quota,
+  QuotaUnit,
+  RateLimitDialect,
+  RateLimitInfo,
+  Standing,
+} from './http/ratelimit/model.js'
+export { parseRetryAfter } from './http/ratelimit/retry-after.js'
 export { isSecretHeader, isSecretParam, REDACTED, redactHeaders, redactText, redactUrl } from './redact.js'
 export { Response, type ResponseHeaders } from './http/response.js'
 export type { RetryOptions } from './http/retry.js'

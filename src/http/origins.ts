@@ -3,7 +3,7 @@ import { Limiter } from '../limit/limiter.js'
 import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
 import { Circuit } from './circuit.js'
-import type { Quota } from './ratelimit-headers.js'
+import type { Quota } from './ratelimit/model.js'
 
 /**
  * Safety margin on quotas learned from a server. The limiter's windows are exact at the client,

@@ -4,7 +4,9 @@ import { RateLimitError, type RequestErrorInfo } from '../errors.js'
 import type { Emitter } from '../events.js'
 import type { BlockSource, OriginState } from '../origins.js'
 import type { LayerResponse } from '../pipeline.js'
-import { type HeaderBag, parseRateLimitHeaders, parseRetryAfter } from '../ratelimit-headers.js'
+import { parseRateLimitHeaders } from '../ratelimit/index.js'
+import type { HeaderBag } from '../ratelimit/model.js'
+import { parseRetryAfter } from '../ratelimit/retry-after.js'
 
 export interface RateLimitSettings {
   /** Honour the headers: pause the origin on Retry-After, learn its quota, brake on `remaining`. */
@@ -85,22 +87,15 @@ function adapt(
       pause(state, retryAfter, 'retry-after', status, settings)
     }
   }
-  if (
-    headers.ratelimit === undefined &&
-    headers['ratelimit-policy'] === undefined &&
-    headers['ratelimit-remaining'] === undefined &&
-    headers['x-ratelimit-remaining'] === undefined &&
-    headers['x-ratelimit-limit'] === undefined
-  ) {
-    return
-  }
   const info = parseRateLimitHeaders(headers, settings.clock.wallTime())
   if (!info) return
-  if (info.quotas.length > 0 || status === 429) {
+  // Quotas in tokens wait for budgets in units other than requests; the request quotas hold now.
+  const quotas = info.quotas.filter((quota) => quota.unit === 'requests')
+  if (quotas.length > 0 || status === 429) {
     const rates =
       status === 429 && state.hasLearnedRate
         ? state.widen(settings.clock.now())
-        : state.learn(info.quotas, info.remaining)
+        : state.learn(quotas, info.remaining)
     if (rates && settings.emitter.has.quota) {
       settings.emitter.emit('quota', {
         origin: state.origin,

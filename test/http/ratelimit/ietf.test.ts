@@ -1,11 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import {
-  parsePolicies,
-  parseRateLimitField,
-  parseRateLimitHeaders,
-  parseResetValue,
-  parseRetryAfter,
-} from '../../src/http/ratelimit-headers.js'
+import { parseRateLimitHeaders } from '../../../src/http/ratelimit/index.js'
+import { parseRetryAfter } from '../../../src/http/ratelimit/retry-after.js'
+import { resetValue } from '../../../src/http/ratelimit/values.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
 
@@ -48,8 +44,11 @@ describe('RateLimit-Policy', () => {
     ],
     ['"default";q=100', []],
     ['garbage', []],
+    ['"default";q=100;w=60;qu="content-bytes"', []],
+    ['"default";q=100;w=60;qu="requests"', [{ limit: 100, window: 60_000 }]],
   ])('%j announces %j', (value, quotas) => {
-    expect(parsePolicies(value)).toEqual(quotas)
+    const info = parseRateLimitHeaders({ 'ratelimit-policy': value }, NOW)
+    expect(info?.quotas).toEqual(quotas.map((quota) => ({ ...quota, unit: 'requests' })))
   })
 })
 
@@ -60,8 +59,10 @@ describe('RateLimit', () => {
     ['"a";r=3;t=1, "b";r=3;t=9', { remaining: 3, reset: 9000 }],
     ['limit=100, remaining=7, reset=12', { remaining: 7, reset: 12_000 }],
     ['limit=100;remaining=7;reset=12', { remaining: 7, reset: 12_000 }],
+    ['"default";r=-1;t=3', { remaining: undefined, reset: undefined }],
   ])('%j leaves %j', (value, standing) => {
-    expect(parseRateLimitField(value)).toEqual(standing)
+    const info = parseRateLimitHeaders({ ratelimit: value }, NOW)
+    expect({ remaining: info?.remaining, reset: info?.reset }).toEqual(standing)
   })
 })
 
@@ -73,7 +74,7 @@ describe('reset values', () => {
     [String(NOW / 1000 - 20), 0],
     ['x', undefined],
   ])('%j means %s ms from now (delta seconds, epoch seconds or epoch ms)', (value, ms) => {
-    expect(parseResetValue(value, NOW)).toBe(ms)
+    expect(resetValue(value, NOW)).toBe(ms)
   })
 })
 
@@ -88,7 +89,13 @@ describe('all the headers together', () => {
       },
       NOW,
     )
-    expect(info).toEqual({ quotas: [{ limit: 20, window: 1000 }], remaining: 4, reset: 1000 })
+    expect(info).toEqual({
+      dialect: 'ietf',
+      quotas: [{ limit: 20, window: 1000, unit: 'requests' }],
+      remaining: 4,
+      reset: 1000,
+      standings: [{ unit: 'requests', remaining: 4, reset: 1000 }],
+    })
   })
 
   test('X-RateLimit-* give remaining and reset; the limit teaches a quota only with a window', () => {
@@ -97,9 +104,9 @@ describe('all the headers together', () => {
       'x-ratelimit-remaining': '0',
       'x-ratelimit-reset': String(NOW / 1000 + 42),
     }
-    expect(parseRateLimitHeaders(headers, NOW)).toEqual({ quotas: [], remaining: 0, reset: 42_000 })
+    expect(parseRateLimitHeaders(headers, NOW)).toMatchObject({ quotas: [], remaining: 0, reset: 42_000 })
     expect(parseRateLimitHeaders({ ...headers, 'x-ratelimit-window': '60' }, NOW)?.quotas).toEqual([
-      { limit: 60, window: 60_000 },
+      { limit: 60, window: 60_000, unit: 'requests' },
     ])
   })
 
@@ -109,7 +116,7 @@ describe('all the headers together', () => {
         { 'ratelimit-limit': '10, 10;w=1', 'ratelimit-remaining': '2', 'ratelimit-reset': '1' },
         NOW,
       ),
-    ).toEqual({ quotas: [{ limit: 10, window: 1000 }], remaining: 2, reset: 1000 })
+    ).toMatchObject({ quotas: [{ limit: 10, window: 1000, unit: 'requests' }], remaining: 2, reset: 1000 })
   })
 
   test('a response without rate-limit headers says nothing', () => {

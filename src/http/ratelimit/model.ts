@@ -1,0 +1,72 @@
+/**
+ * What a server says of its rate limits, whatever its dialect: the one model every dialect's
+ * parser produces and the client obeys. No clock is read by the parsers: callers pass the wall time.
+ */
+
+export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>
+
+/** What a quota counts: requests, or tokens (all, input only, output only) for LLM APIs. */
+export type QuotaUnit = 'requests' | 'tokens' | 'input-tokens' | 'output-tokens'
+
+/** The header dialect a response spoke. */
+export type RateLimitDialect = 'ietf' | 'openai' | 'anthropic' | 'shopify' | 'x-ratelimit'
+
+/** A quota the server announced: at most `limit` of `unit` per `window` ms. */
+export interface Quota {
+  readonly limit: number
+  readonly window: number
+  readonly unit: QuotaUnit
+}
+
+/** What is left of one unit's quota now, and the ms until it frees up (when said). */
+export interface Standing {
+  readonly unit: QuotaUnit
+  readonly remaining: number
+  readonly reset: number | undefined
+}
+
+/** What a response says about the client's standing with the server's rate limits. */
+export interface RateLimitInfo {
+  readonly dialect: RateLimitDialect
+  /** Quotas announced, in every unit; empty when none (a limit without a window teaches none). */
+  readonly quotas: readonly Quota[]
+  /** Requests left in the tightest current window, when said. */
+  readonly remaining: number | undefined
+  /** Ms until that window frees up, when said. */
+  readonly reset: number | undefined
+  /** The tightest standing of each unit said, requests included. */
+  readonly standings: readonly Standing[]
+}
+
+/** The tighter of two standings of one unit: fewer remaining, then the longer reset. */
+function tighter(a: Standing, b: Standing): Standing {
+  if (a.remaining !== b.remaining) return a.remaining < b.remaining ? a : b
+  return (a.reset ?? 0) >= (b.reset ?? 0) ? a : b
+}
+
+/**
+ * Quotas kept from one response: every real API announces a handful; a server announcing thousands
+ * would have the client check thousands of windows per request.
+ */
+export const MAX_QUOTAS = 16
+
+/** One RateLimitInfo from what a dialect read: the tightest standing per unit, requests' on top. */
+export function rateLimitInfo(
+  dialect: RateLimitDialect,
+  quotas: readonly Quota[],
+  standings: readonly Standing[],
+): RateLimitInfo {
+  const byUnit = new Map<QuotaUnit, Standing>()
+  for (const standing of standings) {
+    const known = byUnit.get(standing.unit)
+    byUnit.set(standing.unit, known ? tighter(known, standing) : standing)
+  }
+  const requests = byUnit.get('requests')
+  return {
+    dialect,
+    quotas: quotas.length > MAX_QUOTAS ? quotas.slice(0, MAX_QUOTAS) : quotas,
+    remaining: requests?.remaining,
+    reset: requests?.reset,
+    standings: [...byUnit.values()],
+  }
+}

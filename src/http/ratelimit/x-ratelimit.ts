@@ -1,0 +1,32 @@
+import { type HeaderBag, type RateLimitInfo, rateLimitInfo } from './model.js'
+import { decimal, headerText, quotaLimit, resetValue } from './values.js'
+
+/**
+ * The de-facto `X-RateLimit-*` headers (GitHub, Discord, many others) and X's `x-rate-limit-*`:
+ * limit, remaining, reset (epoch seconds, epoch ms or seconds from now). Discord's
+ * `X-RateLimit-Reset-After` (seconds, with decimals) is preferred to its Reset: it needs no clock
+ * agreement. A limit alone does not say over what window, so it teaches a quota only with
+ * `X-RateLimit-Window` (or `-Interval`), as some APIs add; otherwise remaining and reset brake.
+ */
+export function parseXRateLimit(headers: HeaderBag, wallNow: number): RateLimitInfo | undefined {
+  const prefix =
+    headers['x-ratelimit-remaining'] !== undefined || headers['x-ratelimit-limit'] !== undefined
+      ? 'x-ratelimit-'
+      : headers['x-rate-limit-remaining'] !== undefined || headers['x-rate-limit-limit'] !== undefined
+        ? 'x-rate-limit-'
+        : undefined
+  if (prefix === undefined) return undefined
+  const field = (name: string) => headerText(headers[prefix + name])
+  const limit = quotaLimit(decimal(field('limit')))
+  const remaining = decimal(field('remaining'))
+  const windowSeconds = decimal(field('window')) ?? decimal(field('interval'))
+  const resetAfter = decimal(field('reset-after'))
+  const reset = resetAfter === undefined ? resetValue(field('reset'), wallNow) : resetAfter * 1000
+  return rateLimitInfo(
+    'x-ratelimit',
+    limit !== undefined && windowSeconds !== undefined && windowSeconds > 0
+      ? [{ limit, window: windowSeconds * 1000, unit: 'requests' }]
+      : [],
+    remaining === undefined ? [] : [{ unit: 'requests', remaining, reset }],
+  )
+}

@@ -3,8 +3,12 @@ import { afterAll, describe, expect, test, type TestContext } from 'vitest'
 import { createClient } from '../../src/http/client.js'
 import type { ClientOptions } from '../../src/index.js'
 import { testTls } from '../fixtures/tls.js'
-import { maxInWindow } from '../support/clock.js'
-import { type ExactServer, quotaUse, startConnectDelayProxy, startExactServer } from '../support/far-api.js'
+import {
+  type ExactServer,
+  judgeArrivals,
+  startConnectDelayProxy,
+  startExactServer,
+} from '../support/far-api.js'
 import { eventually } from '../http/helpers.js'
 import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../redis/helpers.js'
 import { go, killAll, startWorkers } from '../redis/workers.js'
@@ -45,7 +49,7 @@ async function serve(context: TestContext, job: Job) {
     limit,
     windowMs,
     ...(job.plainHttp ? {} : { tls: testTls }),
-    announce: job.learned === true,
+    ...(job.learned ? { announce: 'ietf' as const } : {}),
   })
   await using proxy = await startConnectDelayProxy({ target: server.url, connectDelayMs: CONNECT_DELAY_MS })
   await using api = createClient({
@@ -62,37 +66,7 @@ async function serve(context: TestContext, job: Job) {
   } else {
     await api.all(paths)
   }
-  return judge(context, server, job)
-}
-
-/** What the server saw, annotated on the test for comparing runs. */
-function judge(
-  context: TestContext,
-  server: ExactServer,
-  { limit, windowMs }: Pick<Job, 'limit' | 'windowMs'>,
-) {
-  const stats = server.stats()
-  const first = stats.acceptedTimes[0]!
-  const judged = {
-    accepted: stats.acceptedTimes.length,
-    refused: stats.refused,
-    maxInWindow: stats.maxInWindow,
-    // What the client sent, refused arrivals included: how far over the limit it went.
-    maxSentInWindow: maxInWindow(
-      stats.arrivals.map((a) => a.at),
-      windowMs,
-    ),
-    quotaUse: quotaUse(stats.acceptedTimes, limit, windowMs, first + windowMs),
-    refusedAfterFirstWindow: stats.arrivals.filter(
-      (a) => a.status === 429 && a.at >= stats.arrivals[0]!.at + windowMs,
-    ).length,
-  }
-  context.annotate(
-    `refused ${judged.refused}, accepted ${judged.accepted}, maxInWindow ${judged.maxInWindow} ` +
-      `(sent ${judged.maxSentInWindow}) per ${windowMs} ms, quota use ${(judged.quotaUse * 100).toFixed(1)}%, ` +
-      `refused after the first window ${judged.refusedAfterFirstWindow}`,
-  )
-  return judged
+  return judgeArrivals(context, server, job)
 }
 
 /** Closes the server's idle connections and waits until the proxy has passed the close on. */
@@ -191,7 +165,7 @@ describe('4 processes sharing N/s through Redis, against a far API that counts a
     go(workers)
     const results = await Promise.all(workers.map((w) => w.done))
     expect(results.map((r) => r.counts.ok)).toEqual([30, 30, 30, 30])
-    const judged = judge(context, server, { limit, windowMs })
+    const judged = judgeArrivals(context, server, { limit, windowMs })
     expect(judged.refused).toBe(0)
     expect(judged.accepted).toBe(120)
     expect(judged.quotaUse).toBeGreaterThanOrEqual(MIN_QUOTA_USE)

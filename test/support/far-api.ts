@@ -3,7 +3,8 @@ import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net'
 import { RateWindow } from '../../src/mock/windows.js'
 
-export { quotaUse } from '../../src/mock/quota-use.js'
+import type { TestContext } from 'vitest'
+import { quotaUse } from '../../src/mock/quota-use.js'
 import { maxInWindow } from './clock.js'
 
 /**
@@ -41,8 +42,58 @@ export interface ExactServerOptions {
   delayMs?: number
   /** Serve https with this key and certificate (the URL then names 127.0.0.1, which the test certificate covers). */
   tls?: { key: string; cert: string }
-  /** Announce the quota on every response (RateLimit-Policy and RateLimit, draft 8+), as many APIs do. */
-  announce?: boolean
+  /** Announce the quota on every response, in this dialect (see `announcement`). @default none */
+  announce?: Dialect
+}
+
+/** The header dialects an ExactServer can speak. */
+export type Dialect = 'ietf' | 'openai' | 'anthropic' | 'shopify' | 'github'
+
+/**
+ * What a server speaking `dialect` says of a quota of `limit` per `windowMs` with `remaining` left.
+ * `freeIn` is when the next slot frees; `wholeIn` when all are free again. The LLM vendors state the
+ * latter as a continuous refill would reach it (used x window / limit), as their token buckets do.
+ */
+function announcement(
+  dialect: Dialect,
+  {
+    limit,
+    windowMs,
+    remaining,
+    freeIn,
+    wallNow,
+  }: { limit: number; windowMs: number; remaining: number; freeIn: number; wallNow: number },
+): Record<string, string> {
+  const refilledIn = ((limit - remaining) * windowMs) / limit
+  switch (dialect) {
+    case 'ietf':
+      return {
+        'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
+        ratelimit: `"default";r=${remaining};t=${Math.ceil(freeIn / 1000)}`,
+      }
+    case 'openai':
+      return {
+        'x-ratelimit-limit-requests': String(limit),
+        'x-ratelimit-remaining-requests': String(remaining),
+        'x-ratelimit-reset-requests': `${Math.ceil(refilledIn)}ms`,
+      }
+    case 'anthropic':
+      return {
+        'anthropic-ratelimit-requests-limit': String(limit),
+        'anthropic-ratelimit-requests-remaining': String(remaining),
+        'anthropic-ratelimit-requests-reset': new Date(wallNow + refilledIn).toISOString(),
+      }
+    case 'shopify':
+      return { 'x-shopify-shop-api-call-limit': `${limit - remaining}/${limit}` }
+    case 'github':
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(remaining),
+        'x-ratelimit-used': String(limit - remaining),
+        'x-ratelimit-reset': String(Math.ceil((wallNow + freeIn) / 1000)),
+        'x-ratelimit-resource': 'core',
+      }
+  }
 }
 
 /**
@@ -60,16 +111,19 @@ export async function startExactServer({
   windowMs,
   delayMs = 0,
   tls,
-  announce = false,
+  announce,
 }: ExactServerOptions): Promise<ExactServer> {
   const window = new RateWindow({ limit, interval: windowMs })
   const arrivals: Arrival[] = []
   const quota = (at: number): Record<string, string> =>
     announce
-      ? {
-          'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
-          ratelimit: `"default";r=${window.remaining(at)};t=${Math.ceil(window.nextFreeIn(at) / 1000)}`,
-        }
+      ? announcement(announce, {
+          limit,
+          windowMs,
+          remaining: window.remaining(at),
+          freeIn: window.nextFreeIn(at),
+          wallNow: Date.now(),
+        })
       : {}
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const at = performance.now()
@@ -171,4 +225,34 @@ export async function startConnectDelayProxy({
     close,
     [Symbol.asyncDispose]: close,
   }
+}
+
+/** What the server saw, annotated on the test for comparing runs. */
+export function judgeArrivals(
+  context: TestContext,
+  server: ExactServer,
+  { limit, windowMs }: { limit: number; windowMs: number },
+) {
+  const stats = server.stats()
+  const first = stats.acceptedTimes[0]!
+  const judged = {
+    accepted: stats.acceptedTimes.length,
+    refused: stats.refused,
+    maxInWindow: stats.maxInWindow,
+    // What the client sent, refused arrivals included: how far over the limit it went.
+    maxSentInWindow: maxInWindow(
+      stats.arrivals.map((a) => a.at),
+      windowMs,
+    ),
+    quotaUse: quotaUse(stats.acceptedTimes, limit, windowMs, first + windowMs),
+    refusedAfterFirstWindow: stats.arrivals.filter(
+      (a) => a.status === 429 && a.at >= stats.arrivals[0]!.at + windowMs,
+    ).length,
+  }
+  context.annotate(
+    `refused ${judged.refused}, accepted ${judged.accepted}, maxInWindow ${judged.maxInWindow} ` +
+      `(sent ${judged.maxSentInWindow}) per ${windowMs} ms, quota use ${(judged.quotaUse * 100).toFixed(1)}%, ` +
+      `refused after the first window ${judged.refusedAfterFirstWindow}`,
+  )
+  return judged
 }

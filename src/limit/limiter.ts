@@ -5,6 +5,7 @@ import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue, type QueueNode } from './queue.js'
 import { SignalWatch } from './signal-watch.js'
+import { type Cost, costError, costIn } from './cost.js'
 import { noop, type RunOptions, type TaskContext, unsignalled } from './task.js'
 import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
 
@@ -25,7 +26,7 @@ export interface LimiterStats {
 interface QueuedTask<T> extends QueueNode {
   fn: (context: TaskContext) => T | PromiseLike<T>
   signal: AbortSignal | undefined
-  cost: number
+  cost: Cost
   countsFromSent: boolean
   resolve: (value: T | PromiseLike<T>) => void
   reject: (reason: unknown) => void
@@ -163,32 +164,27 @@ export class Limiter implements AsyncDisposable {
     return this.close()
   }
 
-  #checkOptions(cost: number, priority: number): InvalidOptionError | undefined {
+  #checkOptions(cost: Cost, priority: number): InvalidOptionError | undefined {
     if (typeof priority !== 'number' || Number.isNaN(priority)) {
       return new InvalidOptionError(
         `Limiter.run: option \`priority\` must be a number, got ${describeValue(priority)}`,
       )
     }
-    if (!Number.isInteger(cost) || cost < 1) {
-      return new InvalidOptionError(
-        `Limiter.run: option \`cost\` must be a whole number >= 1, got ${describeValue(cost)}`,
-      )
-    }
-    return this.#costError(cost)
+    return costError(cost, 'Limiter.run: option `cost`') ?? this.#overLimit(cost)
   }
 
   /** A cost above some rate's limit could never start (and would overfill that rate's window). */
-  #costError(cost: number): InvalidOptionError | undefined {
-    const rate = this.#policy.rates.find((r) => r.limit < cost)
+  #overLimit(cost: Cost): InvalidOptionError | undefined {
+    const rate = this.#policy.rates.find((r) => r.limit < costIn(cost, r))
     if (!rate) return undefined
     return new InvalidOptionError(
-      `Limiter.run: cost ${cost} exceeds the rate ${formatRate(rate)}, so the task could never start`,
+      `Limiter.run: cost ${costIn(cost, rate)} exceeds the rate ${formatRate(rate)}, so the task could never start`,
     )
   }
 
   /** Rejects the head `node` if setRate lowered a limit below its cost since it was queued. */
   #refuseCostly(node: QueuedTask<any>): boolean {
-    const refused = node.cost > 1 ? this.#costError(node.cost) : undefined
+    const refused = node.cost !== 1 ? this.#overLimit(node.cost) : undefined
     if (!refused) return false
     this.#queue.remove(node)
     this.#signals.detach(node).reject(refused)
@@ -199,7 +195,7 @@ export class Limiter implements AsyncDisposable {
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
     priority: number,
-    cost: number,
+    cost: Cost,
     countsFromSent: boolean,
   ): Promise<Awaited<T>> {
     return new Promise<Awaited<T>>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
-import { formatRate } from './units.js'
+import { type Cost, costIn } from './cost.js'
+import { formatRate, type ResolvedRate } from './units.js'
 import { PaceSchedules } from './pace.js'
 import { StartLog } from './start-log.js'
 import type { LimiterStore, LimitPolicy } from './store.js'
@@ -7,7 +8,10 @@ import type { LimiterStore, LimitPolicy } from './store.js'
 interface KeyState {
   running: number
   pausedUntil: number
+  /** The starts in requests, the unit of every rate that names none. */
   starts: StartLog
+  /** The starts in each other unit (tokens...), created on a rate's first use. */
+  units: Map<string, StartLog> | undefined
   /**
    * The longest window (interval + margin) any caller has counted on this key: starts are kept that
    * long, so limiters sharing the key with shorter windows cannot forget what a longer one needs.
@@ -23,12 +27,16 @@ export class MemoryStore implements LimiterStore {
   readonly synchronous = true
   readonly #keys = new Map<string, KeyState>()
 
-  acquire(key: string, policy: LimitPolicy, cost: number, now: number): number {
+  acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
     const state = this.#state(key)
     const wait = this.#wait(state, policy, cost, now)
     if (wait > 0) return wait
     state.running++
-    if (policy.rates.length > 0) state.starts.record(cost, now)
+    if (typeof cost === 'number' && state.units === undefined) {
+      if (policy.rates.length > 0) state.starts.record(cost, now)
+    } else {
+      this.#record(state, policy, cost, now)
+    }
     if (policy.smooth) (state.pace ??= new PaceSchedules()).record(policy, cost, now)
     return 0
   }
@@ -36,6 +44,7 @@ export class MemoryStore implements LimiterStore {
   restamp(key: string, since: number, now: number): void {
     const state = this.#state(key)
     state.starts.restamp(since, now)
+    if (state.units) for (const log of state.units.values()) log.restamp(since, now)
     state.pace?.restamp(since, now)
   }
 
@@ -51,7 +60,7 @@ export class MemoryStore implements LimiterStore {
     if (state.listeners) for (const wake of state.listeners) wake()
   }
 
-  peek(key: string, policy: LimitPolicy, cost: number, now: number): number {
+  peek(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
     return this.#wait(this.#state(key), policy, cost, now)
   }
 
@@ -62,22 +71,37 @@ export class MemoryStore implements LimiterStore {
     return () => state.listeners?.delete(wake)
   }
 
-  #wait(state: KeyState, policy: LimitPolicy, cost: number, now: number): number {
+  /** Records a start in the log of every unit the policy's rates count (a unit it costs nothing in: nothing). */
+  #record(state: KeyState, policy: LimitPolicy, cost: Cost, now: number): void {
+    const recorded = new Set<string | undefined>()
+    for (const rate of policy.rates) {
+      if (recorded.has(rate.unit)) continue
+      recorded.add(rate.unit)
+      const weight = costIn(cost, rate)
+      if (weight > 0) this.#log(state, rate).record(weight, now)
+    }
+  }
+
+  #wait(state: KeyState, policy: LimitPolicy, cost: Cost, now: number): number {
     let wait = state.pausedUntil > now ? state.pausedUntil - now : 0
     if (state.running >= policy.concurrency) return wait > 0 ? wait : Number.POSITIVE_INFINITY
     const rates = policy.rates
     if (rates.length === 0) return wait
     const margin = policy.rateMargin
     for (const rate of rates) {
-      if (rate.limit < cost) {
+      if (rate.limit < costIn(cost, rate)) {
         // The Limiter never asks this (it refuses such tasks): a window could never hold them.
-        throw new InvalidOptionError(`memoryStore: cost ${cost} exceeds the rate ${formatRate(rate)}`)
+        throw new InvalidOptionError(
+          `memoryStore: cost ${costIn(cost, rate)} exceeds the rate ${formatRate(rate)}`,
+        )
       }
       if (rate.interval + margin > state.horizon) state.horizon = rate.interval + margin
     }
     state.starts.forgetUntil(now - state.horizon)
+    if (state.units) for (const log of state.units.values()) log.forgetUntil(now - state.horizon)
     for (const rate of rates) {
-      const rateWait = state.starts.waitFor(rate.limit, rate.interval + margin, cost, now)
+      const log = rate.unit === undefined ? state.starts : this.#log(state, rate)
+      const rateWait = log.waitFor(rate.limit, rate.interval + margin, costIn(cost, rate), now)
       if (rateWait > wait) wait = rateWait
     }
     if (policy.smooth && state.pace) {
@@ -87,6 +111,17 @@ export class MemoryStore implements LimiterStore {
     return wait
   }
 
+  #log(state: KeyState, rate: ResolvedRate): StartLog {
+    if (rate.unit === undefined) return state.starts
+    state.units ??= new Map()
+    let log = state.units.get(rate.unit)
+    if (!log) {
+      log = new StartLog()
+      state.units.set(rate.unit, log)
+    }
+    return log
+  }
+
   #state(key: string): KeyState {
     let state = this.#keys.get(key)
     if (!state) {
@@ -94,6 +129,7 @@ export class MemoryStore implements LimiterStore {
         running: 0,
         pausedUntil: Number.NEGATIVE_INFINITY,
         starts: new StartLog(),
+        units: undefined,
         horizon: 0,
         pace: undefined,
         listeners: undefined,

@@ -1,3 +1,4 @@
+import { type Cost, costIn } from './cost.js'
 import type { ResolvedRate } from './units.js'
 import type { LimitPolicy } from './store.js'
 
@@ -47,7 +48,7 @@ export function nextPace(scheduled: number | undefined, now: number, cost: numbe
 
 /** A rate's name in a schedule: rates keep their schedule across setRate, like their windows. */
 export function rateName(rate: ResolvedRate): string {
-  return `${rate.limit}/${rate.interval}`
+  return `${rate.limit}/${rate.interval}${rate.unit === undefined ? '' : `/${rate.unit}`}`
 }
 
 /** The pace schedules of one key, in memory. */
@@ -58,7 +59,7 @@ export class PaceSchedules {
    * The last paced start and its cost: a rate without a schedule yet (a new rate from setRate, a
    * learned quota) starts its schedule after it instead of allowing a start at once.
    */
-  #last: { at: number; cost: number } | undefined
+  #last: { at: number; cost: Cost } | undefined
 
   /** Ms until every paced rate's schedule allows a start (0: now). */
   wait(policy: LimitPolicy, now: number): number {
@@ -72,13 +73,16 @@ export class PaceSchedules {
     return wait
   }
 
-  /** Moves every paced rate's schedule on by a start of `cost` at `now`. */
-  record(policy: LimitPolicy, cost: number, now: number): void {
+  /** Moves every paced rate's schedule on by a start of `cost` (in each rate's unit) at `now`. */
+  record(policy: LimitPolicy, cost: Cost, now: number): void {
     const next: [string, number][] = []
     for (const rate of policy.rates) {
       const spacing = paceSpacing(rate, policy.rateMargin)
       if (spacing > 0)
-        next.push([rateName(rate), nextPace(this.#scheduled(rate, spacing), now, cost, spacing)])
+        next.push([
+          rateName(rate),
+          nextPace(this.#scheduled(rate, spacing), now, costIn(cost, rate), spacing),
+        ])
     }
     if (next.length === 0) return
     // Only this start's rates keep a schedule: another rate (after setRate) starts again after it.
@@ -98,6 +102,6 @@ export class PaceSchedules {
   #scheduled(rate: ResolvedRate, spacing: number): number | undefined {
     const scheduled = this.#next.get(rateName(rate))
     if (scheduled !== undefined || this.#last === undefined) return scheduled
-    return after(this.#last.at, this.#last.cost, spacing)
+    return after(this.#last.at, costIn(this.#last.cost, rate), spacing)
   }
 }

@@ -1,34 +1,40 @@
 /**
- * The start times of one key, oldest first, kept as long as the longest rate's interval needs them,
- * in a ring that grows with the starts actually made (a '100000/s' rate costs nothing until used).
- * Every rate of the key reads the same log, so rates can change (Limiter.setRate) without forgetting
- * the starts already made.
+ * The starts of one key in one unit, oldest first, each with its weight (its cost in that unit: 1
+ * for a plain request, 1200 for a call of 1,200 tokens), kept as long as the longest rate's
+ * interval needs them, in a ring that grows with the starts actually made (a '100000/s' rate costs
+ * nothing until used). Every rate of the unit reads the same log, so rates can change
+ * (Limiter.setRate) without forgetting the starts already made.
  *
- * A start at `now` is allowed by rate N per T when, counting it, at most N starts fall in the last T
- * ms: then no half-open window of length T ever holds more than N. This is an exact sliding window,
- * not fixed buckets (which allow 2N across a bucket edge).
+ * A start at `now` is allowed by rate N per T when, counting it, the weights in the last T ms add
+ * up to at most N: then no half-open window of length T ever holds more than N. This is an exact
+ * sliding window, not fixed buckets (which allow 2N across a bucket edge). Running sums of the
+ * weights make every question a binary search, however heavy the starts.
  */
 export class StartLog {
   #times = new Float64Array(16)
+  /** The running sum of weights up to and including each start. */
+  #sums = new Float64Array(16)
+  /** The running sum before the oldest start kept. */
+  #base = 0
   #oldest = 0
   #size = 0
 
-  /** Ms until `cost` more starts fit under `limit` per `interval`; 0 if they fit now. */
+  /** Ms until `cost` more fits under `limit` per `interval`; 0 if it fits now. */
   waitFor(limit: number, interval: number, cost: number, now: number): number {
     const first = this.#firstAfter(now - interval)
-    const excess = this.#size - first + cost - limit
+    const before = this.#sumBefore(first)
+    const excess = this.#sumBefore(this.#size) - before + cost - limit
     if (excess <= 0) return 0
-    // The `excess` oldest starts of the window must leave it first; the newest of those decides when.
-    return this.#at(first + excess - 1) + interval - now
+    // The oldest starts of the window weighing `excess` must leave it; the newest of those decides when.
+    return this.#timeAt(this.#firstReaching(first, before + excess)) + interval - now
   }
 
-  record(cost: number, now: number): void {
-    if (this.#size + cost > this.#times.length) this.#grow(this.#size + cost)
-    const times = this.#times
-    for (let i = 0; i < cost; i++) {
-      times[(this.#oldest + this.#size) % times.length] = now
-      this.#size++
-    }
+  record(weight: number, now: number): void {
+    if (this.#size === this.#times.length) this.#grow()
+    const index = (this.#oldest + this.#size) % this.#times.length
+    this.#times[index] = now
+    this.#sums[index] = this.#sumBefore(this.#size) + weight
+    this.#size++
   }
 
   /** Moves the newest starts, those at or after `since`, to `now` (>= all of them: order is kept). */
@@ -45,9 +51,12 @@ export class StartLog {
   forgetUntil(cutoff: number): void {
     const times = this.#times
     while (this.#size > 0 && times[this.#oldest]! <= cutoff) {
+      this.#base = this.#sums[this.#oldest]!
       this.#oldest = this.#oldest + 1 === times.length ? 0 : this.#oldest + 1
       this.#size--
     }
+    // Empty: start the sums again, so they never grow past what floats count exactly.
+    if (this.#size === 0) this.#base = 0
   }
 
   /** The position (0 = oldest) of the first start after `cutoff`: starts are in time order. */
@@ -56,20 +65,44 @@ export class StartLog {
     let high = this.#size
     while (low < high) {
       const middle = (low + high) >>> 1
-      if (this.#at(middle) <= cutoff) low = middle + 1
+      if (this.#timeAt(middle) <= cutoff) low = middle + 1
       else high = middle
     }
     return low
   }
 
-  #at(position: number): number {
+  /** The first position from `from` whose running sum reaches `sum` (one exists: the caller checked). */
+  #firstReaching(from: number, sum: number): number {
+    let low = from
+    let high = this.#size - 1
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (this.#sums[(this.#oldest + middle) % this.#sums.length]! < sum) low = middle + 1
+      else high = middle
+    }
+    return low
+  }
+
+  /** The weights of the starts before `position`, on the running-sum scale. */
+  #sumBefore(position: number): number {
+    return position === 0 ? this.#base : this.#sums[(this.#oldest + position - 1) % this.#sums.length]!
+  }
+
+  #timeAt(position: number): number {
     return this.#times[(this.#oldest + position) % this.#times.length]!
   }
 
-  #grow(needed: number): void {
-    const grown = new Float64Array(Math.max(needed, this.#times.length * 2))
-    for (let i = 0; i < this.#size; i++) grown[i] = this.#at(i)
-    this.#times = grown
+  #grow(): void {
+    const length = this.#times.length * 2
+    const times = new Float64Array(length)
+    const sums = new Float64Array(length)
+    for (let i = 0; i < this.#size; i++) {
+      const index = (this.#oldest + i) % this.#times.length
+      times[i] = this.#times[index]!
+      sums[i] = this.#sums[index]!
+    }
+    this.#times = times
+    this.#sums = sums
     this.#oldest = 0
   }
 }

@@ -1,3 +1,4 @@
+import type { Cost } from './cost.js'
 import type { ResolvedRate } from './units.js'
 
 /** The limits a Limiter enforces, passed with every store call so stores can stay stateless about config. */
@@ -27,10 +28,11 @@ export interface LimiterStore {
   /** True when every method returns synchronously (no promises): the Limiter then takes a fast path. */
   readonly synchronous: boolean
   /**
-   * Takes one concurrency slot and `cost` starts from every rate, or nothing. Returns 0 when taken;
-   * otherwise the ms to wait before asking again, or Infinity to wait until a slot is released.
+   * Takes one concurrency slot and `cost` from every rate (what it costs in the rate's unit, see
+   * costIn), or nothing. Returns 0 when taken; otherwise the ms to wait before asking again, or
+   * Infinity to wait until a slot is released.
    */
-  acquire(key: string, policy: LimitPolicy, cost: number, now: number): number | Promise<number>
+  acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): number | Promise<number>
   /**
    * Moves the starts recorded at or after `since` to `now`; `since` is the `now` the Limiter gave
    * the acquire that took the start. The Limiter calls it when a task's work has really gone out
@@ -45,7 +47,7 @@ export interface LimiterStore {
   /** Holds every start for `ms` from now (a pause never shortens an existing longer pause). */
   pause(key: string, ms: number, now: number): void | Promise<void>
   /** The ms until `acquire(cost)` could succeed, taking nothing (0: now; Infinity: when a slot frees). */
-  peek(key: string, policy: LimitPolicy, cost: number, now: number): number | Promise<number>
+  peek(key: string, policy: LimitPolicy, cost: Cost, now: number): number | Promise<number>
   /**
    * Calls `wake` when a slot is released or a pause changes for `key` by someone else sharing the
    * store, so that waiting limiters ask again. Returns the unsubscribe function.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { StoreUnavailableError } from '../errors.js'
+import { InvalidOptionError, StoreUnavailableError } from '../errors.js'
 import { type Clock, systemClock } from '../limit/clock.js'
+import { type Cost, requestsIn } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
@@ -94,7 +95,7 @@ export class RedisStore implements LimiterStore {
     return this.#leases.count
   }
 
-  async acquire(key: string, policy: LimitPolicy, cost: number, now: number): Promise<number> {
+  async acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): Promise<number> {
     const prepared = this.#prepare(key, policy)
     const lease = prepared.concurrency > 0 ? `${this.#token}:${++this.#leaseSeq}` : ''
     const asked = this.#clock.now()
@@ -105,7 +106,7 @@ export class RedisStore implements LimiterStore {
         prepared.concurrency,
         lease,
         us(this.#options.leaseTtl),
-        cost,
+        requestsIn(cost),
         'take',
         ...prepared.rateArgs,
         ...this.#restamps.take(key, prepared.target),
@@ -165,7 +166,7 @@ export class RedisStore implements LimiterStore {
     this.#wakeLocal(key)
   }
 
-  async peek(key: string, policy: LimitPolicy, cost: number, now: number): Promise<number> {
+  async peek(key: string, policy: LimitPolicy, cost: Cost, now: number): Promise<number> {
     const prepared = this.#prepare(key, policy)
     const asked = this.#clock.now()
     try {
@@ -174,7 +175,7 @@ export class RedisStore implements LimiterStore {
         prepared.concurrency,
         '',
         0,
-        cost,
+        requestsIn(cost),
         'peek',
         ...prepared.rateArgs,
       ])) as [number, number]
@@ -237,13 +238,13 @@ export class RedisStore implements LimiterStore {
     if (listeners && listeners.size > 1) for (const wake of listeners) wake()
   }
 
-  #acquireLocal(key: string, policy: LimitPolicy, cost: number, now: number): number {
+  #acquireLocal(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
     const scaled = this.#scale(policy)
-    const tooSmall = scaled.rates.find((rate) => rate.limit < cost)
+    const tooSmall = scaled.rates.find((rate) => rate.limit < requestsIn(cost))
     if (tooSmall) {
       // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
       throw new StoreUnavailableError(
-        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${cost} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${requestsIn(cost)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
       )
     }
     const wait = this.#local.acquire(key, scaled, cost, now)
@@ -289,6 +290,12 @@ export class RedisStore implements LimiterStore {
     }
     let prepared = byKey.get(key)
     if (!prepared) {
+      const budget = policy.rates.find((rate) => rate.unit !== undefined)
+      if (budget) {
+        throw new InvalidOptionError(
+          `redisStore: the rate ${formatRate(budget)} counts ${budget.unit}, and rates in units other than requests are not shared through Redis yet: keep such a budget in a memory store`,
+        )
+      }
       const base = this.#base(key)
       const { rateMargin: margin, smooth } = policy
       // Named by the rate as configured, so processes with different margins still share windows.

@@ -154,3 +154,72 @@ describe('Limiter properties (manual clock)', () => {
     )
   })
 })
+
+/** The most weight any half-open window [t, t + width) holds (starts in time order). */
+function maxWeightInWindow(starts: readonly { at: number; weight: number }[], width: number): number {
+  let most = 0
+  let sum = 0
+  let first = 0
+  for (const start of starts) {
+    sum += start.weight
+    while (starts[first]!.at <= start.at - width) sum -= starts[first++]!.weight
+    most = Math.max(most, sum)
+  }
+  return most
+}
+
+describe('Limiter budgets in several units (manual clock)', () => {
+  it('holds a token budget and a request rate together, whatever each task costs, and runs every task', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rateArb,
+        fc.record({ limit: fc.integer({ min: 1, max: 5000 }), interval: fc.integer({ min: 5, max: 300 }) }),
+        fc.array(
+          fc.record({
+            arrival: fc.integer({ min: 0, max: 1000 }),
+            duration: fc.integer({ min: 0, max: 80 }),
+            share: fc.double({ min: 0, max: 1, noNaN: true }),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        politenessArb,
+        async (requests, tokens, tasks, { rateMargin, smooth }) => {
+          const clock = createManualClock()
+          const limiter = createLimiter({
+            rate: [requests, { ...tokens, unit: 'tokens' }],
+            clock,
+            rateMargin,
+            smooth,
+          })
+          const starts: { at: number; weight: number }[] = []
+          let ran = 0
+          for (const task of tasks) {
+            // Any cost the budget can hold at all, fractions of a token included.
+            const cost = { tokens: task.share * tokens.limit }
+            clock.setTimer(() => {
+              void limiter.run(
+                async () => {
+                  starts.push({ at: clock.now(), weight: cost.tokens })
+                  await sleep(clock, task.duration)
+                  ran++
+                },
+                { cost },
+              )
+            }, task.arrival)
+          }
+          const longest = Math.max(requests.interval, tokens.interval) + rateMargin
+          await clock.advance(2000 + tasks.length * (longest * 3 + 80))
+          expect(ran).toBe(tasks.length)
+          // A tiny tolerance: token costs are fractions, whose sums floats round.
+          expect(maxWeightInWindow(starts, tokens.interval + rateMargin)).toBeLessThanOrEqual(
+            tokens.limit + 1e-6,
+          )
+          const times = starts.map((start) => start.at)
+          expect(maxInWindow(times, requests.interval + rateMargin)).toBeLessThanOrEqual(requests.limit)
+          expect(clock.pendingTimers()).toBe(0)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+})

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { costError, costIn } from '../../src/limit/cost.js'
 import { parseConcurrency, parseDuration, parseRate, parseRates } from '../../src/limit/units.js'
 
 describe('parseDuration', () => {
@@ -73,5 +74,50 @@ describe('parseConcurrency', () => {
 
   it.each([[0], [1.5], [-2], ['4']])('rejects %j', (input) => {
     expect(() => parseConcurrency(input, 'option `concurrency`')).toThrow(/option `concurrency`/)
+  })
+})
+
+describe('rates and costs in other units than requests (budgets)', () => {
+  it.each([
+    ['30000 tokens/min', { limit: 30_000, interval: 60_000, unit: 'tokens' }],
+    ['500 requests/min', { limit: 500, interval: 60_000 }],
+    [
+      { limit: 90_000, interval: '1m', unit: 'input-tokens' },
+      { limit: 90_000, interval: 60_000, unit: 'input-tokens' },
+    ],
+    [
+      { limit: 5, interval: 1000, unit: 'requests' },
+      { limit: 5, interval: 1000 },
+    ],
+  ])('reads %j as %j', (value, expected) => {
+    expect(parseRate(value, 'rate')).toEqual(expected)
+  })
+
+  it.each([
+    ['30000 tokens per/min', /rate must allow a whole number/],
+    ['30000 tok ens/min', /rate must allow a whole number/],
+    [{ limit: 5, interval: 1000, unit: '' }, /rate must name its unit with a word such as 'tokens'/],
+    [{ limit: 5, interval: 1000, unit: 'to kens' }, /rate must name its unit/],
+    [{ limit: 5, interval: 1000, unit: 7 }, /rate must name its unit/],
+  ])('refuses %j, naming the option', (value, message) => {
+    expect(() => parseRate(value, 'rate')).toThrow(message)
+  })
+
+  it('says what a cost takes from each rate: a number is requests; an object names its units, requests 1 unless given', () => {
+    const requests = { limit: 10, interval: 1000 }
+    const tokens = { limit: 1000, interval: 1000, unit: 'tokens' }
+    expect([costIn(3, requests), costIn(3, tokens)]).toEqual([3, 0])
+    expect([costIn({ tokens: 400 }, requests), costIn({ tokens: 400 }, tokens)]).toEqual([1, 400])
+    expect(costIn({ requests: 2, tokens: 0.5 }, requests)).toBe(2)
+  })
+
+  it.each([
+    [0, /option `cost` must be a whole number >= 1, or \{ unit: amount \}, got 0/],
+    ['3', /option `cost` must be a number of requests or \{ unit: amount \}/],
+    [{ tokens: -1 }, /option `cost`.tokens must be a finite number >= 0, got -1/],
+    [{ tokens: Number.NaN }, /option `cost`.tokens must be a finite number >= 0, got NaN/],
+    [{ requests: 1.5 }, /option `cost`.requests must be a whole number >= 1, got 1.5/],
+  ])('refuses the cost %j, naming the option', (cost, message) => {
+    expect(costError(cost, 'option `cost`')?.message).toMatch(message)
   })
 })

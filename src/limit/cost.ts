@@ -1,0 +1,48 @@
+import { describeValue, InvalidOptionError } from '../errors.js'
+import { REQUESTS, type ResolvedRate } from './units.js'
+
+/**
+ * What a task costs against the rates: a number of requests (starts), or an amount per unit, such
+ * as `{ tokens: 1200 }` for an LLM call (requests then count 1 unless given). A rate in a unit the
+ * cost does not name costs nothing.
+ */
+export type Cost = number | Readonly<Record<string, number>>
+
+/** What `cost` takes from `rate`'s window. */
+export function costIn(cost: Cost, rate: ResolvedRate): number {
+  if (rate.unit === undefined) return requestsIn(cost)
+  return typeof cost === 'number' ? 0 : (cost[rate.unit] ?? 0)
+}
+
+/** What `cost` takes from a rate in requests. */
+export function requestsIn(cost: Cost): number {
+  return typeof cost === 'number' ? cost : (cost[REQUESTS] ?? 1)
+}
+
+/** An error naming `option` if `cost` is not a Cost: requests a whole number >= 1, other units finite >= 0. */
+export function costError(cost: unknown, option: string): InvalidOptionError | undefined {
+  if (typeof cost === 'number') {
+    return Number.isInteger(cost) && cost >= 1
+      ? undefined
+      : new InvalidOptionError(
+          `${option} must be a whole number >= 1, or { unit: amount }, got ${describeValue(cost)}`,
+        )
+  }
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
+    return new InvalidOptionError(
+      `${option} must be a number of requests or { unit: amount } such as { tokens: 1200 }, got ${describeValue(cost)}`,
+    )
+  }
+  for (const [unit, amount] of Object.entries(cost)) {
+    const valid =
+      unit === REQUESTS
+        ? Number.isInteger(amount) && amount >= 1
+        : typeof amount === 'number' && Number.isFinite(amount) && amount >= 0
+    if (!valid) {
+      return new InvalidOptionError(
+        `${option}.${unit} must be ${unit === REQUESTS ? 'a whole number >= 1' : 'a finite number >= 0'}, got ${describeValue(amount)}`,
+      )
+    }
+  }
+  return undefined
+}

@@ -17,11 +17,13 @@ export interface Choices {
   fault(): FaultKind | undefined
   /** Ms to wait before answering. */
   latency(): number
+  /** The output tokens of an LLM completion: a whole number from ceil(max / 2) to max. */
+  completion(maxTokens: number): number
 }
 
 /**
- * Faults and latency draw from separate generators, so turning latency on or off does not change
- * which requests fault: a seed reproduces the same fault sequence either way.
+ * Faults, latency and completion lengths draw from separate generators, so turning latency on or
+ * off does not change which requests fault: a seed reproduces the same fault sequence either way.
  */
 export function createChoices(
   faults: ReadonlyMap<FaultKind, number>,
@@ -30,6 +32,7 @@ export function createChoices(
 ): Choices {
   const faultRandom = seededRandom(seed)
   const latencyRandom = seededRandom(seed ^ 0x5bd1e995)
+  const completionRandom = seededRandom(seed ^ 0x2545f491)
   const kinds = [...faults.keys()]
   const cumulative: number[] = []
   let sum = 0
@@ -46,6 +49,10 @@ export function createChoices(
       return undefined
     },
     latency: () => (spread === 0 ? latency.min : latency.min + latencyRandom() * spread),
+    completion(maxTokens) {
+      const least = Math.ceil(maxTokens / 2)
+      return least + Math.floor(completionRandom() * (maxTokens - least + 1))
+    },
   }
 }
 

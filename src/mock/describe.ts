@@ -1,4 +1,5 @@
 import { formatRate } from '../limit/units.js'
+import type { ResolvedProfile } from './profiles/options.js'
 import { ROUTES } from './routes.js'
 import { type MockServer, STATS_PATH } from './server.js'
 
@@ -7,7 +8,11 @@ export function describeMockServer(server: MockServer): string {
   const { options } = server
   const behaviour = [
     options.tls ? (options.http2 ? 'HTTPS, HTTP/2 and HTTP/1.1' : 'HTTPS') : undefined,
-    options.rates.length > 0 ? `rate ${options.rates.map(formatRate).join(' + ')}` : 'no rate limit',
+    options.profile.name === 'ietf'
+      ? options.rates.length > 0
+        ? `rate ${options.rates.map(formatRate).join(' + ')}`
+        : 'no rate limit'
+      : describeProfile(options.profile),
     Number.isFinite(options.maxInFlight) ? `max ${options.maxInFlight} in flight` : undefined,
     options.latency.max > 0
       ? `latency ${options.latency.min === options.latency.max ? options.latency.min : `${options.latency.min}-${options.latency.max}`}ms`
@@ -30,4 +35,12 @@ export function describeMockServer(server: MockServer): string {
 function methodLabel(methods: readonly string[]): string {
   if (methods.length > 2) return 'ANY'
   return methods[0]!
+}
+
+/** "profile openai: requests 5/1s, tokens 2000/1s" */
+function describeProfile(profile: Exclude<ResolvedProfile, { name: 'ietf' }>): string {
+  const limits = Object.entries(profile)
+    .filter(([key]) => key !== 'name')
+    .map(([key, value]) => `${key} ${typeof value === 'number' ? value : formatRate(value)}`)
+  return `profile ${profile.name}: ${limits.join(', ')}`
 }

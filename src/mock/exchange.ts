@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { Clock, TimerHandle } from '../limit/clock.js'
 import { MockRequestError } from './choices.js'
+import type { LlmRequest, QuotaVerdict } from './profiles/quota.js'
 import type { StatsRecorder } from './stats.js'
 import { dropRequest, type MockRequest, type MockResponse, responseGone } from './wire.js'
 
@@ -45,6 +46,10 @@ export class MockExchange {
   params: readonly string[] = []
   /** Quota headers from the rate limit, sent with whatever response this request gets. */
   quotaHeaders: Record<string, string> | undefined
+  /** An LLM endpoint's request, read from the body before admission (its token cost is there). */
+  llm: LlmRequest | undefined
+  /** Settles the quota's token charge to what the request used; gives the new quota headers. */
+  settle: QuotaVerdict['settle']
   readonly #stats: StatsRecorder
   readonly #clock: Clock
   #settled = false

@@ -4,6 +4,12 @@
  */
 export { describeMockServer } from './describe.js'
 export { FAULT_KINDS, type FaultKind, type MockServerOptions, type ResolvedMockOptions } from './options.js'
+export {
+  type MockProfile,
+  PROFILE_NAMES,
+  type ProfileName,
+  type ResolvedProfile,
+} from './profiles/options.js'
 export { quotaUse } from './quota-use.js'
 export { type MockServer, STATS_PATH, startMockServer } from './server.js'
 export type { MockArrivals, MockStats } from './stats.js'

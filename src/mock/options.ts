@@ -9,6 +9,12 @@ import {
   type Rate,
   type ResolvedRate,
 } from '../limit/units.js'
+import {
+  type MockProfile,
+  profileInterval,
+  type ResolvedProfile,
+  resolveProfile,
+} from './profiles/options.js'
 
 /** A way the mock can misbehave on purpose. */
 export type FaultKind = '500' | '502' | '503' | '429' | 'reset' | 'hang' | 'malformed'
@@ -40,10 +46,21 @@ export interface MockServerOptions {
    * Server-side rate limit, like a real API's quota: '50/s', '600/min', '5/2s', `{ limit, interval }`,
    * or an array that must all hold. Exact sliding windows. Over it: 429 with Retry-After (seconds),
    * RateLimit-Policy / RateLimit and X-RateLimit-*; those quota headers come on admitted responses too.
-   * Requests answered 429 do not count against the window.
+   * Requests answered 429 do not count against the window. This is the `ietf` profile's quota:
+   * the other profiles take their limits in `profile`.
    * @default no rate limit
    */
   rate?: Rate | Rate[]
+  /**
+   * Speak a real API's rate-limit dialect and enforce its kind of limit: 'ietf' (the RateLimit
+   * headers of `rate`, as without a profile), 'openai' and 'anthropic' (requests and tokens per
+   * window, their x-ratelimit-* / anthropic-ratelimit-* headers, POST /v1/chat/completions and
+   * /v1/messages), 'github' (a fixed window, 403s, a secondary limit), 'shopify' (a leaky bucket).
+   * A name takes that profile's documented defaults; `{ name, ...limits }` sets them, e.g.
+   * `{ name: 'openai', requests: '5/s', tokens: '2000/s' }`. See docs/mock.md.
+   * @default 'ietf'
+   */
+  profile?: MockProfile
   /** Most requests in flight at once; one more is answered 503 with `Retry-After: 1`. @default no cap */
   maxInFlight?: number
   /**
@@ -68,7 +85,7 @@ export interface MockServerOptions {
   batchMax?: number
   /** How long a job from POST /jobs stays "pending" before GET /jobs/:id answers "done" (ms or duration). @default 1000 */
   jobDuration?: Duration
-  /** Window, in ms or a duration, of `maxWindowAdmitted` / `maxWindowArrivals`. @default the first rate's interval, else 1000 */
+  /** Window, in ms or a duration, of `maxWindowAdmitted` / `maxWindowArrivals`. @default the profile's request interval, or the first rate's, else 1000 */
   statsWindow?: Duration
   /**
    * Hold every new connection this long (ms or a duration) before serving it, like a far API's
@@ -95,6 +112,8 @@ export interface ResolvedMockOptions {
   readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer } | undefined
   readonly http2: boolean
   readonly rates: readonly ResolvedRate[]
+  /** The dialect and its limits (`rates` above are the ietf profile's). */
+  readonly profile: ResolvedProfile
   readonly maxInFlight: number
   /** Uniform latency between `min` and `max` ms (equal for a fixed latency). */
   readonly latency: { readonly min: number; readonly max: number }
@@ -116,6 +135,7 @@ const OPTION_NAMES = new Set([
   'tls',
   'http2',
   'rate',
+  'profile',
   'maxInFlight',
   'latency',
   'faults',
@@ -144,6 +164,7 @@ export function resolveMockOptions(options: MockServerOptions | undefined): Reso
     }
   }
   const rates = parseRates(opts.rate, `${CALLER}: option \`rate\``)
+  const profile = resolveProfile(opts.profile, opts.rate !== undefined)
   const tls = resolveTls(opts.tls)
   return {
     port: resolvePort(opts.port),
@@ -151,6 +172,7 @@ export function resolveMockOptions(options: MockServerOptions | undefined): Reso
     tls,
     http2: resolveHttp2(opts.http2, tls !== undefined),
     rates,
+    profile,
     maxInFlight: parseConcurrency(opts.maxInFlight, `${CALLER}: option \`maxInFlight\``),
     latency: resolveLatency(opts.latency),
     faults: resolveFaults(opts.faults),
@@ -158,7 +180,7 @@ export function resolveMockOptions(options: MockServerOptions | undefined): Reso
     auth: resolveAuth(opts.auth),
     batchMax: parseConcurrency(opts.batchMax ?? 100, `${CALLER}: option \`batchMax\``),
     jobDuration: parseDuration(opts.jobDuration ?? 1000, `${CALLER}: option \`jobDuration\``),
-    statsWindow: resolveStatsWindow(opts.statsWindow, rates),
+    statsWindow: resolveStatsWindow(opts.statsWindow, profileInterval(profile) ?? rates[0]?.interval),
     connectDelay: parseDuration(opts.connectDelay ?? 0, `${CALLER}: option \`connectDelay\``),
     recordArrivals: parseBoolean(opts.recordArrivals, `${CALLER}: option \`recordArrivals\``, false),
   }
@@ -295,8 +317,8 @@ function resolveAuth(auth: unknown): string | undefined {
   )
 }
 
-function resolveStatsWindow(statsWindow: unknown, rates: readonly ResolvedRate[]): number {
-  if (statsWindow === undefined) return rates[0]?.interval ?? 1000
+function resolveStatsWindow(statsWindow: unknown, quotaInterval: number | undefined): number {
+  if (statsWindow === undefined) return quotaInterval ?? 1000
   const ms = parseDuration(statsWindow, `${CALLER}: option \`statsWindow\``)
   if (ms > 0) return ms
   throw new InvalidOptionError(

@@ -1,5 +1,7 @@
 import { delay, echo, fixedJson, item, redirect, status } from './endpoints.js'
 import type { Handler } from './handler.js'
+import { chatCompletion, messages, readChatCompletion, readMessages } from './llm.js'
+import type { LlmRequest } from './profiles/quota.js'
 import { geocodeBatch, showJob, submitJob } from './work.js'
 
 interface Route {
@@ -9,14 +11,22 @@ interface Route {
   readonly summary: string
   readonly handle: Handler
   readonly segments: readonly string[]
+  /** For an LLM endpoint: reads the request from its JSON body, which is read before admission. */
+  readonly meter?: (body: unknown) => LlmRequest
 }
 
 const ANY = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 const GET = ['GET', 'HEAD']
 const POST = ['POST']
 
-function route(pattern: string, methods: readonly string[], summary: string, handle: Handler): Route {
-  return { pattern, methods, summary, handle, segments: pattern.split('/').slice(1) }
+function route(
+  pattern: string,
+  methods: readonly string[],
+  summary: string,
+  handle: Handler,
+  meter?: (body: unknown) => LlmRequest,
+): Route {
+  return { pattern, methods, summary, handle, segments: pattern.split('/').slice(1), meter }
 }
 
 /** Every endpoint, most used first (the table is scanned in order). */
@@ -31,6 +41,20 @@ export const ROUTES: readonly Route[] = [
   route('/jobs', POST, '{ "items": [...] } -> 202 { id, status: "pending" }', submitJob),
   route('/jobs/:id', GET, 'pending until jobDuration has passed, then done with results', showJob),
   route('/redirect-to', ANY, '?url=<target>&status=<3xx> redirects there', redirect),
+  route(
+    '/v1/chat/completions',
+    POST,
+    'OpenAI-style { model, messages, max_tokens } -> a completion with usage',
+    chatCompletion,
+    readChatCompletion,
+  ),
+  route(
+    '/v1/messages',
+    POST,
+    'Anthropic-style { model, max_tokens, messages } -> a message with usage',
+    messages,
+    readMessages,
+  ),
 ]
 
 export type RouteMatch =

@@ -13,7 +13,8 @@ import {
   type ResolvedMockOptions,
   resolveMockOptions,
 } from './options.js'
-import { ServerRateLimit } from './rate-limit.js'
+import { createQuota } from './profiles/create.js'
+import type { TokenCost } from './profiles/quota.js'
 import { matchRoute, type RouteMatch, UNMATCHED } from './routes.js'
 import { type MockArrivals, type MockStats, StatsRecorder } from './stats.js'
 import { createWireServer, type MockRequest, type MockResponse } from './wire.js'
@@ -48,27 +49,37 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
   const resolved = resolveMockOptions(options)
   const clock = systemClock
   const stats = new StatsRecorder(resolved.statsWindow, resolved.recordArrivals)
-  const rateLimit = resolved.rates.length > 0 ? new ServerRateLimit(resolved.rates) : undefined
+  const quota = createQuota(resolved.profile, resolved.rates)
   const choices = createChoices(resolved.faults, resolved.latency, resolved.seed)
-  const context: MockContext = { options: resolved, stats, jobs: new JobStore(resolved.jobDuration), clock }
+  const jobs = new JobStore(resolved.jobDuration)
+  const context: MockContext = { options: resolved, stats, jobs, clock, choices }
   const sockets = new Set<Socket>()
   let closing: Promise<void> | undefined
   const serverClosing = () => closing !== undefined
 
-  const admit = (exchange: MockExchange, now: number, forced: FaultKind | undefined): boolean => {
+  const admit = (
+    exchange: MockExchange,
+    now: number,
+    forced: FaultKind | undefined,
+    cost: TokenCost | undefined,
+  ): boolean => {
+    const tokens = cost ? cost.input + cost.output : 0
     // A forced 429 and a rate-limited request are both refused before counting against the window.
     if (forced === '429') {
       exchange.json(429, { error: 'rate limited (forced by x-mock-fault)' }, { 'retry-after': '1' })
       return false
     }
-    if (rateLimit) {
-      const verdict = rateLimit.admit(now, clock.wallTime())
+    if (quota) {
+      const verdict = quota.admit({ now, wallTime: clock.wallTime(), cost, inFlight: stats.inFlight })
       if (!verdict.admitted) {
-        exchange.json(429, { error: 'rate limit exceeded' }, verdict.headers)
+        stats.tokens('refused', tokens)
+        exchange.json(verdict.refusal?.status ?? 429, verdict.refusal?.body, verdict.headers)
         return false
       }
       exchange.quotaHeaders = verdict.headers
+      exchange.settle = verdict.settle
     }
+    stats.tokens('charged', tokens)
     stats.admit(now)
     if (stats.inFlight > resolved.maxInFlight) {
       exchange.json(503, { error: `over ${resolved.maxInFlight} requests in flight` }, { 'retry-after': '1' })
@@ -100,14 +111,30 @@ export async function startMockServer(options?: MockServerOptions): Promise<Mock
       // A bad x-mock-* header is the caller's bug: answered 400 before any admission.
       const fault = forcedFault(req.headers['x-mock-fault'])
       const delay = forcedDelay(req.headers['x-mock-delay'])
-      if (!admit(exchange, now, fault)) return
-      // Always draw both, so a request's draws depend only on its place in the arrival order.
-      const drawnFault = choices.fault()
-      const drawnDelay = choices.latency()
-      const respond = () => act(exchange, fault ?? drawnFault, match)
-      const ms = delay ?? drawnDelay
-      if (ms > 0) exchange.after(ms, respond)
-      else respond()
+      const proceed = (at: number, cost: TokenCost | undefined) => {
+        if (!admit(exchange, at, fault, cost)) return
+        // Always draw both, so a request's draws depend only on its place in the arrival order.
+        const drawnFault = choices.fault()
+        const drawnDelay = choices.latency()
+        const respond = () => act(exchange, fault ?? drawnFault, match)
+        const ms = delay ?? drawnDelay
+        if (ms > 0) exchange.after(ms, respond)
+        else respond()
+      }
+      const meter = match.kind === 'found' ? match.route.meter : undefined
+      if (!meter) {
+        proceed(now, undefined)
+        return
+      }
+      // An LLM request's token cost is in its body: read it before admission, as the real APIs
+      // do. Admitted at the time the body is read, so the windows see times in order.
+      exchange
+        .readJson()
+        .then((body) => {
+          exchange.llm = meter(body)
+          proceed(clock.now(), exchange.llm.cost)
+        })
+        .catch((error: unknown) => exchange.fail(error))
     } catch (error) {
       exchange.fail(error)
     }

@@ -44,6 +44,12 @@ export interface MockStats {
   openConnections: number
   /** TCP connections accepted (a well-behaved keep-alive client opens few). */
   connections: number
+  /**
+   * Tokens of the LLM endpoints (any profile): `charged` up front to the requests admitted (max_tokens
+   * + ceil(prompt characters / 4) each), `used` as their responses' usage reported (what the charges
+   * were settled to), `refused` the charges of the requests the rate limit turned away.
+   */
+  tokens: { charged: number; used: number; refused: number }
 }
 
 /** When each request arrived, in ms of the server's monotonic clock (performance.now() in its process). */
@@ -55,6 +61,7 @@ export interface MockArrivals {
 }
 
 type Counter = 'rateLimited' | 'resets' | 'hangs' | 'malformed' | 'aborted' | 'jobs'
+type TokenCounter = keyof MockStats['tokens']
 
 /** Collects MockStats; the caller passes monotonic times in ms. */
 export class StatsRecorder {
@@ -71,6 +78,7 @@ export class StatsRecorder {
   #largestBatch = 0
   #openConnections = 0
   #connections = 0
+  #tokens = emptyTokens()
   /** Only with `recordArrivals`. */
   readonly #times: MockArrivals | undefined
 
@@ -128,6 +136,10 @@ export class StatsRecorder {
     this.#counters[counter]++
   }
 
+  tokens(counter: TokenCounter, tokens: number): void {
+    this.#tokens[counter] += tokens
+  }
+
   batch(size: number): void {
     this.#batchCalls++
     if (size > this.#largestBatch) this.#largestBatch = size
@@ -149,6 +161,7 @@ export class StatsRecorder {
       largestBatch: this.#largestBatch,
       openConnections: this.#openConnections,
       connections: this.#connections,
+      tokens: { ...this.#tokens },
     }
   }
 
@@ -163,6 +176,7 @@ export class StatsRecorder {
     this.#batchCalls = 0
     this.#largestBatch = 0
     this.#connections = this.#openConnections
+    this.#tokens = emptyTokens()
     this.#arrivals.reset()
     this.#admitted.reset()
     if (this.#times) {
@@ -174,4 +188,8 @@ export class StatsRecorder {
 
 function emptyCounters(): Record<Counter, number> {
   return { rateLimited: 0, resets: 0, hangs: 0, malformed: 0, aborted: 0, jobs: 0 }
+}
+
+function emptyTokens(): MockStats['tokens'] {
+  return { charged: 0, used: 0, refused: 0 }
 }

@@ -74,3 +74,88 @@ export class WindowPeak {
     this.#peak = 0
   }
 }
+
+/** One charge held by a WeightedWindow: its weight can be settled down while it is still held. */
+export interface WindowCharge {
+  readonly at: number
+  weight: number
+  held: boolean
+}
+
+/**
+ * Exact sliding-window admission for a budget counted in units other than requests (tokens): the
+ * weights charged at starts s > now - interval add up to at most `limit`. Like RateWindow, no fixed
+ * buckets; unlike it, a charge has a weight, and `settle` lowers it when the real use is known.
+ */
+export class WeightedWindow {
+  readonly rate: ResolvedRate
+  #charges: WindowCharge[] = []
+  #head = 0
+  #used = 0
+
+  constructor(rate: ResolvedRate) {
+    this.rate = rate
+  }
+
+  /** Units still free at `now`. */
+  remaining(now: number): number {
+    this.#expire(now)
+    return this.rate.limit - this.#used
+  }
+
+  /** Ms from `now` until `weight` more would fit: 0 if it fits now, Infinity if it never can. */
+  freeIn(now: number, weight: number): number {
+    this.#expire(now)
+    if (weight > this.rate.limit) return Number.POSITIVE_INFINITY
+    let left = this.rate.limit - this.#used
+    for (let i = this.#head; i < this.#charges.length && left < weight; i++) {
+      const charge = this.#charges[i]!
+      left += charge.weight
+      if (left >= weight) return charge.at + this.rate.interval - now
+    }
+    return 0
+  }
+
+  /** Ms from `now` until every held charge has left: when the whole budget is free again. */
+  resetIn(now: number): number {
+    this.#expire(now)
+    const newest = this.#charges.at(-1)
+    return newest && newest.held ? newest.at + this.rate.interval - now : 0
+  }
+
+  /** Charges `weight` at `now`; the caller checked that it fits. */
+  charge(now: number, weight: number): WindowCharge {
+    const charge = { at: now, weight, held: true }
+    this.#charges.push(charge)
+    this.#used += weight
+    return charge
+  }
+
+  /** Lowers a charge to what was really used; a charge that already left the window is gone. */
+  settle(charge: WindowCharge, weight: number): void {
+    if (!charge.held || weight >= charge.weight) return
+    this.#used -= charge.weight - weight
+    charge.weight = weight
+  }
+
+  clear(): void {
+    for (const charge of this.#charges) charge.held = false
+    this.#charges = []
+    this.#head = 0
+    this.#used = 0
+  }
+
+  #expire(now: number): void {
+    const cutoff = now - this.rate.interval
+    while (this.#head < this.#charges.length && this.#charges[this.#head]!.at <= cutoff) {
+      const charge = this.#charges[this.#head++]!
+      charge.held = false
+      this.#used -= charge.weight
+    }
+    // Compact now and then, so a long run does not keep every charge it ever made.
+    if (this.#head > 1024 && this.#head * 2 > this.#charges.length) {
+      this.#charges = this.#charges.slice(this.#head)
+      this.#head = 0
+    }
+  }
+}

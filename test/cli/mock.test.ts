@@ -8,12 +8,19 @@ const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, i
 
 afterAll(killChildren)
 
+/** Starts `volley mock --port 0 ...args` and waits for the URL it prints. */
+async function startMock(args: string[]) {
+  const { child, done } = spawnCli(['mock', '--port', '0', ...args])
+  let stdout = ''
+  child.stdout!.on('data', (chunk: string) => (stdout += chunk))
+  await waitFor(() => /listening on https?:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000, 'the URL')
+  const url = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
+  return { child, done, url, stdout }
+}
+
 describe('volley mock', () => {
   it('serves the mock API with the flags given, prints its URL and endpoints, and closes cleanly on SIGTERM', async () => {
-    const { child, done } = spawnCli([
-      'mock',
-      '--port',
-      '0',
+    const { child, done, url, stdout } = await startMock([
       '--rate',
       '5/s',
       '--latency',
@@ -23,10 +30,6 @@ describe('volley mock', () => {
       '--seed',
       '3',
     ])
-    let stdout = ''
-    child.stdout!.on('data', (chunk: string) => (stdout += chunk))
-    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000, 'the URL')
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
     expect(stdout).toMatch(/rate 5\/1s/)
     expect(stdout).toMatch(/\/items\/:id/)
     const item = await fetch(`${url}/items/7`)
@@ -42,20 +45,13 @@ describe('volley mock', () => {
   })
 
   it('serves https and HTTP/2 with --tls-cert, --tls-key and --http2', async () => {
-    const { child, done } = spawnCli([
-      'mock',
-      '--port',
-      '0',
+    const { child, done, url } = await startMock([
       '--tls-cert',
       fixture('localhost-cert.pem'),
       '--tls-key',
       fixture('localhost-key.pem'),
       '--http2',
     ])
-    let stdout = ''
-    child.stdout!.on('data', (chunk: string) => (stdout += chunk))
-    await waitFor(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(stdout), 20_000, 'the URL')
-    const url = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!
     const dispatcher = new Agent({ allowH2: true, connect: { ca: testTls.cert } })
     try {
       const response = await request(`${url}/anything`, { dispatcher })
@@ -92,5 +88,46 @@ describe('volley mock', () => {
     const rate = await runCli(['mock', '--rate', 'fast'])
     expect(rate.code).toBe(2)
     expect(rate.stderr).toMatch(/--rate must be a rate such as/)
+  })
+
+  it('speaks a profile with --profile, --rate as its request quota and --tokens', async () => {
+    const { child, done, url, stdout } = await startMock([
+      '--profile',
+      'openai',
+      '--rate',
+      '2/s',
+      '--tokens',
+      '1000/s',
+    ])
+    expect(stdout).toMatch(/profile openai: requests 2\/1s, tokens 1000\/1s/)
+    expect(stdout).toMatch(/\/v1\/chat\/completions/)
+    const reply = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }),
+    })
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('x-ratelimit-limit-tokens')).toBe('1000')
+    expect(reply.headers.get('x-ratelimit-limit-requests')).toBe('2')
+    child.kill('SIGTERM')
+    expect((await done).code).toBe(0)
+  })
+
+  it('exits 2 for an unknown --profile, listing the valid ones, and for a flag the profile does not take', async () => {
+    const unknown = await runCli(['mock', '--profile', 'stripe'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(
+      /--profile must be one of ietf, openai, anthropic, github, shopify, got "stripe"/,
+    )
+    const tokens = await runCli(['mock', '--profile', 'github', '--tokens', '5/s'])
+    expect(tokens.code).toBe(2)
+    expect(tokens.stderr).toMatch(/--tokens needs --profile openai or anthropic/)
+    const bucket = await runCli(['mock', '--bucket', '40'])
+    expect(bucket.code).toBe(2)
+    expect(bucket.stderr).toMatch(/--bucket needs --profile shopify/)
+    const help = await runCli(['mock', '--help'])
+    expect(help.stdout).toMatch(
+      /--profile <name>\s+speak and enforce that API's rate-limit dialect:\s+ietf, openai, anthropic, github, shopify/,
+    )
   })
 })

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { describeMockServer } from '../../mock/describe.js'
 import type { FaultKind, MockServerOptions } from '../../mock/options.js'
+import { type MockProfile, PROFILE_NAMES } from '../../mock/profiles/options.js'
 import { startMockServer } from '../../mock/server.js'
 import { type CommandContext, collect } from '../context.js'
-import { duration, rates, wholeNumber } from '../flags.js'
+import { duration, oneOf, rates, wholeNumber } from '../flags.js'
 import type { Io } from '../io.js'
 import { UsageError } from '../usage.js'
 
@@ -12,6 +13,9 @@ interface MockFlags {
   port: string
   host: string
   rate: string[]
+  profile?: string
+  tokens?: string
+  bucket?: string
   maxInFlight?: string
   latency?: string
   faults?: string
@@ -30,9 +34,11 @@ Examples:
   $ volley mock --rate 50/s --latency 5ms-40ms --faults 500=0.02,reset=0.01 --seed 42
   $ MOCK_TOKEN=s3cret volley mock --auth-env MOCK_TOKEN --port 0
   $ volley mock --tls-cert cert.pem --tls-key key.pem --http2   # https, HTTP/2 and HTTP/1.1
+  $ volley mock --profile openai --rate 60/min --tokens 40000/min # OpenAI's headers and limits
+  $ volley mock --profile shopify --rate 2/s --bucket 40          # a leaky bucket
 
-Endpoints include /items/:id, /anything (echo), /status/:code, /delay/:ms, /batch/geocode, /jobs
-and /__stats (what the server saw). See docs/mock.md.`
+Endpoints include /items/:id, /anything (echo), /status/:code, /delay/:ms, /batch/geocode, /jobs,
+/v1/chat/completions, /v1/messages and /__stats (what the server saw). See docs/mock.md.`
 
 export function mockCommand(context: CommandContext): Command {
   return new Command('mock')
@@ -43,10 +49,16 @@ export function mockCommand(context: CommandContext): Command {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option(
       '-r, --rate <rate>',
-      "server-side quota, 429 past it: '50/s', '600/min' (repeatable)",
+      "server-side quota, 429 past it: '50/s', '600/min' (repeatable); with --profile: its request quota",
       collect,
       [],
     )
+    .option(
+      '--profile <name>',
+      `speak and enforce that API's rate-limit dialect: ${PROFILE_NAMES.join(', ')}`,
+    )
+    .option('--tokens <rate>', "with --profile openai or anthropic: the token quota, '40000/min'")
+    .option('--bucket <n>', 'with --profile shopify: the leaky bucket size (it leaks at --rate)')
     .option('--max-in-flight <n>', 'most requests in flight; one more gets 503')
     .option('--latency <ms>', "delay per request: '20ms', or a range '5ms-40ms'")
     .option(
@@ -67,10 +79,13 @@ export function mockCommand(context: CommandContext): Command {
 }
 
 function mockOptions(flags: MockFlags, env: Io['env']): MockServerOptions {
+  const rate = rates('--rate', flags.rate).map((r) => ({ limit: r.limit, interval: r.interval }))
+  const profile = profileOption(flags, rate)
   const options: MockServerOptions = {
     port: wholeNumber('--port', flags.port, 0),
     host: flags.host,
-    rate: rates('--rate', flags.rate).map((r) => ({ limit: r.limit, interval: r.interval })),
+    // --rate is the ietf profile's quota, or the other profiles' request quota (in `profile`).
+    ...(profile === undefined || profile === 'ietf' ? { rate } : { profile }),
     batchMax: wholeNumber('--batch-max', flags.batchMax ?? '100', 1),
     jobDuration: duration('--job-duration', flags.jobDuration ?? '1s', { positive: false }),
   }
@@ -95,6 +110,30 @@ function mockOptions(flags: MockFlags, env: Io['env']): MockServerOptions {
     options.auth = token
   }
   return options
+}
+
+/** --profile and the flags that set its limits; undefined without --profile (--rate is then the ietf quota). */
+function profileOption(
+  flags: MockFlags,
+  rate: { limit: number; interval: number }[],
+): MockProfile | undefined {
+  const name = flags.profile === undefined ? undefined : oneOf('--profile', flags.profile, PROFILE_NAMES)
+  const takesTokens = name === 'openai' || name === 'anthropic'
+  if (flags.tokens !== undefined && !takesTokens) {
+    throw new UsageError('--tokens needs --profile openai or anthropic: the others count requests only')
+  }
+  if (flags.bucket !== undefined && name !== 'shopify') {
+    throw new UsageError('--bucket needs --profile shopify: the only leaky bucket')
+  }
+  if (name === undefined || name === 'ietf') return name
+  if (rate.length > 1) {
+    throw new UsageError(`--rate: --profile ${name} takes one request quota, got ${rate.length}`)
+  }
+  const limits: Record<string, unknown> = { name }
+  if (rate[0]) limits.requests = rate[0]
+  if (flags.tokens !== undefined) limits.tokens = rates('--tokens', [flags.tokens])[0]
+  if (flags.bucket !== undefined) limits.bucket = wholeNumber('--bucket', flags.bucket, 1)
+  return limits as MockProfile
 }
 
 function pemFile(flag: string, path: string): string {

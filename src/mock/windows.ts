@@ -116,11 +116,15 @@ export class WeightedWindow {
     return 0
   }
 
-  /** Ms from `now` until every held charge has left: when the whole budget is free again. */
+  /**
+   * Ms until the budget is whole again as the LLM vendors state it: their budgets refill
+   * continuously (token buckets), at limit per interval, so what is used refills in
+   * used x interval / limit. A client reads the window off it (limit / (used / reset)); the window
+   * here, which holds charges a whole interval, is never looser than that bucket.
+   */
   resetIn(now: number): number {
     this.#expire(now)
-    const newest = this.#charges.at(-1)
-    return newest && newest.held ? newest.at + this.rate.interval - now : 0
+    return (this.#used * this.rate.interval) / this.rate.limit
   }
 
   /** Charges `weight` at `now`; the caller checked that it fits. */

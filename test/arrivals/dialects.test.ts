@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
+import { startMockServer } from '../../src/mock/index.js'
 import { type Dialect, judgeArrivals, startExactServer } from '../support/far-api.js'
 
 /**
@@ -37,4 +38,26 @@ describe('a client with no rate, against a server that announces 5/s in its own 
     const judged = judgeArrivals(context, server, { limit: LIMIT, windowMs: WINDOW_MS })
     expect(judged.refusedAfterFirstWindow).toBe(0)
   })
+})
+
+describe("a client with no rate, against the mock's LLM profiles (5 requests/s)", () => {
+  test.for([
+    { name: 'openai' as const, path: '/v1/chat/completions' },
+    { name: 'anthropic' as const, path: '/v1/messages' },
+  ])(
+    '$name: learns 5/s from the headers: only the requests in flight before the first answer may be refused',
+    async ({ name, path }) => {
+      await using server = await startMockServer({ profile: { name, requests: '5/s', tokens: '100000/s' } })
+      await using api = createClient({ baseUrl: server.url, concurrency: 2 })
+      const body = { model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'Summarise this.' }] }
+      const results = await api.all(
+        Array.from({ length: GETS }, () => ({ method: 'POST', url: path, json: body })),
+      )
+      expect(results.every((r) => r.ok)).toBe(true)
+      const stats = server.stats()
+      // Only the requests sent before the first answer was read can go over: at most `concurrency`.
+      expect(stats.rateLimited).toBeLessThanOrEqual(2)
+      expect(stats.maxWindowAdmitted).toBeLessThanOrEqual(LIMIT)
+    },
+  )
 })

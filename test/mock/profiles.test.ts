@@ -12,7 +12,7 @@ const chat = (maxTokens: number, content = PROMPT) => ({
   max_tokens: maxTokens,
 })
 const GO_DURATION = /^(?:\d+ms|(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s)$/
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z$/
 
 describe('profile openai', () => {
   test('a 200 carries the six x-ratelimit headers and an OpenAI body with usage; the charge is max_tokens + ceil(chars/4)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { rfc3339 } from '../../src/mock/profiles/anthropic.js'
 import { gitHubQuota } from '../../src/mock/profiles/github.js'
-import { goDuration, openAiQuota } from '../../src/mock/profiles/openai.js'
+import { formatGoDuration, openAiQuota } from '../../src/mock/profiles/openai.js'
 import { shopifyQuota, shopifySeconds } from '../../src/mock/profiles/shopify.js'
 import { WeightedWindow } from '../../src/mock/windows.js'
 
@@ -25,13 +25,14 @@ describe('header value formats', () => {
     [360_000, '6m0s'],
     [90_500, '1m30.5s'],
     [3_723_040, '1h2m3.04s'],
-  ])('goDuration(%s) is %s, as Go prints a time.Duration', (ms, text) => {
-    expect(goDuration(ms)).toBe(text)
+  ])('formatGoDuration(%s) is %s, as Go prints a time.Duration', (ms, text) => {
+    expect(formatGoDuration(ms)).toBe(text)
   })
 
-  test('rfc3339 writes UTC to the second, rounded up', () => {
+  test('rfc3339 writes UTC to the millisecond, rounded up', () => {
     expect(rfc3339(WALL)).toBe('2026-01-01T00:00:00Z')
-    expect(rfc3339(WALL + 1)).toBe('2026-01-01T00:00:01Z')
+    expect(rfc3339(WALL + 0.5)).toBe('2026-01-01T00:00:00.001Z')
+    expect(rfc3339(WALL + 250)).toBe('2026-01-01T00:00:00.250Z')
     expect(rfc3339(WALL + 61_000)).toBe('2026-01-01T00:01:01Z')
   })
 
@@ -46,7 +47,7 @@ describe('header value formats', () => {
 })
 
 describe('WeightedWindow', () => {
-  test('admits weights up to the limit in any window, frees each charge a full interval after it', () => {
+  test('admits weights up to the limit in any window, frees each charge a full interval after it; states the refill', () => {
     const window = new WeightedWindow({ limit: 100, interval: 1000 })
     window.charge(0, 60)
     window.charge(100, 30)
@@ -55,7 +56,8 @@ describe('WeightedWindow', () => {
     expect(window.freeIn(500, 11)).toBe(500) // the 60 at 0 leaves at 1000
     expect(window.freeIn(500, 80)).toBe(600) // and the 30 at 100 at 1100
     expect(window.freeIn(500, 101)).toBe(Number.POSITIVE_INFINITY)
-    expect(window.resetIn(500)).toBe(600)
+    // 90 of 100 per 1000 ms used: a continuous refill would take 900 ms to make it whole.
+    expect(window.resetIn(500)).toBe(900)
     expect(window.remaining(1000)).toBe(70)
     expect(window.resetIn(1100)).toBe(0)
   })
@@ -79,7 +81,8 @@ describe('openai quota', () => {
     const first = quota.admit(ask(0, { cost: { input: 100, output: 500 } }))
     expect(first.admitted).toBe(true)
     expect(first.headers['x-ratelimit-remaining-tokens']).toBe('400')
-    expect(first.headers['x-ratelimit-reset-tokens']).toBe('1m0s')
+    // 600 of 1,000 per minute used: refilled in 36 s.
+    expect(first.headers['x-ratelimit-reset-tokens']).toBe('36s')
     expect(first.settle!({ input: 100, output: 200 }, 10, WALL + 10)['x-ratelimit-remaining-tokens']).toBe(
       '700',
     )

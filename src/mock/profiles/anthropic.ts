@@ -46,7 +46,10 @@ function anthropicRefusal({ key, limit, requested, freeIn }: BudgetRefusal) {
   return { status: 429, body: { type: 'error', error: { type: 'rate_limit_error', message } } }
 }
 
-/** A Unix ms time as RFC 3339 in UTC to the second, rounded up ("2026-01-01T00:00:05Z"), as Anthropic sends. */
+/**
+ * A Unix ms time as RFC 3339 in UTC, to the millisecond rounded up ("2026-01-01T00:00:05Z",
+ * "2026-01-01T00:00:05.250Z"): whole seconds would hide a scaled-down window's refill.
+ */
 export function rfc3339(unixMs: number): string {
-  return new Date(Math.ceil(unixMs / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  return new Date(Math.ceil(unixMs)).toISOString().replace('.000Z', 'Z')
 }

@@ -20,7 +20,7 @@ function openAiHeaders(views: readonly BudgetView[]): Record<string, string> {
   for (const { key, limit, remaining, resetIn } of views) {
     headers[`x-ratelimit-limit-${key}`] = String(limit)
     headers[`x-ratelimit-remaining-${key}`] = String(remaining)
-    headers[`x-ratelimit-reset-${key}`] = goDuration(resetIn)
+    headers[`x-ratelimit-reset-${key}`] = formatGoDuration(resetIn)
   }
   return headers
 }
@@ -28,7 +28,7 @@ function openAiHeaders(views: readonly BudgetView[]): Record<string, string> {
 function openAiRefusal({ key, limit, requested, freeIn }: BudgetRefusal) {
   const unit = key === 'tokens' ? 'tokens per min (TPM)' : 'requests per min (RPM)'
   const message = Number.isFinite(freeIn)
-    ? `Rate limit reached for ${unit}: Limit ${limit}, Requested ${requested}. Please try again in ${goDuration(freeIn)}.`
+    ? `Rate limit reached for ${unit}: Limit ${limit}, Requested ${requested}. Please try again in ${formatGoDuration(freeIn)}.`
     : `Request too large for ${unit}: Limit ${limit}, Requested ${requested}. The input or output tokens must be reduced in order to run successfully.`
   return { status: 429, body: { error: { message, type: key, param: null, code: 'rate_limit_exceeded' } } }
 }
@@ -37,7 +37,7 @@ function openAiRefusal({ key, limit, requested, freeIn }: BudgetRefusal) {
  * A duration as Go's time.Duration prints it, to the millisecond: "0s", "12ms", "1s", "1.5s",
  * "6m0s", "1h2m3.04s". Rounded up, so a client that waits this long finds the budget whole.
  */
-export function goDuration(ms: number): string {
+export function formatGoDuration(ms: number): string {
   const whole = Math.ceil(ms)
   if (whole <= 0) return '0s'
   if (whole < 1000) return `${whole}ms`

@@ -65,7 +65,9 @@ export class Call implements LayerRequest {
     this.resendable = init.resendable
     this.start = init.start
     const signal = init.signal as AbortSignal | undefined
-    this.runOptions = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
+    const shared = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
+    // A request with a cost of its own (tokens) takes it from the rates; the others share options.
+    this.runOptions = init.req.cost === undefined ? shared : { ...shared, cost: init.req.cost }
   }
 
   get method(): string {

@@ -93,7 +93,7 @@ export class Client implements AsyncDisposable {
       limiter: o.limiter,
       limits: o.limits,
     })
-    this.#spec = { base: o.base, origins: o.origins, headers: o.headers }
+    this.#spec = { base: o.base, origins: o.origins, headers: o.headers, cost: o.cost }
     this.#clientHeaderNames = new Set(Object.keys(o.headers))
     this.#secrets = secretValues(o.headers)
     const { clock } = o

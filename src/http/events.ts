@@ -48,14 +48,15 @@ export interface ClientEvents {
     reason: 'retry-after' | 'ratelimit'
     status: number
   }
-  /** A quota was learned from RateLimit-Policy (or a limit with a window) and is now enforced. */
+  /** A quota was learned from the server's rate-limit headers (any dialect) and is now enforced. */
   quota: {
     origin: string
     /**
      * The rates now in force for the origin: yours, and the server's with the part of its safety
-     * margin that exceeds `rateMargin` (which the limiter adds to every window on top).
+     * margin that exceeds `rateMargin` (which the limiter adds to every window on top). `unit`
+     * names a budget in other units than requests ('tokens').
      */
-    rates: { limit: number; interval: number }[]
+    rates: { limit: number; interval: number; unit?: string }[]
   }
   /** A request settled with an error (after its last attempt). */
   error: {

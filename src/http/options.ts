@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import type { Clock } from '../limit/clock.js'
+import type { Cost } from '../limit/cost.js'
 import type { Limiter } from '../limit/limiter.js'
 import { API_RATE_MARGIN, LIMIT_FIELDS, type ResolvedLimits, resolveLimits } from '../limit/limits.js'
 import { sharedLimiter } from '../limit/shared-limiter.js'
@@ -13,7 +14,7 @@ import type { Layer } from './pipeline.js'
 import { type ClientTlsOptions, resolveTls } from './tls-options.js'
 import { maskUrl, redactUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
-import { type HeaderValues, mergeHeaders } from './spec.js'
+import { type HeaderValues, mergeHeaders, type RequestSpec } from './spec.js'
 
 export interface ClientOptions {
   /** Relative request URLs are appended to it; its origin may receive `headers`. @default none (absolute URLs only) */
@@ -80,6 +81,12 @@ export interface ClientOptions {
    * call of `next` is one more attempt, counted against the rate. @default []
    */
   layers?: readonly Layer[]
+  /**
+   * What each request costs against budgets in other units than requests (a learned or given
+   * '30000 tokens/min'): `spec => ({ tokens: estimate })`, or undefined for requests only. A
+   * request's own `cost` wins. @default none: every request costs 1 request
+   */
+  cost?: (spec: RequestSpec) => Cost | undefined
 }
 
 export interface ResolvedClientOptions {
@@ -108,6 +115,7 @@ export interface ResolvedClientOptions {
   random: () => number
   layers: readonly Layer[]
   circuitBreaker: BreakerPolicy | undefined
+  cost: ((spec: RequestSpec) => Cost | undefined) | undefined
 }
 
 const CALLER = 'createClient'
@@ -137,6 +145,7 @@ const KNOWN = new Set([
   'on',
   'random',
   'layers',
+  'cost',
   'circuitBreaker',
 ])
 
@@ -275,6 +284,11 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
       `${name('layers')} must be an array of layers, functions next => send, got ${describeValue(layers)}`,
     )
   }
+  if (opts.cost !== undefined && typeof opts.cost !== 'function') {
+    throw new InvalidOptionError(
+      `${name('cost')} must be a function spec => ({ tokens: n }), got ${describeValue(opts.cost)}`,
+    )
+  }
   return {
     base,
     baseOrigin: base?.origin,
@@ -300,6 +314,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     random,
     layers,
     circuitBreaker: resolveBreaker(opts.circuitBreaker),
+    cost: opts.cost,
   }
 }
 

@@ -3,7 +3,8 @@ import { Limiter } from '../limit/limiter.js'
 import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
 import { Circuit } from './circuit.js'
-import type { Quota } from './ratelimit/model.js'
+import type { Cost } from '../limit/cost.js'
+import type { Quota, Standing } from './ratelimit/model.js'
 
 /**
  * Safety margin on quotas learned from a server. The limiter's windows are exact at the client,
@@ -21,7 +22,10 @@ export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
  */
 export function withMargin(quota: Quota, margin: number = MARGIN.initial, rateMargin = 0): ResolvedRate {
   const learnedMs = Math.max(MARGIN.minMs, quota.window * margin)
-  return { limit: quota.limit, interval: Math.ceil(quota.window + Math.max(0, learnedMs - rateMargin)) }
+  const interval = Math.ceil(quota.window + Math.max(0, learnedMs - rateMargin))
+  return quota.unit === 'requests'
+    ? { limit: quota.limit, interval }
+    : { limit: quota.limit, interval, unit: quota.unit }
 }
 
 /** What made the server's wait known: a Retry-After, or a RateLimit reset with nothing remaining. */
@@ -47,6 +51,10 @@ export class OriginState {
   #widenedAt = Number.NEGATIVE_INFINITY
   /** Attempts sent to this origin whose response has not arrived. */
   inFlight = 0
+  /** What those attempts cost in units other than requests (tokens), where they said. */
+  readonly #inFlightCost = new Map<string, number>()
+  /** When the quota in force was learned (the limiter's clock): -Infinity before. */
+  learnedAt = Number.NEGATIVE_INFINITY
   /** Monotonic time before which requests fail at once: the server asked for more than maxRetryAfter. */
   blockedUntil = Number.NEGATIVE_INFINITY
   /** The wait (ms) the server asked for behind `blockedUntil`, and which header asked it. */
@@ -68,6 +76,15 @@ export class OriginState {
     this.#baseRates = limiter.policy.rates
   }
 
+  /** Adds (`sign` 1) or takes back (-1) an attempt's cost in units other than requests while it is in flight. */
+  holdInFlight(cost: Cost, sign: 1 | -1): void {
+    if (typeof cost === 'number') return
+    for (const [unit, amount] of Object.entries(cost)) {
+      if (unit !== 'requests')
+        this.#inFlightCost.set(unit, (this.#inFlightCost.get(unit) ?? 0) + sign * amount)
+    }
+  }
+
   /** True when the user set no rate: the server's quota, once learned, is all that paces this origin. */
   get hasLearnedRate(): boolean {
     return this.#learnedKey !== ''
@@ -79,9 +96,9 @@ export class OriginState {
   }
 
   /** Enforces what an earlier state of this origin had learned, before the first response. */
-  recall(lesson: Lesson): void {
+  recall(lesson: Lesson, now: number): void {
     this.#margin = lesson.margin
-    this.learn(lesson.quotas, undefined)
+    this.learn(lesson.quotas, [], now)
   }
 
   /**
@@ -90,19 +107,27 @@ export class OriginState {
    * those still in flight) are recorded now: the next window cannot be overfilled.
    * Returns the rates now in force, or undefined when nothing changed.
    */
-  learn(quotas: readonly Quota[], remaining: number | undefined): ResolvedRate[] | undefined {
-    const key = quotas.map((q) => `${q.limit}/${q.window}`).join(',')
+  learn(quotas: readonly Quota[], standings: readonly Standing[], now: number): ResolvedRate[] | undefined {
+    const key = quotas.map((q) => `${q.limit}/${q.window}/${q.unit}`).join(',')
     if (key === this.#learnedKey) return undefined
     this.#learnedKey = key
     this.#quotas = quotas
+    this.learnedAt = now
     const rateMargin = this.limiter.policy.rateMargin
     const rates = [...this.#baseRates, ...quotas.map((q) => withMargin(q, this.#margin, rateMargin))]
     this.limiter.setRate(rates)
-    const tightest = Math.min(...quotas.map((q) => q.limit))
-    const used = remaining === undefined ? this.inFlight : tightest - remaining + this.inFlight
-    const seed = Math.min(...rates.map((r) => r.limit), Math.max(0, Math.floor(used)))
-    if (seed > 0) {
-      // A zero-work task of that cost, ahead of everything queued: it records the starts and ends.
+    const seed: Record<string, number> = { requests: 0 }
+    for (const unit of new Set(quotas.map((q) => q.unit))) {
+      const limit = Math.min(...quotas.filter((q) => q.unit === unit).map((q) => q.limit))
+      const remaining = standings.find((standing) => standing.unit === unit)?.remaining
+      // Attempts in flight count when they arrive: their requests, and what they said they cost.
+      const inFlight = unit === 'requests' ? this.inFlight : (this.#inFlightCost.get(unit) ?? 0)
+      const used = (remaining === undefined ? 0 : limit - remaining) + inFlight
+      const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
+      seed[unit] = Math.min(room, Math.max(0, Math.floor(used)))
+    }
+    if (Object.values(seed).some((amount) => amount > 0)) {
+      // A zero-work task of that cost, ahead of everything queued: it records the use and ends.
       this.limiter.run(() => undefined, { cost: seed, priority: Number.MAX_SAFE_INTEGER }).catch(() => {})
     }
     return rates
@@ -120,7 +145,7 @@ export class OriginState {
     this.#widenedAt = now
     this.#margin = Math.min(MARGIN.max, this.#margin * 2)
     this.#learnedKey = ''
-    return this.learn(this.#quotas, 0)
+    return this.learn(this.#quotas, [{ unit: 'requests', remaining: 0, reset: undefined }], now)
   }
 }
 
@@ -201,7 +226,7 @@ export class Origins {
       const lesson = this.#lessons.get(origin)
       if (lesson) {
         this.#lessons.delete(origin)
-        state.recall(lesson)
+        state.recall(lesson, this.#clock.now())
       }
       this.#states.set(origin, state)
     }

@@ -1,4 +1,5 @@
 import { describeValue } from '../errors.js'
+import { type Cost, costError } from '../limit/cost.js'
 import { type Duration, parseDuration } from '../limit/units.js'
 import { InvalidRequestError } from './errors.js'
 import { redactUrl } from '../redact.js'
@@ -29,6 +30,11 @@ export interface RequestObject {
   idempotencyKey?: string
   /** Per-attempt timeout for this request, overriding the client's. */
   timeout?: Duration
+  /**
+   * What the request costs against the origin's rates, for budgets in other units than requests:
+   * `{ tokens: 1200 }` (requests count 1 unless given). Overrides the client's `cost` function.
+   */
+  cost?: Cost
 }
 
 /** A request: a URL string, a `[url, params]` tuple, or a RequestObject. */
@@ -42,6 +48,8 @@ export interface SpecContext {
   readonly origins: ReadonlySet<string> | undefined
   /** The client's headers, lower-cased names. */
   readonly headers: Readonly<Record<string, string | string[]>>
+  /** The client's `cost` function, for specs that give no `cost`. */
+  readonly cost?: ((spec: RequestSpec) => Cost | undefined) | undefined
 }
 
 /** A spec checked and resolved: what the transport sends. */
@@ -57,6 +65,8 @@ export interface PreparedRequest {
   readonly idempotencyKey: boolean
   /** Per-attempt timeout for this request when it overrides the client's. */
   readonly timeout: number | undefined
+  /** What it costs against the rates, when it or the client's `cost` function says. */
+  readonly cost?: Cost
   /** The URL as it may be shown (secrets redacted): filled by `shownUrl` on first use. */
   redactedUrl: string | undefined
 }
@@ -80,6 +90,7 @@ const SPEC_KEYS = new Set([
   'id',
   'idempotencyKey',
   'timeout',
+  'cost',
 ])
 
 function fail(field: string, message: string): never {
@@ -183,6 +194,16 @@ function toBody(value: unknown): string | Uint8Array {
 
 /** Checks a spec and resolves it against the client, or throws InvalidRequestError naming the field. */
 export function prepareRequest(spec: unknown, ctx: SpecContext): PreparedRequest {
+  const req = resolveSpec(spec, ctx)
+  const given = (spec as { cost?: unknown } | null)?.cost
+  const cost = given ?? ctx.cost?.(spec as RequestSpec)
+  if (cost === undefined) return req
+  const invalid = costError(cost, given === undefined ? "the client's `cost(spec)`" : '`cost`')
+  if (invalid) fail('cost', invalid.message)
+  return { ...req, cost: cost as Cost }
+}
+
+function resolveSpec(spec: unknown, ctx: SpecContext): PreparedRequest {
   if (typeof spec === 'string' || spec instanceof URL)
     return finish(resolveUrl(spec, ctx.base), 'GET', ctx.headers, undefined, undefined, undefined, ctx)
   if (Array.isArray(spec)) {

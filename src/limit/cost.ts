@@ -19,7 +19,10 @@ export function requestsIn(cost: Cost): number {
   return typeof cost === 'number' ? cost : (cost[REQUESTS] ?? 1)
 }
 
-/** An error naming `option` if `cost` is not a Cost: requests a whole number >= 1, other units finite >= 0. */
+/**
+ * An error naming `option` if `cost` is not a Cost: a number of requests >= 1, or per unit a finite
+ * amount >= 0 (requests whole: 0 for a task that only takes from a budget).
+ */
 export function costError(cost: unknown, option: string): InvalidOptionError | undefined {
   if (typeof cost === 'number') {
     return Number.isInteger(cost) && cost >= 1
@@ -35,12 +38,13 @@ export function costError(cost: unknown, option: string): InvalidOptionError | u
   }
   for (const [unit, amount] of Object.entries(cost)) {
     const valid =
-      unit === REQUESTS
-        ? Number.isInteger(amount) && amount >= 1
-        : typeof amount === 'number' && Number.isFinite(amount) && amount >= 0
+      typeof amount === 'number' &&
+      Number.isFinite(amount) &&
+      amount >= 0 &&
+      (unit !== REQUESTS || Number.isInteger(amount))
     if (!valid) {
       return new InvalidOptionError(
-        `${option}.${unit} must be ${unit === REQUESTS ? 'a whole number >= 1' : 'a finite number >= 0'}, got ${describeValue(amount)}`,
+        `${option}.${unit} must be ${unit === REQUESTS ? 'a whole number >= 0' : 'a finite number >= 0'}, got ${describeValue(amount)}`,
       )
     }
   }

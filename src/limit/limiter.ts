@@ -109,6 +109,11 @@ export class Limiter implements AsyncDisposable {
     return this.#policy
   }
 
+  /** Whether its store keeps rates in units other than requests (tokens): see LimiterStore.budgets. */
+  get keepsBudgets(): boolean {
+    return this.#store.budgets === true
+  }
+
   /**
    * Replaces the rates (for instance with a quota an API announced in its RateLimit-Policy header).
    * Starts already recorded for a rate that stays the same still count against it; `rateMargin`
@@ -216,10 +221,7 @@ export class Limiter implements AsyncDisposable {
     })
   }
 
-  /**
-   * `stampedAt`: the time the store's acquire was asked at, for restamping the start once the task
-   * has really begun, or else when it says its work was sent (`countsFromSent`).
-   */
+  /** `stampedAt`: when the store's acquire was asked, for restamping at start or at `sent()`. */
   #start<T>(
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,

@@ -25,6 +25,7 @@ interface KeyState {
 /** Limiter state in this process's memory: the default store. Share one between limiters to share limits. */
 export class MemoryStore implements LimiterStore {
   readonly synchronous = true
+  readonly budgets = true
   readonly #keys = new Map<string, KeyState>()
 
   acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): number {

@@ -27,6 +27,8 @@ export interface LimitPolicy {
 export interface LimiterStore {
   /** True when every method returns synchronously (no promises): the Limiter then takes a fast path. */
   readonly synchronous: boolean
+  /** True when it keeps rates in units other than requests (budgets such as '30000 tokens/min'). */
+  readonly budgets?: boolean
   /**
    * Takes one concurrency slot and `cost` from every rate (what it costs in the rate's unit, see
    * costIn), or nothing. Returns 0 when taken; otherwise the ms to wait before asking again, or

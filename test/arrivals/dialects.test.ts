@@ -61,3 +61,48 @@ describe("a client with no rate, against the mock's LLM profiles (5 requests/s)"
     },
   )
 })
+
+describe('a token budget learned from the headers (OpenAI profile: 100 requests/s, 3,000 tokens/s)', () => {
+  test('requests say their cost in tokens: no 429, and the budget used as the server charges it', async (context) => {
+    const budget = 3000
+    await using server = await startMockServer({
+      profile: { name: 'openai', requests: '100/s', tokens: `${budget}/s` },
+      recordArrivals: true,
+      seed: 1,
+    })
+    // The server charges max_tokens plus a quarter of the prompt's characters up front.
+    const charge = (json: { max_tokens: number; messages: { content: string }[] }) =>
+      json.max_tokens + Math.ceil(json.messages[0]!.content.length / 4)
+    await using api = createClient({
+      baseUrl: server.url,
+      concurrency: 4,
+      cost: (spec) => ({ tokens: charge((spec as { json: Parameters<typeof charge>[0] }).json) }),
+    })
+    let seed = 7
+    const random = () => (seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647
+    const specs = Array.from({ length: 60 }, () => ({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      json: {
+        model: 'm',
+        max_tokens: 100 + Math.floor(random() * 500),
+        messages: [{ role: 'user', content: 'x'.repeat(Math.floor(random() * 800)) }],
+      },
+    }))
+    const results = await api.all(specs)
+    expect(results.every((r) => r.ok)).toBe(true)
+    const stats = server.stats()
+    expect(stats.rateLimited).toBe(0)
+    // The share of the budget charged from the first admitted request to the last (one window's
+    // worth is available at the start). Measured 82%: requests wait in order for room (one of 700
+    // tokens waits while 500 are free), and the client counts what the server charges up front,
+    // not the lower usage it settles to. Issue 12 asks 90%, with estimates 30% off: not yet.
+    const { admitted } = server.arrivals()
+    const seconds = (admitted.at(-1)! - admitted[0]!) / 1000
+    const use = stats.tokens.charged / (budget * (seconds + 1))
+    context.annotate(
+      `charged ${stats.tokens.charged} tokens in ${seconds.toFixed(2)} s: ${(use * 100).toFixed(1)}% of the budget`,
+    )
+    expect(use).toBeGreaterThanOrEqual(0.8)
+  })
+})

@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../../src/errors.js'
 import { createClient } from '../../src/http/client.js'
 import { Emitter } from '../../src/http/events.js'
 import { resolveClientOptions } from '../../src/http/options.js'
+import { prepareRequest } from '../../src/http/spec.js'
 import { createLimiter } from '../../src/limit/limiter.js'
 
 describe('client options', () => {
@@ -129,5 +130,30 @@ describe('events', () => {
     expect(seen).toEqual([5])
     off()
     expect(emitter.has.pause).toBe(true)
+  })
+})
+
+describe('request costs (budgets in other units than requests)', () => {
+  const ctx = { base: new URL('https://api.example.com/'), origins: undefined, headers: {} }
+
+  test('a request says its cost, or the client’s cost function does; the request’s own wins', () => {
+    const cost = () => ({ tokens: 10 })
+    expect(prepareRequest({ url: '/a', cost: { tokens: 900 } }, { ...ctx, cost }).cost).toEqual({
+      tokens: 900,
+    })
+    expect(prepareRequest('/a', { ...ctx, cost }).cost).toEqual({ tokens: 10 })
+    expect(prepareRequest('/a', ctx).cost).toBeUndefined()
+  })
+
+  test('a bad cost is refused, naming the field or the function', () => {
+    expect(() => prepareRequest({ url: '/a', cost: { tokens: -5 } }, ctx)).toThrow(
+      /`cost`.tokens must be a finite number >= 0, got -5/,
+    )
+    expect(() => prepareRequest('/a', { ...ctx, cost: () => ({ tokens: Number.NaN }) })).toThrow(
+      /the client's `cost\(spec\)`.tokens must be a finite number >= 0, got NaN/,
+    )
+    expect(() => resolveClientOptions({ cost: 5 as never })).toThrow(
+      /option `cost` must be a function spec => \(\{ tokens: n \}\), got 5/,
+    )
   })
 })

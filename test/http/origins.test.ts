@@ -86,7 +86,11 @@ describe('Origins', () => {
   it('remembers the quota a forgotten origin had learned, and enforces it on the next visit', async () => {
     const { clock, list, names, request } = origins()
     const state = list.use(host(1))
-    state.learn([{ limit: 5, window: 1000, unit: 'requests' }], 5)
+    state.learn(
+      [{ limit: 5, window: 1000, unit: 'requests' }],
+      [{ unit: 'requests', remaining: 5, reset: undefined }],
+      clock.now(),
+    )
     state.widen(clock.now())
     list.release(state)
     await clock.advance(70_000)

@@ -116,7 +116,7 @@ describe('rates and costs in other units than requests (budgets)', () => {
     ['3', /option `cost` must be a number of requests or \{ unit: amount \}/],
     [{ tokens: -1 }, /option `cost`.tokens must be a finite number >= 0, got -1/],
     [{ tokens: Number.NaN }, /option `cost`.tokens must be a finite number >= 0, got NaN/],
-    [{ requests: 1.5 }, /option `cost`.requests must be a whole number >= 1, got 1.5/],
+    [{ requests: 1.5 }, /option `cost`.requests must be a whole number >= 0, got 1.5/],
   ])('refuses the cost %j, naming the option', (cost, message) => {
     expect(costError(cost, 'option `cost`')?.message).toMatch(message)
   })

@@ -31,17 +31,22 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       const info = call.info(call.attempts - 1, clock)
       throw blockedError(state.blockedFor, state.blockedBy, info, maxRetryAfter)
     }
+    const cost = call.req.cost
     state.inFlight++
+    if (cost !== undefined) state.holdInFlight(cost, 1)
     let answer: LayerResponse
     try {
       answer = await next(call)
     } finally {
       state.inFlight--
+      if (cost !== undefined) state.holdInFlight(cost, -1)
     }
     const { status, headers } = answer
     const retryAfter =
       status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], clock.wallTime()) : undefined
-    if (settings.adaptive) adapt(state, status, headers, retryAfter, settings)
+    // A 429 for an attempt sent before the quota was learned says nothing of the learned margin.
+    const learnedBefore = call.sentAt > state.learnedAt
+    if (settings.adaptive) adapt(state, status, headers, retryAfter, learnedBefore, settings)
     if (retryAfter === undefined) return answer
     if (retryAfter > maxRetryAfter) {
       throw blockedError(retryAfter, 'Retry-After', call.info(call.attempts, clock), maxRetryAfter, answer)
@@ -78,6 +83,7 @@ function adapt(
   status: number,
   headers: HeaderBag,
   retryAfter: number | undefined,
+  learnedBefore: boolean,
   settings: RateLimitSettings,
 ): void {
   if (retryAfter !== undefined) {
@@ -89,17 +95,20 @@ function adapt(
   }
   const info = parseRateLimitHeaders(headers, settings.clock.wallTime())
   if (!info) return
-  // Quotas in tokens wait for budgets in units other than requests; the request quotas hold now.
-  const quotas = info.quotas.filter((quota) => quota.unit === 'requests')
+  // Token quotas become budgets where the store keeps them (the Redis store does not yet).
+  const budgets = state.limiter.keepsBudgets
+  const quotas = budgets ? info.quotas : info.quotas.filter((quota) => quota.unit === 'requests')
   if (quotas.length > 0 || status === 429) {
     const rates =
       status === 429 && state.hasLearnedRate
-        ? state.widen(settings.clock.now())
-        : state.learn(quotas, info.remaining)
+        ? learnedBefore
+          ? state.widen(settings.clock.now())
+          : undefined
+        : state.learn(quotas, info.standings, settings.clock.now())
     if (rates && settings.emitter.has.quota) {
       settings.emitter.emit('quota', {
         origin: state.origin,
-        rates: rates.map((r) => ({ limit: r.limit, interval: r.interval })),
+        rates: rates.map((r) => (r.unit === undefined ? { limit: r.limit, interval: r.interval } : { ...r })),
       })
     }
   }

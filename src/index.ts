@@ -59,6 +59,7 @@ export type { HeaderValues, Params, RequestObject, RequestSpec } from './http/sp
 export { type Clock, createManualClock, type ManualClock, systemClock } from './limit/clock.js'
 export { createLimiter, Limiter, type LimiterOptions, type LimiterStats } from './limit/limiter.js'
 export type { RunOptions, TaskContext } from './limit/task.js'
+export type { Cost } from './limit/cost.js'
 export type { LimitOptions } from './limit/limits.js'
 export {
   type Duration,

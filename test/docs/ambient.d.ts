@@ -23,3 +23,6 @@ declare function fetchUser(id: number, signal?: AbortSignal): Promise<User>
 declare function readIds(): AsyncIterable<number>
 declare function save(value: unknown): void
 declare function callBatchApi(addresses: string[], signal: AbortSignal): Promise<Location[]>
+declare const prompts: string[]
+declare const text: string
+declare function summarise(text: string): Promise<string>

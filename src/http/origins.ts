@@ -53,6 +53,8 @@ export class OriginState {
   inFlight = 0
   /** What those attempts cost in units other than requests (tokens), where they said. */
   readonly #inFlightCost = new Map<string, number>()
+  /** Per unit other than requests, what the server has counted for each unit the client estimated (>= 1). */
+  readonly #scale = new Map<string, number>()
   /** When the quota in force was learned (the limiter's clock): -Infinity before. */
   learnedAt = Number.NEGATIVE_INFINITY
   /** Monotonic time before which requests fail at once: the server asked for more than maxRetryAfter. */
@@ -107,7 +109,17 @@ export class OriginState {
    * those still in flight) are recorded now: the next window cannot be overfilled.
    * Returns the rates now in force, or undefined when nothing changed.
    */
-  learn(quotas: readonly Quota[], standings: readonly Standing[], now: number): ResolvedRate[] | undefined {
+  learn(
+    announced: readonly Quota[],
+    standings: readonly Standing[],
+    now: number,
+  ): ResolvedRate[] | undefined {
+    // A guessed window gives way to one read before for the same limit.
+    const quotas = announced.map((quota) =>
+      quota.guessed
+        ? (this.#quotas.find((known) => known.unit === quota.unit && known.limit === quota.limit) ?? quota)
+        : quota,
+    )
     const key = quotas.map((q) => `${q.limit}/${q.window}/${q.unit}`).join(',')
     if (key === this.#learnedKey) return undefined
     this.#learnedKey = key
@@ -126,23 +138,64 @@ export class OriginState {
       const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
       seed[unit] = Math.min(room, Math.max(0, Math.floor(used)))
     }
-    if (Object.values(seed).some((amount) => amount > 0)) {
-      // A zero-work task of that cost, ahead of everything queued: it records the use and ends.
-      this.limiter.run(() => undefined, { cost: seed, priority: Number.MAX_SAFE_INTEGER }).catch(() => {})
-    }
+    this.#record(seed)
     return rates
+  }
+
+  /** `cost` with each unit other than requests scaled by what the server showed its estimates to be worth. */
+  scaled(cost: Cost): Cost {
+    if (typeof cost === 'number' || this.#scale.size === 0) return cost
+    const scaled: Record<string, number> = { ...cost }
+    for (const [unit, factor] of this.#scale) if (scaled[unit] !== undefined) scaled[unit] *= factor
+    return scaled
+  }
+
+  /**
+   * Corrects the budgets by what the server says is used: requests that cost more than their
+   * estimate (a prompt longer than guessed) leave the server with less than the client counts, and
+   * the difference is recorded now, so the next calls wait for it instead of drawing 429s; later
+   * estimates in that unit are scaled up by the ratio seen. The client counts calls in flight the
+   * server has not, so the ratio never overshoots the truth. A client counting more than the server
+   * (estimates too high) keeps its count: it only waits longer.
+   */
+  reconcile(standings: readonly Standing[]): void {
+    const extra: Record<string, number> = { requests: 0 }
+    for (const { unit, remaining } of standings) {
+      const limits = this.#quotas.filter((q) => q.unit === unit).map((q) => q.limit)
+      const counted = unit === 'requests' || limits.length === 0 ? undefined : this.limiter.usedIn(unit)
+      if (counted === undefined) continue
+      const limit = Math.min(...limits)
+      const serverUsed = limit - remaining
+      extra[unit] = Math.min(limit, Math.max(0, serverUsed - counted))
+      if (counted > 0 && serverUsed > counted) {
+        this.#scale.set(unit, Math.max(this.#scale.get(unit) ?? 1, serverUsed / counted))
+      }
+    }
+    this.#record(extra)
+  }
+
+  /** Records use the limiter did not count, ahead of everything queued, with a zero-work task. */
+  #record(cost: Readonly<Record<string, number>>): void {
+    if (!Object.values(cost).some((amount) => amount > 0)) return
+    this.limiter.run(() => undefined, { cost, priority: Number.MAX_SAFE_INTEGER }).catch(() => {})
   }
 
   /**
    * A 429 came although a learned quota was enforced: the jitter between here and the server is
-   * larger than the margin. Doubles the margin and re-seeds the window as full (the server just
-   * said so). The 429s of one burst count once: the margin grows at most once per window.
+   * larger than the margin, or the cost estimates in a budget are low (a server that charges up
+   * front and settles later shows no sign of it in `remaining`). Doubles the margin, scales the
+   * estimates of every budget by 1.25 (at most 4x), and re-seeds the window as full (the server just
+   * said so). The 429s of one burst count once: this happens at most once per window.
    * Returns the rates now in force, or undefined when nothing changed.
    */
   widen(now: number): ResolvedRate[] | undefined {
-    if (!this.hasLearnedRate || this.#margin >= MARGIN.max) return undefined
+    if (!this.hasLearnedRate) return undefined
     if (now - this.#widenedAt < Math.max(...this.#quotas.map((q) => q.window))) return undefined
     this.#widenedAt = now
+    for (const { unit } of this.#quotas) {
+      if (unit !== 'requests') this.#scale.set(unit, Math.min(4, (this.#scale.get(unit) ?? 1) * 1.25))
+    }
+    if (this.#margin >= MARGIN.max) return undefined
     this.#margin = Math.min(MARGIN.max, this.#margin * 2)
     this.#learnedKey = ''
     return this.learn(this.#quotas, [{ unit: 'requests', remaining: 0, reset: undefined }], now)

@@ -114,6 +114,11 @@ export class Limiter implements AsyncDisposable {
     return this.#store.budgets === true
   }
 
+  /** How much of `unit` its rates in that unit count now; undefined when the store cannot say at once. */
+  usedIn(unit: string): number | undefined {
+    return this.#store.used?.(this.key, this.#policy, unit, this.#clock.now())
+  }
+
   /**
    * Replaces the rates (for instance with a quota an API announced in its RateLimit-Policy header).
    * Starts already recorded for a rate that stays the same still count against it; `rateMargin`
@@ -274,11 +279,8 @@ export class Limiter implements AsyncDisposable {
   #finish(): void {
     this.#running--
     const released = this.#store.release(this.key, this.#policy, this.#clock.now())
-    if (released)
-      released.then(
-        () => this.#drain(),
-        () => this.#drain(),
-      )
+    // Drained once the release is done, whether or not it could be.
+    if (released) released.finally(() => this.#drain()).catch(noop)
     else if (this.#queue.size > 0) this.#drain()
     else this.#afterChange()
   }

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { type Cost, costIn } from './cost.js'
-import { formatRate, type ResolvedRate } from './units.js'
+import { formatRate, REQUESTS, type ResolvedRate } from './units.js'
 import { PaceSchedules } from './pace.js'
 import { StartLog } from './start-log.js'
 import type { LimiterStore, LimitPolicy } from './store.js'
@@ -47,6 +47,14 @@ export class MemoryStore implements LimiterStore {
     state.starts.restamp(since, now)
     if (state.units) for (const log of state.units.values()) log.restamp(since, now)
     state.pace?.restamp(since, now)
+  }
+
+  used(key: string, policy: LimitPolicy, unit: string, now: number): number {
+    const state = this.#state(key)
+    const rates = policy.rates.filter((rate) => (rate.unit ?? REQUESTS) === unit)
+    if (rates.length === 0) return 0
+    const window = Math.max(...rates.map((rate) => rate.interval + policy.rateMargin))
+    return this.#log(state, rates[0]!).sum(window, now)
   }
 
   release(key: string): void {

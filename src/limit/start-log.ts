@@ -29,6 +29,11 @@ export class StartLog {
     return this.#timeAt(this.#firstReaching(first, before + excess)) + interval - now
   }
 
+  /** The weight of the starts in the last `interval` ms. */
+  sum(interval: number, now: number): number {
+    return this.#sumBefore(this.#size) - this.#sumBefore(this.#firstAfter(now - interval))
+  }
+
   record(weight: number, now: number): void {
     if (this.#size === this.#times.length) this.#grow()
     const index = (this.#oldest + this.#size) % this.#times.length

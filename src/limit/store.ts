@@ -44,6 +44,11 @@ export interface LimiterStore {
    * Optional: without it, starts count from the decision.
    */
   restamp?(key: string, since: number, now: number): void
+  /**
+   * How much of `unit` the starts in the window of `policy`'s rates in that unit hold now (the
+   * longest such window). Optional: a store that cannot say at once leaves it out.
+   */
+  used?(key: string, policy: LimitPolicy, unit: string, now: number): number
   /** Returns one concurrency slot taken by `acquire`. */
   release(key: string, policy: LimitPolicy, now: number): void | Promise<void>
   /** Holds every start for `ms` from now (a pause never shortens an existing longer pause). */

@@ -27,7 +27,11 @@ export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean
       call.sent = context.sent
       return next(call)
     }
-    return call.state.limiter.run(attempt, call.runOptions).catch((error: unknown) => {
+    const cost = call.req.cost
+    // A cost in tokens is scaled by what the server has shown the estimates to be worth.
+    const options =
+      cost === undefined ? call.runOptions : { ...call.runOptions, cost: call.state.scaled(cost) }
+    return call.state.limiter.run(attempt, options).catch((error: unknown) => {
       if (started || !(error instanceof AbortError)) throw error
       throw requestAbortError(call.info(call.attempts - 1, settings.clock), error)
     })

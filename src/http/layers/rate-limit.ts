@@ -112,6 +112,7 @@ function adapt(
       })
     }
   }
+  if (budgets && state.hasLearnedRate) state.reconcile(info.standings)
   // With a learned quota the limiter already paces exactly, and servers round resets up to whole
   // seconds: pausing on `remaining` too would waste most of each window. Without one, it is the
   // only brake: when the requests already in flight will use up what is left, wait for the reset.

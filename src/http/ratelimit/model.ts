@@ -16,6 +16,11 @@ export interface Quota {
   readonly limit: number
   readonly window: number
   readonly unit: QuotaUnit
+  /**
+   * True when the response did not say the window and it is the dialect's documented default (an
+   * LLM vendor's minute): a window read off an earlier response for the same limit is kept.
+   */
+  readonly guessed?: boolean
 }
 
 /** What is left of one unit's quota now, and the ms until it frees up (when said). */

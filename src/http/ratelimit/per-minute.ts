@@ -28,12 +28,17 @@ const USUAL_WINDOWS = [1000, 10_000, MINUTE, 3_600_000, 86_400_000]
  * is when it is whole again, so it refills (limit - remaining) in `reset` ms, all of it in
  * limit / (limit - remaining) times that. Taken when it lands near a usual window (a provider with
  * these headers and requests per day, or a mock scaled to seconds); otherwise, or with nothing used
- * yet, the documented minute. Never a window read off noise: each response would teach another.
+ * yet, none: the quota then takes the documented minute as a guess (Quota.guessed), which does not
+ * replace a window read before. Never a window read off noise: each response would teach another.
  */
-function windowOf(limit: number, remaining: number | undefined, reset: number | undefined): number {
-  if (remaining === undefined || reset === undefined || reset <= 0 || remaining >= limit) return MINUTE
+function windowOf(
+  limit: number,
+  remaining: number | undefined,
+  reset: number | undefined,
+): number | undefined {
+  if (remaining === undefined || reset === undefined || reset <= 0 || remaining >= limit) return undefined
   const window = (reset * limit) / (limit - remaining)
-  return USUAL_WINDOWS.find((usual) => Math.abs(window - usual) <= usual / 4) ?? MINUTE
+  return USUAL_WINDOWS.find((usual) => Math.abs(window - usual) <= usual / 4)
 }
 
 /**
@@ -58,7 +63,12 @@ export function parsePerMinute(
     const limit = quotaLimit(decimal(limitText))
     const remaining = decimal(remainingText)
     const reset = dialect.reset(headerText(headers[names.reset]), wallNow)
-    if (limit !== undefined) quotas.push({ limit, window: windowOf(limit, remaining, reset), unit })
+    if (limit !== undefined) {
+      const window = windowOf(limit, remaining, reset)
+      quotas.push(
+        window === undefined ? { limit, window: MINUTE, unit, guessed: true } : { limit, window, unit },
+      )
+    }
     if (remaining !== undefined) standings.push({ unit, remaining, reset })
   }
   return said ? rateLimitInfo(dialect.name, quotas, standings) : undefined

@@ -22,7 +22,8 @@ describe('OpenAI', () => {
       dialect: 'openai',
       quotas: [
         { limit: 60, window: MINUTE, unit: 'requests' },
-        { limit: 150_000, window: MINUTE, unit: 'tokens' },
+        // 16 used, whole again in 6 min: no usual window fits that refill, so the minute is a guess.
+        { limit: 150_000, window: MINUTE, unit: 'tokens', guessed: true },
       ],
       remaining: 59,
       reset: 1000,
@@ -107,9 +108,10 @@ describe('Anthropic', () => {
       dialect: 'anthropic',
       quotas: [
         { limit: 50, window: MINUTE, unit: 'requests' },
-        { limit: 90_000, window: MINUTE, unit: 'tokens' },
-        { limit: 40_000, window: MINUTE, unit: 'input-tokens' },
-        { limit: 8000, window: MINUTE, unit: 'output-tokens' },
+        { limit: 90_000, window: MINUTE, unit: 'tokens', guessed: true },
+        { limit: 40_000, window: MINUTE, unit: 'input-tokens', guessed: true },
+        // Nothing used: nothing to read the window off.
+        { limit: 8000, window: MINUTE, unit: 'output-tokens', guessed: true },
       ],
       remaining: 49,
       reset: 1000,

@@ -41,6 +41,37 @@ describe('timing on the manual clock', () => {
     expect(s.seen.map((r) => r.url)).toEqual(['/a', '/a', '/b'])
   })
 
+  // GitHub refuses over its limits with a 403: a secondary limit with Retry-After, the primary one
+  // with x-ratelimit-remaining: 0 until x-ratelimit-reset. A 403 without either is plain "forbidden".
+  test.each([
+    ['a secondary limit (Retry-After: 60)', { 'retry-after': '60' }, 60_000],
+    [
+      'the primary limit (remaining 0, reset in 30 s)',
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'RESET' },
+      30_000,
+    ],
+  ])('a 403 for %s pauses the origin until then, and the request is retried', async (_name, headers, ms) => {
+    const clock = createManualClock()
+    const reset = String(Math.ceil(clock.wallTime() / 1000) + 30)
+    const answer = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v === 'RESET' ? reset : v]))
+    const s = await scripted([403, answer])
+    await using api = createClient({ baseUrl: s.url, clock })
+    const response = api.get('/repos')
+    expect(await eventually(() => api.limiterFor().stats().queued === 1)).toBe(true)
+    await clock.advance(ms - 1000)
+    expect(s.seen).toHaveLength(1)
+    await clock.advance(1000)
+    expect(await response).toMatchObject({ status: 200, attempts: 2 })
+  })
+
+  test('a 403 that says nothing of limits is not retried', async () => {
+    const clock = createManualClock()
+    const s = await scripted([403, {}])
+    await using api = createClient({ baseUrl: s.url, clock })
+    await expect(api.get('/secret')).rejects.toMatchObject({ status: 403, attempts: 1 })
+    expect(s.seen).toHaveLength(1)
+  })
+
   test('backoff waits the jittered delay before the retry enters the limiter', async () => {
     const clock = createManualClock()
     const s = await scripted([503, {}], [503, {}])

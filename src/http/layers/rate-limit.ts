@@ -7,6 +7,7 @@ import type { LayerResponse } from '../pipeline.js'
 import { parseRateLimitHeaders } from '../ratelimit/index.js'
 import type { HeaderBag } from '../ratelimit/model.js'
 import { parseRetryAfter } from '../ratelimit/retry-after.js'
+import { headerText, resetValue } from '../ratelimit/values.js'
 
 export interface RateLimitSettings {
   /** Honour the headers: pause the origin on Retry-After, learn its quota, brake on `remaining`. */
@@ -42,8 +43,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       if (cost !== undefined) state.holdInFlight(cost, -1)
     }
     const { status, headers } = answer
-    const retryAfter =
-      status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], clock.wallTime()) : undefined
+    const retryAfter = refusalWait(status, headers, clock.wallTime())
     // A 429 for an attempt sent before the quota was learned says nothing of the learned margin.
     const learnedBefore = call.sentAt > state.learnedAt
     if (settings.adaptive) adapt(state, status, headers, retryAfter, learnedBefore, settings)
@@ -53,6 +53,21 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
     }
     return { ...answer, retryAfter }
   }
+}
+
+/**
+ * Ms the server asked to wait before trying again, if the answer is a rate-limit refusal: a 429 or
+ * 503 with Retry-After, or a 403 as GitHub refuses over its limits (with Retry-After for a
+ * secondary limit, or with `x-ratelimit-remaining: 0` until `x-ratelimit-reset`). A 403 without
+ * either is a plain "forbidden": no wait, no retry.
+ */
+function refusalWait(status: number, headers: HeaderBag, wallNow: number): number | undefined {
+  if (status === 429 || status === 503) return parseRetryAfter(headers['retry-after'], wallNow)
+  if (status !== 403) return undefined
+  const retryAfter = parseRetryAfter(headers['retry-after'], wallNow)
+  if (retryAfter !== undefined || headerText(headers['x-ratelimit-remaining'])?.trim() !== '0')
+    return retryAfter
+  return resetValue(headerText(headers['x-ratelimit-reset']), wallNow)
 }
 
 /** The refusal of a request the server asked to hold for longer than maxRetryAfter. */

@@ -38,9 +38,9 @@ export function retryLayer(settings: RetrySettings): CallLayer {
         continue
       }
       const status = answer.status
-      if (status < 400 || call.attempts >= maxAttempts || !isRetryable(policy, { kind: 'status', status })) {
-        return answer
-      }
+      // A refusal that says when to come back (a 403 over GitHub's limits, say) is retried then.
+      const retryable = isRetryable(policy, { kind: 'status', status }) || answer.retryAfter !== undefined
+      if (status < 400 || call.attempts >= maxAttempts || !retryable) return answer
       await backOff(call, `status ${status}`, status, answer.retryAfter, settings)
     }
   }

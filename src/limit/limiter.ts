@@ -226,7 +226,7 @@ export class Limiter implements AsyncDisposable {
     })
   }
 
-  /** `stampedAt`: when the store's acquire was asked, for restamping at start or at `sent()`. */
+  /** `stampedAt`: when the store's acquire was asked, to restamp the start (at start, or `sent()`). */
   #start<T>(
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
@@ -242,8 +242,9 @@ export class Limiter implements AsyncDisposable {
       this.#finish()
       return Promise.reject(error)
     }
-    // A task counted from when it is sent restamps then (sent() moves its start further on).
-    if (!countsFromSent && this.#restamps) this.#store.restamp!(this.key, stampedAt, this.#clock.now())
+    // Counted from its send: sent() moves it. A store with its own clock stamped it when it answered.
+    if (!countsFromSent && this.#restamps && this.#store.synchronous)
+      this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
   }
 

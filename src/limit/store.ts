@@ -38,7 +38,8 @@ export interface LimiterStore {
   /**
    * Moves the starts recorded at or after `since` to `now`; `since` is the `now` the Limiter gave
    * the acquire that took the start. The Limiter calls it when a task's work has really gone out
-   * (right after it starts, or when it says so: RunOptions.countsFrom), so that a delay between the
+   * (right after it starts, for a synchronous store; or when the task says so:
+   * RunOptions.countsFrom), so that a delay between the
    * decision and the send (a new connection, a GC pause) can never let a later window open early.
    * A store with its own clock maps `since` to its grant and may skip sends that followed at once.
    * Optional: without it, starts count from the decision.

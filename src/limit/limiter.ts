@@ -226,7 +226,7 @@ export class Limiter implements AsyncDisposable {
     })
   }
 
-  /** `stampedAt`: when the store's acquire was asked, to restamp the start (at start, or `sent()`). */
+  /** `stampedAt`: when the acquire was asked, to restamp at start (a synchronous store) or at `sent()`. */
   #start<T>(
     fn: (context: TaskContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
@@ -242,7 +242,6 @@ export class Limiter implements AsyncDisposable {
       this.#finish()
       return Promise.reject(error)
     }
-    // Counted from its send: sent() moves it. A store with its own clock stamped it when it answered.
     if (!countsFromSent && this.#restamps && this.#store.synchronous)
       this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>

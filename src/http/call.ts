@@ -65,9 +65,8 @@ export class Call implements LayerRequest {
     this.resendable = init.resendable
     this.start = init.start
     const signal = init.signal as AbortSignal | undefined
-    const shared = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
-    // A request with a cost of its own (tokens) takes it from the rates; the others share options.
-    this.runOptions = init.req.cost === undefined ? shared : { ...shared, cost: init.req.cost }
+    // A request's own cost (tokens) is added at admission, scaled by what the origin has learned.
+    this.runOptions = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
   }
 
   get method(): string {

@@ -82,10 +82,11 @@ export class MemoryStore implements LimiterStore {
 
   /** Records a start in the log of every unit the policy's rates count (a unit it costs nothing in: nothing). */
   #record(state: KeyState, policy: LimitPolicy, cost: Cost, now: number): void {
-    const recorded = new Set<string | undefined>()
-    for (const rate of policy.rates) {
-      if (recorded.has(rate.unit)) continue
-      recorded.add(rate.unit)
+    const rates = policy.rates
+    for (let i = 0; i < rates.length; i++) {
+      const rate = rates[i]!
+      // One log per unit: the first rate of each unit records for all of them.
+      if (rates.findIndex((other) => other.unit === rate.unit) !== i) continue
       const weight = costIn(cost, rate)
       if (weight > 0) this.#log(state, rate).record(weight, now)
     }
@@ -109,8 +110,12 @@ export class MemoryStore implements LimiterStore {
     state.starts.forgetUntil(now - state.horizon)
     if (state.units) for (const log of state.units.values()) log.forgetUntil(now - state.horizon)
     for (const rate of rates) {
-      const log = rate.unit === undefined ? state.starts : this.#log(state, rate)
-      const rateWait = log.waitFor(rate.limit, rate.interval + margin, costIn(cost, rate), now)
+      const rateWait = this.#log(state, rate).waitFor(
+        rate.limit,
+        rate.interval + margin,
+        costIn(cost, rate),
+        now,
+      )
       if (rateWait > wait) wait = rateWait
     }
     if (policy.smooth && state.pace) {

@@ -8,16 +8,21 @@ import {
 } from './model.js'
 import { decimal, headerText, quotaLimit } from './values.js'
 
-/** How one vendor names a unit's three headers, and reads its reset. */
+/** The names of one unit's three headers. */
+export interface UnitFields {
+  readonly unit: QuotaUnit
+  readonly limit: string
+  readonly remaining: string
+  readonly reset: string
+}
+
+/** How one vendor names its units' headers (built once), and reads its reset. */
 export interface PerMinuteDialect {
   name: 'openai' | 'anthropic'
-  /** The header names of a unit's limit, remaining and reset; undefined if the vendor has no such unit. */
-  fields(unit: QuotaUnit): { limit: string; remaining: string; reset: string } | undefined
+  fields: readonly UnitFields[]
   /** The reset value as ms from now. */
   reset(text: string | undefined, wallNow: number): number | undefined
 }
-
-const UNITS: readonly QuotaUnit[] = ['requests', 'tokens', 'input-tokens', 'output-tokens']
 /** Both vendors document their limits per minute (RPM, TPM; ITPM/OTPM): the headers give the count, not the window. */
 const MINUTE = 60_000
 /** Windows an inferred one snaps to when within a quarter of it: 1 s, 10 s, 1 min, 1 h, 1 day. */
@@ -50,16 +55,17 @@ export function parsePerMinute(
   headers: HeaderBag,
   wallNow: number,
 ): RateLimitInfo | undefined {
+  // Asked of every response: one that speaks another dialect costs a few lookups, nothing more.
+  if (!dialect.fields.some((f) => headers[f.limit] !== undefined || headers[f.remaining] !== undefined)) {
+    return undefined
+  }
   const quotas: Quota[] = []
   const standings: Standing[] = []
-  let said = false
-  for (const unit of UNITS) {
-    const names = dialect.fields(unit)
-    if (names === undefined) continue
+  for (const names of dialect.fields) {
+    const { unit } = names
     const limitText = headerText(headers[names.limit])
     const remainingText = headerText(headers[names.remaining])
     if (limitText === undefined && remainingText === undefined) continue
-    said = true
     const limit = quotaLimit(decimal(limitText))
     const remaining = decimal(remainingText)
     const reset = dialect.reset(headerText(headers[names.reset]), wallNow)
@@ -71,5 +77,5 @@ export function parsePerMinute(
     }
     if (remaining !== undefined) standings.push({ unit, remaining, reset })
   }
-  return said ? rateLimitInfo(dialect.name, quotas, standings) : undefined
+  return rateLimitInfo(dialect.name, quotas, standings)
 }

@@ -8,14 +8,12 @@ import { decimal, goDuration, headerText, timeFromNow } from './values.js'
  */
 export const OPENAI: PerMinuteDialect = {
   name: 'openai',
-  fields: (unit) =>
-    unit === 'requests' || unit === 'tokens'
-      ? {
-          limit: `x-ratelimit-limit-${unit}`,
-          remaining: `x-ratelimit-remaining-${unit}`,
-          reset: `x-ratelimit-reset-${unit}`,
-        }
-      : undefined,
+  fields: (['requests', 'tokens'] as const).map((unit) => ({
+    unit,
+    limit: `x-ratelimit-limit-${unit}`,
+    remaining: `x-ratelimit-remaining-${unit}`,
+    reset: `x-ratelimit-reset-${unit}`,
+  })),
   reset: (text) => goDuration(text),
 }
 
@@ -25,11 +23,12 @@ export const OPENAI: PerMinuteDialect = {
  */
 export const ANTHROPIC: PerMinuteDialect = {
   name: 'anthropic',
-  fields: (unit) => ({
+  fields: (['requests', 'tokens', 'input-tokens', 'output-tokens'] as const).map((unit) => ({
+    unit,
     limit: `anthropic-ratelimit-${unit}-limit`,
     remaining: `anthropic-ratelimit-${unit}-remaining`,
     reset: `anthropic-ratelimit-${unit}-reset`,
-  }),
+  })),
   reset: timeFromNow,
 }
 

@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config'
 const serverTimed = [
   'test/arrivals/far-api.test.ts',
   'test/arrivals/dialects.test.ts',
+  'test/arrivals/shared-budget.test.ts',
   'test/redis/processes.test.ts',
   'test/redis/outage.test.ts',
   'test/http/adaptive-mock.test.ts',

@@ -105,8 +105,9 @@ export class OriginState {
 
   /**
    * Enforces the server's announced quotas on top of the user's rates. Starts made before the
-   * quota was known were not recorded against it, so the ones the server says are used up (and
-   * those still in flight) are recorded now: the next window cannot be overfilled.
+   * quota was known were not recorded against it (unless a rate of the user's counted them), so the
+   * ones the server says are used up (and those still in flight) are recorded now: the next window
+   * cannot be overfilled.
    * Returns the rates now in force, or undefined when nothing changed.
    */
   learn(
@@ -131,12 +132,21 @@ export class OriginState {
     const seed: Record<string, number> = { requests: 0 }
     for (const unit of new Set(quotas.map((q) => q.unit))) {
       const limit = Math.min(...quotas.filter((q) => q.unit === unit).map((q) => q.limit))
+      // A user's rate at least as tight as every quota in the unit already counted its starts.
+      const held = this.#baseRates.some(
+        (rate) =>
+          (rate.unit ?? 'requests') === unit &&
+          quotas.every((q) => q.unit !== unit || (rate.limit <= q.limit && rate.interval >= q.window)),
+      )
+      if (held) continue
       const remaining = standings.find((standing) => standing.unit === unit)?.remaining
       // Attempts in flight count when they arrive: their requests, and what they said they cost.
       const inFlight = unit === 'requests' ? this.inFlight : (this.#inFlightCost.get(unit) ?? 0)
       const used = (remaining === undefined ? 0 : limit - remaining) + inFlight
+      // What a looser rate of the user's in the unit counted is not counted twice (where the store says).
+      const counted = this.limiter.usedIn(unit) ?? 0
       const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
-      seed[unit] = Math.min(room, Math.max(0, Math.floor(used)))
+      seed[unit] = Math.min(room, Math.max(0, Math.floor(used - counted)))
     }
     this.#record(seed)
     return rates

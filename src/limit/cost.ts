@@ -1,5 +1,5 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { REQUESTS, type ResolvedRate } from './units.js'
+import { formatRate, REQUESTS, type ResolvedRate } from './units.js'
 
 /**
  * What a task costs against the rates: a number of requests (starts), or an amount per unit, such
@@ -49,4 +49,13 @@ export function costError(cost: unknown, option: string): InvalidOptionError | u
     }
   }
   return undefined
+}
+
+/** An error if `cost` exceeds one of `rates`' limits: such a task could never start. */
+export function overLimitError(cost: Cost, rates: readonly ResolvedRate[]): InvalidOptionError | undefined {
+  const rate = rates.find((r) => r.limit < costIn(cost, r))
+  if (!rate) return undefined
+  return new InvalidOptionError(
+    `Limiter.run: cost ${costIn(cost, rate)} exceeds the rate ${formatRate(rate)}, so the task could never start`,
+  )
 }

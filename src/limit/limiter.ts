@@ -3,34 +3,24 @@ import { memoryStore } from './memory-store.js'
 import type { LimiterStore, LimitPolicy } from './store.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
-import { PriorityQueue, type QueueNode } from './queue.js'
+import { PriorityQueue } from './queue.js'
 import { SignalWatch } from './signal-watch.js'
-import { type Cost, costError, costIn } from './cost.js'
-import { noop, type RunOptions, type TaskContext, unsignalled } from './task.js'
-import { type Duration, formatRate, parseDuration, parseRates, type Rate } from './units.js'
+import { type Cost, overLimitError } from './cost.js'
+import { Overtaking } from './overtaking.js'
+import {
+  type LimiterStats,
+  noop,
+  type QueuedTask,
+  type RunOptions,
+  runOptionsError,
+  type TaskContext,
+  unsignalled,
+} from './task.js'
+import { type Duration, parseDuration, parseRates, type Rate } from './units.js'
 
 /** The options of createLimiter: the limits every volley entry point takes. */
 export type LimiterOptions = LimitOptions
-
-export interface LimiterStats {
-  /** Tasks of this limiter running now. */
-  running: number
-  /** Tasks of this limiter waiting for a slot, the rate or the end of a pause. */
-  queued: number
-  /** Tasks this limiter has started since it was created. */
-  started: number
-  /** Ms until the store would allow one more start (0: now; Infinity: when a running task ends). */
-  nextStartIn: number
-}
-
-interface QueuedTask<T> extends QueueNode {
-  fn: (context: TaskContext) => T | PromiseLike<T>
-  signal: AbortSignal | undefined
-  cost: Cost
-  countsFromSent: boolean
-  resolve: (value: T | PromiseLike<T>) => void
-  reject: (reason: unknown) => void
-}
+export type { LimiterStats }
 
 /**
  * Runs tasks when a concurrency slot and every rate allow, in priority then FIFO order. The state
@@ -51,6 +41,7 @@ export class Limiter implements AsyncDisposable {
   /** A drain was asked for while an async drain awaited the store: run the loop once more. */
   #drainAgain = false
   #closed = false
+  readonly #overtaking = new Overtaking()
   #idleWaiters: (() => void)[] = []
   readonly #signals = new SignalWatch<QueuedTask<any>>((signal, aborted) => {
     // An aborted task leaves the queue at once; it never took a slot, so it frees none.
@@ -87,7 +78,7 @@ export class Limiter implements AsyncDisposable {
     const priority = options?.priority ?? 0
     const countsFromSent = options?.countsFrom === 'sent'
     if (cost !== 1 || priority !== 0) {
-      const invalid = this.#checkOptions(cost, priority)
+      const invalid = runOptionsError(cost, priority, this.#policy.rates)
       if (invalid) return Promise.reject(invalid)
     }
     // Fast path: nothing waits ahead of this task and the store answers at once.
@@ -174,27 +165,9 @@ export class Limiter implements AsyncDisposable {
     return this.close()
   }
 
-  #checkOptions(cost: Cost, priority: number): InvalidOptionError | undefined {
-    if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      return new InvalidOptionError(
-        `Limiter.run: option \`priority\` must be a number, got ${describeValue(priority)}`,
-      )
-    }
-    return costError(cost, 'Limiter.run: option `cost`') ?? this.#overLimit(cost)
-  }
-
-  /** A cost above some rate's limit could never start (and would overfill that rate's window). */
-  #overLimit(cost: Cost): InvalidOptionError | undefined {
-    const rate = this.#policy.rates.find((r) => r.limit < costIn(cost, r))
-    if (!rate) return undefined
-    return new InvalidOptionError(
-      `Limiter.run: cost ${costIn(cost, rate)} exceeds the rate ${formatRate(rate)}, so the task could never start`,
-    )
-  }
-
-  /** Rejects the head `node` if setRate lowered a limit below its cost since it was queued. */
+  /** Rejects `node` if setRate lowered a limit below its cost since it was queued. */
   #refuseCostly(node: QueuedTask<any>): boolean {
-    const refused = node.cost !== 1 ? this.#overLimit(node.cost) : undefined
+    const refused = node.cost !== 1 ? overLimitError(node.cost, this.#policy.rates) : undefined
     if (!refused) return false
     this.#queue.remove(node)
     this.#signals.detach(node).reject(refused)
@@ -306,7 +279,13 @@ export class Limiter implements AsyncDisposable {
       for (let node = this.#queue.peek(); node; node = this.#queue.peek()) {
         if (this.#refuseCostly(node)) continue
         const now = this.#clock.now()
-        const wait = this.#store.acquire(this.key, this.#policy, node.cost, now) as number
+        let wait = this.#store.acquire(this.key, this.#policy, node.cost, now) as number
+        const lighter = wait > 0 ? this.#lighter(node, wait, now) : undefined
+        if (lighter) {
+          const lighterWait = this.#store.acquire(this.key, this.#policy, lighter.cost, now) as number
+          if (this.#startOrSleep(lighter, lighterWait, now)) continue
+          wait = Math.min(wait, lighterWait)
+        }
         if (!this.#startOrSleep(node, wait, now)) return
       }
       this.#clearTimer()
@@ -322,28 +301,17 @@ export class Limiter implements AsyncDisposable {
     try {
       for (let node = this.#queue.peek(); node && !this.#closed; node = this.#queue.peek()) {
         if (this.#refuseCostly(node)) continue
-        let wait: number
-        // The store's grant is known by this time, when its start is moved on (restamp).
-        const asked = this.#clock.now()
-        try {
-          wait = await this.#store.acquire(this.key, this.#policy, node.cost, asked)
-        } catch (error) {
-          // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
-          this.#queue.remove(node)
-          this.#signals.detach(node).reject(error)
-          continue
+        const asked = await this.#acquireQueued(node)
+        if (asked === undefined) continue
+        let { wait } = asked
+        const lighter = wait > 0 ? this.#lighter(node, wait, asked.at) : undefined
+        if (lighter) {
+          const tried = await this.#acquireQueued(lighter)
+          if (tried === undefined || this.#startOrSleep(lighter, tried.wait, tried.at)) continue
+          if (!node.queued) continue
+          wait = Math.min(wait, tried.wait)
         }
-        if (!node.queued) {
-          // Aborted or closed while the store answered: give back what was taken for it.
-          if (wait === 0) {
-            // Best effort: a slot the store cannot take back expires with its lease.
-            await Promise.resolve(this.#store.release(this.key, this.#policy, this.#clock.now())).catch(
-              () => {},
-            )
-          }
-          continue
-        }
-        if (!this.#startOrSleep(node, wait, asked)) break
+        if (!this.#startOrSleep(node, wait, asked.at)) break
       }
     } finally {
       this.#draining = false
@@ -352,7 +320,38 @@ export class Limiter implements AsyncDisposable {
     if (this.#drainAgain) this.#drain()
   }
 
-  /** Starts the head `node` if the store granted it (wait 0); else sleeps until it may and says so. */
+  /**
+   * Asks the store for `node`'s start: the wait and when it was asked (the grant's time, when its
+   * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed.
+   */
+  async #acquireQueued(node: QueuedTask<any>): Promise<{ wait: number; at: number } | undefined> {
+    const at = this.#clock.now()
+    let wait: number
+    try {
+      wait = await this.#store.acquire(this.key, this.#policy, node.cost, at)
+    } catch (error) {
+      // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
+      this.#queue.remove(node)
+      this.#signals.detach(node).reject(error)
+      return undefined
+    }
+    if (node.queued) return { wait, at }
+    // Aborted or closed while the store answered: give back what was taken for it.
+    if (wait === 0) {
+      // Best effort: a slot the store cannot take back expires with its lease.
+      await Promise.resolve(this.#store.release(this.key, this.#policy, this.#clock.now())).catch(() => {})
+    }
+    return undefined
+  }
+
+  /** A lighter task to try before the head, which waits `wait` for the rates (see Overtaking). */
+  #lighter(head: QueuedTask<any>, wait: number, now: number): QueuedTask<any> | undefined {
+    if (wait === Number.POSITIVE_INFINITY) return undefined
+    const lighter = this.#overtaking.pick(head, this.#policy, now)
+    return lighter && !this.#refuseCostly(lighter) ? lighter : undefined
+  }
+
+  /** Starts `node` if the store granted it (wait 0); else sleeps until it may and says so. */
   #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number): boolean {
     if (wait > 0) {
       // Infinity: every slot is taken, and the next release drains again.

@@ -1,4 +1,7 @@
-import type { Cost } from './cost.js'
+import { describeValue, InvalidOptionError } from '../errors.js'
+import { type Cost, costError, overLimitError } from './cost.js'
+import type { QueueNode } from './queue.js'
+import type { ResolvedRate } from './units.js'
 
 /** What `Limiter.run` takes besides the task, and what the task is given. */
 
@@ -35,3 +38,38 @@ export interface TaskContext {
 export const noop = () => {}
 /** The context of tasks run without a signal: one frozen object for all of them. */
 export const unsignalled: TaskContext = Object.freeze({ signal: new AbortController().signal, sent: noop })
+
+export interface LimiterStats {
+  /** Tasks of this limiter running now. */
+  running: number
+  /** Tasks of this limiter waiting for a slot, the rate or the end of a pause. */
+  queued: number
+  /** Tasks this limiter has started since it was created. */
+  started: number
+  /** Ms until the store would allow one more start (0: now; Infinity: when a running task ends). */
+  nextStartIn: number
+}
+
+/** A task waiting in a Limiter's queue. */
+export interface QueuedTask<T> extends QueueNode {
+  fn: (context: TaskContext) => T | PromiseLike<T>
+  signal: AbortSignal | undefined
+  cost: Cost
+  countsFromSent: boolean
+  resolve: (value: T | PromiseLike<T>) => void
+  reject: (reason: unknown) => void
+}
+
+/** An error naming the option of `Limiter.run` that is wrong: the priority, or a cost no rate could hold. */
+export function runOptionsError(
+  cost: Cost,
+  priority: number,
+  rates: readonly ResolvedRate[],
+): InvalidOptionError | undefined {
+  if (typeof priority !== 'number' || Number.isNaN(priority)) {
+    return new InvalidOptionError(
+      `Limiter.run: option \`priority\` must be a number, got ${describeValue(priority)}`,
+    )
+  }
+  return costError(cost, 'Limiter.run: option `cost`') ?? overLimitError(cost, rates)
+}

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidOptionError, StoreUnavailableError } from '../errors.js'
+import { StoreUnavailableError } from '../errors.js'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Cost, requestsIn } from '../limit/cost.js'
+import { type Cost, costIn, requestsIn } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
-import { formatRate } from '../limit/units.js'
+import { formatRate, REQUESTS } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
 import { Leases } from './leases.js'
 import {
@@ -21,8 +21,8 @@ interface Prepared {
   keys: string[]
   /** The pace hash and rate lists, where restamps of this policy's starts go. */
   target: RestampTarget
-  /** ACQUIRE's ARGV after the first six: limit, interval and spacing (us, margin included) of each rate. */
-  rateArgs: number[]
+  /** ACQUIRE's ARGV after the first six: limit, interval and spacing (us, margin included) and unit of each rate. */
+  rateArgs: (number | string)[]
   /** 0 for no concurrency cap: the script then takes no lease. */
   concurrency: number
 }
@@ -47,6 +47,7 @@ const us = (ms: number) => Math.round(ms * 1000)
  */
 export class RedisStore implements LimiterStore {
   readonly synchronous = false
+  readonly budgets = true
   readonly #options: ResolvedRedisStoreOptions
   readonly #connection: RedisConnection
   readonly #leases: Leases
@@ -106,7 +107,7 @@ export class RedisStore implements LimiterStore {
         prepared.concurrency,
         lease,
         us(this.#options.leaseTtl),
-        requestsIn(cost),
+        costArgument(cost),
         'take',
         ...prepared.rateArgs,
         ...this.#restamps.take(key, prepared.target),
@@ -175,7 +176,7 @@ export class RedisStore implements LimiterStore {
         prepared.concurrency,
         '',
         0,
-        requestsIn(cost),
+        costArgument(cost),
         'peek',
         ...prepared.rateArgs,
       ])) as [number, number]
@@ -240,11 +241,11 @@ export class RedisStore implements LimiterStore {
 
   #acquireLocal(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
     const scaled = this.#scale(policy)
-    const tooSmall = scaled.rates.find((rate) => rate.limit < requestsIn(cost))
+    const tooSmall = scaled.rates.find((rate) => rate.limit < costIn(cost, rate))
     if (tooSmall) {
       // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
       throw new StoreUnavailableError(
-        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${requestsIn(cost)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${costIn(cost, tooSmall)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
       )
     }
     const wait = this.#local.acquire(key, scaled, cost, now)
@@ -275,7 +276,7 @@ export class RedisStore implements LimiterStore {
         ...policy,
         concurrency:
           policy.concurrency === Number.POSITIVE_INFINITY ? policy.concurrency : part(policy.concurrency),
-        rates: policy.rates.map((rate) => ({ limit: part(rate.limit), interval: rate.interval })),
+        rates: policy.rates.map((rate) => ({ ...rate, limit: part(rate.limit) })),
       }
       this.#scaled.set(policy, scaled)
     }
@@ -290,16 +291,12 @@ export class RedisStore implements LimiterStore {
     }
     let prepared = byKey.get(key)
     if (!prepared) {
-      const budget = policy.rates.find((rate) => rate.unit !== undefined)
-      if (budget) {
-        throw new InvalidOptionError(
-          `redisStore: the rate ${formatRate(budget)} counts ${budget.unit}, and rates in units other than requests are not shared through Redis yet: keep such a budget in a memory store`,
-        )
-      }
       const base = this.#base(key)
       const { rateMargin: margin, smooth } = policy
       // Named by the rate as configured, so processes with different margins still share windows.
-      const rateKeys = policy.rates.map((rate) => `${base}rate:${rate.limit}:${rate.interval}`)
+      const rateKeys = policy.rates.map(
+        (rate) => `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
+      )
       prepared = {
         keys: [`${base}leases`, `${base}pause`, `${base}pace`, ...rateKeys],
         target: {
@@ -311,6 +308,7 @@ export class RedisStore implements LimiterStore {
           rate.limit,
           us(rate.interval + margin),
           smooth ? Math.ceil(us(paceSpacing(rate, margin))) : 0,
+          rate.unit ?? REQUESTS,
         ]),
         concurrency: policy.concurrency === Number.POSITIVE_INFINITY ? 0 : policy.concurrency,
       }
@@ -332,6 +330,11 @@ export class RedisStore implements LimiterStore {
   #now(): string | number {
     return this.#options.clock ? us(this.#options.clock.now()) : ''
   }
+}
+
+/** ACQUIRE's cost: a number of requests, or JSON per unit naming requests too (the script reads it so). */
+function costArgument(cost: Cost): number | string {
+  return typeof cost === 'number' ? cost : JSON.stringify({ ...cost, [REQUESTS]: requestsIn(cost) })
 }
 
 /** A store keeping limiter state in Redis; pass it with the same `key` to limiters that share a quota. */

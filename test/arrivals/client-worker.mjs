@@ -1,5 +1,6 @@
-// One process of the arrivals test's shared-quota case: volley's HTTP client with the Redis store,
-// told the API's limit and nothing else, fetching its share of the job. The IPC is that of
+// One process of the arrivals tests' shared-quota cases: volley's HTTP client with the Redis store,
+// told the API's limit (or nothing, to learn it), fetching its share of the job: GETs, or the
+// chat completions it is given (`specs`), each costing its tokens as the mock charges them. The IPC is that of
 // test/redis/workers.ts: {type:'ready', id} once Redis answers, the GETs on {type:'go'}, then
 // {type:'done', counts, roundTrips}. Its connections start cold: the handshake is the point.
 import { createClient } from '../../dist/index.js'
@@ -13,14 +14,27 @@ const api = createClient({
   key: config.key,
   rate: config.rate,
   concurrency: config.concurrency,
-  tls: { ca: config.ca },
+  tls: config.ca === undefined ? undefined : { ca: config.ca },
+  // What the OpenAI-style mock charges up front: max_tokens plus a quarter of the prompt's characters.
+  cost: config.specs
+    ? (spec) => ({ tokens: spec.json.max_tokens + Math.ceil(spec.json.messages[0].content.length / 4) })
+    : undefined,
+})
+
+// Refusals of attempts sent after this process read its first answer: once it could know the limits.
+let firstAnswerAt
+let refusedKnowing = 0
+api.on('response', ({ status, ms }) => {
+  const sentAt = performance.now() - ms
+  if (status === 429 && firstAnswerAt !== undefined && sentAt > firstAnswerAt) refusedKnowing++
+  firstAnswerAt ??= performance.now()
 })
 
 process.on('message', async (message) => {
   if (message.type !== 'go') return
-  const paths = Array.from({ length: config.gets }, (_, i) => `/items/${config.name}-${i}`)
-  const results = await api.all(paths)
-  const counts = { ok: results.filter((r) => r.ok).length, statuses: {}, errors: {} }
+  const specs = config.specs ?? Array.from({ length: config.gets }, (_, i) => `/items/${config.name}-${i}`)
+  const results = await api.all(specs)
+  const counts = { ok: results.filter((r) => r.ok).length, refusedKnowing, statuses: {}, errors: {} }
   for (const r of results) {
     if (!r.ok)
       counts.errors[r.error.code ?? r.error.name] = (counts.errors[r.error.code ?? r.error.name] ?? 0) + 1

@@ -278,6 +278,59 @@ describe('Limiter order', () => {
   })
 })
 
+describe('Limiter order with budgets (tokens)', () => {
+  it('lets a lighter task behind a waiting head start in the room left, and keeps FIFO without budgets', async () => {
+    const clock = createManualClock()
+    const { task, log } = recorder(clock)
+    const budget = createLimiter({ rate: '1000 tokens/s', clock })
+    void budget.run(task('600'), { cost: { tokens: 600 } })
+    void budget.run(task('700'), { cost: { tokens: 700 } })
+    void budget.run(task('500'), { cost: { tokens: 500 } })
+    void budget.run(task('300'), { cost: { tokens: 300 } })
+    await clock.advance(0)
+    // 400 tokens are left: the 700 waits, and the lightest behind it that fits (300) goes first.
+    expect(log).toEqual([
+      { name: '600', at: 0 },
+      { name: '300', at: 0 },
+    ])
+    await clock.advance(1000)
+    expect(log.slice(2)).toEqual([{ name: '700', at: 1000 }])
+    await clock.advance(1000)
+    expect(log.slice(3)).toEqual([{ name: '500', at: 2000 }])
+
+    // Costs in requests: the order stays FIFO (a start of 3 waits, and the start of 1 behind it too).
+    const requests = createLimiter({ rate: '4/s', clock })
+    const order = recorder(clock)
+    void requests.run(order.task('a'), { cost: 2 })
+    void requests.run(order.task('b'), { cost: 3 })
+    void requests.run(order.task('c'), { cost: 1 })
+    await clock.advance(0)
+    expect(order.names()).toEqual(['a'])
+  })
+
+  it('lets lighter tasks pass a waiting head for one window of the budget at most', async () => {
+    const clock = createManualClock()
+    const { task, log } = recorder(clock)
+    const limiter = createLimiter({ rate: '1000 tokens/s', clock })
+    // The window fills 100 tokens at a time, so it frees 100 at a time.
+    for (let i = 0; i < 10; i++) {
+      void limiter.run(task(`early-${i}`), { cost: { tokens: 100 } })
+      await clock.advance(100)
+    }
+    void limiter.run(task('heavy'), { cost: { tokens: 1000 } })
+    // A stream of light tasks would keep the budget from ever being whole again.
+    for (let i = 0; i < 40; i++) void limiter.run(task(`light-${i}`), { cost: { tokens: 100 } })
+    await clock.advance(5000)
+    const heavy = log.find((entry) => entry.name === 'heavy')!
+    // It first waited at 1000; lights passed it into the room freed until 2000 (exclusive), then
+    // nothing did, and it started once the last of them left the window.
+    expect(log.filter((entry) => entry.name.startsWith('light') && entry.at < heavy.at)).toEqual(
+      Array.from({ length: 10 }, (_, i) => ({ name: `light-${i}`, at: 1000 + i * 100 })),
+    )
+    expect(heavy.at).toBe(2900)
+  })
+})
+
 describe('Limiter abort', () => {
   it('removes an aborted queued task at once, rejecting it with an AbortError, and frees nothing', async () => {
     const clock = createManualClock()

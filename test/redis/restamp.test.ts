@@ -107,7 +107,7 @@ describe('restamping a start in Redis when it goes out late', () => {
     await limiter.close()
   })
 
-  it('gives the same waits as the memory store for any grants and late sends', async () => {
+  it('gives the same waits as the memory store for any grants and late sends, in budgets too', async () => {
     let run = 0
     await fc.assert(
       fc.asyncProperty(
@@ -115,6 +115,7 @@ describe('restamping a start in Redis when it goes out late', () => {
           fc.record({
             after: fc.integer({ min: 1, max: 400 }),
             late: fc.option(fc.integer({ min: 2, max: 300 })),
+            tokens: fc.integer({ min: 0, max: 1000 }),
           }),
           { minLength: 1, maxLength: 25 },
         ),
@@ -122,7 +123,18 @@ describe('restamping a start in Redis when it goes out late', () => {
           const key = `same-${run++}`
           const redis = store()
           const memory = memoryStore()
-          const p = policy(Number.POSITIVE_INFINITY, [[3, 1000]], { smooth: run % 2 === 0 })
+          // Every third run also keeps a budget of 1,000 tokens per second, its starts weighted.
+          const budget = run % 3 === 0
+          const p = policy(
+            Number.POSITIVE_INFINITY,
+            budget
+              ? [
+                  [3, 1000],
+                  [1000, 1000, 'tokens'],
+                ]
+              : [[3, 1000]],
+            { smooth: run % 2 === 0 },
+          )
           const sends: { since: number; at: number }[] = []
           for (const step of steps) {
             await clock.advance(step.after)
@@ -133,9 +145,10 @@ describe('restamping a start in Redis when it goes out late', () => {
               memory.restamp(key, send.since, send.at)
             }
             sends.splice(0, sends.length, ...sends.filter((s) => s.at > now))
-            const fromRedis = await redis.acquire(key, p, 1, now)
+            const cost = budget ? { tokens: step.tokens } : 1
+            const fromRedis = await redis.acquire(key, p, cost, now)
             // Redis counts whole microseconds; the manual clock's sums carry float noise.
-            expect(fromRedis).toBeCloseTo(memory.acquire(key, p, 1, now), 3)
+            expect(fromRedis).toBeCloseTo(memory.acquire(key, p, cost, now), 3)
             if (fromRedis === 0 && step.late !== null) sends.push({ since: now, at: now + step.late })
           }
         },

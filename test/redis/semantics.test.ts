@@ -136,6 +136,81 @@ describe('the Redis scripts count like the memory store', () => {
   })
 })
 
+describe('budgets (rates in tokens as well as requests)', () => {
+  it('weighs each start by its cost in the unit, and frees the room when the oldest weight leaves', async () => {
+    const s = store()
+    const p = policy(Number.POSITIVE_INFINITY, [
+      [10, 1000],
+      [1000, 1000, 'tokens'],
+    ])
+    const at = clock.now()
+    expect(await s.acquire('budget', p, { tokens: 600 }, at)).toBe(0)
+    await clock.advance(100)
+    expect(await s.acquire('budget', p, { tokens: 300 }, clock.now())).toBe(0)
+    // 900 of 1000 used: 200 more must wait for the 600 (made at 0) to leave, at 1000.
+    expect(await s.acquire('budget', p, { tokens: 200 }, clock.now())).toBe(900)
+    // A task that costs nothing in tokens counts one request only.
+    expect(await s.acquire('budget', p, 1, clock.now())).toBe(0)
+    await clock.advance(900)
+    expect(await s.acquire('budget', p, { tokens: 700 }, clock.now())).toBe(0)
+    expect(await s.peek('budget', p, { tokens: 1 }, clock.now())).toBe(100)
+  })
+
+  it('matches the memory store on random sequences of weighted starts, with several units, margins and pacing', async () => {
+    const unitRate = fc.tuple(
+      fc.integer({ min: 50, max: 2000 }),
+      fc.integer({ min: 5, max: 200 }),
+      fc.constantFrom('tokens', 'input'),
+    )
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120 }) }),
+      fc.record({
+        op: fc.constantFrom('acquire' as const, 'peek' as const),
+        tokens: fc.integer({ min: 0, max: 3000 }),
+        input: fc.option(fc.double({ min: 0, max: 500, noNaN: true }), { nil: undefined }),
+        requests: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+      }),
+    )
+    const s = store()
+    let run = 0
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 200 })), {
+          maxLength: 1,
+        }),
+        fc.array(unitRate, { minLength: 1, maxLength: 2 }),
+        fc.array(op, { minLength: 1, maxLength: 40 }),
+        fc.record({ rateMargin: fc.integer({ min: 0, max: 30 }), smooth: fc.boolean() }),
+        async (requestRates, unitRates, ops, politeness) => {
+          const p = policy(Number.POSITIVE_INFINITY, [...requestRates, ...unitRates], politeness)
+          const memory = memoryStore()
+          const key = `random-budget-${run++}`
+          for (const step of ops) {
+            const now = clock.now()
+            if (step.op === 'advance') {
+              await clock.advance(step.ms)
+              continue
+            }
+            // Within every rate's limit: the Limiter refuses larger tasks before any store sees them.
+            const fits = (unit: string, amount: number) =>
+              Math.min(amount, ...p.rates.filter((rate) => rate.unit === unit).map((rate) => rate.limit))
+            const cost: Record<string, number> = { tokens: fits('tokens', step.tokens) }
+            if (step.input !== undefined) cost.input = fits('input', step.input)
+            if (step.requests !== undefined)
+              cost.requests = Math.min(step.requests, ...requestRates.map(([limit]) => limit))
+            const expected =
+              step.op === 'acquire' ? memory.acquire(key, p, cost, now) : memory.peek(key, p, cost, now)
+            const actual =
+              step.op === 'acquire' ? await s.acquire(key, p, cost, now) : await s.peek(key, p, cost, now)
+            expect(actual).toBeCloseTo(expected, 6)
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+})
+
 describe('pacing', () => {
   it('spaces starts from the first one, carries the pace across a rate change, and paces no long window', async () => {
     const memory = memoryStore()

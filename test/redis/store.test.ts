@@ -37,6 +37,28 @@ describe('round trips', () => {
   })
 })
 
+describe('budgets', () => {
+  it('shares a token budget, and lets a lighter task pass a head that waits for room, as in memory', async () => {
+    const clock = createManualClock()
+    const s = redisStores({ clock })()
+    const a = createLimiter({ store: s, key: 'tokens', rate: '1000 tokens/s', clock })
+    const b = createLimiter({ store: s, key: 'tokens', rate: '1000 tokens/s', clock })
+    const started: string[] = []
+    const task = (name: string) => () => void started.push(name)
+    await a.run(task('a-600'), { cost: { tokens: 600 } })
+    // b counts a's 600: 400 are left, so its 700 waits, and the 300 behind it goes first.
+    const heavy = b.run(task('b-700'), { cost: { tokens: 700 } })
+    const light = b.run(task('b-300'), { cost: { tokens: 300 } })
+    await light
+    expect(started).toEqual(['a-600', 'b-300'])
+    expect(await s.peek('tokens', b.policy, { tokens: 101 }, clock.now())).toBe(1000)
+    await clock.advance(1000)
+    await heavy
+    expect(started).toEqual(['a-600', 'b-300', 'b-700'])
+    await Promise.all([a.close(), b.close()])
+  })
+})
+
 describe('waking', () => {
   it(
     'starts a task waiting for a slot when another process releases it, without waiting for the lease ttl',

@@ -24,7 +24,13 @@ export interface WorkerConfig {
 }
 
 export interface WorkerResult {
-  counts: { ok: number; statuses: Record<string, number>; errors: Record<string, number> }
+  counts: {
+    ok: number
+    /** The arrivals test's client worker: refusals of attempts sent once it could know the limits. */
+    refusedKnowing?: number
+    statuses: Record<string, number>
+    errors: Record<string, number>
+  }
   roundTrips: number
 }
 

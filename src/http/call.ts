@@ -4,6 +4,7 @@ import { noop, type RunOptions } from '../limit/task.js'
 import type { RequestErrorInfo } from './errors.js'
 import type { OriginState } from './origins.js'
 import type { LayerRequest, LayerResponse } from './pipeline.js'
+import { Response } from './response.js'
 import type { CancelSignal, SignalFanout } from './signals.js'
 import { type PreparedRequest, shownUrl } from './spec.js'
 
@@ -103,3 +104,17 @@ export class Call implements LayerRequest {
 export type CallSend = (call: Call) => Promise<LayerResponse>
 /** A layer of the client's own, which reads what the Call carries beyond the public request. */
 export type CallLayer = (next: CallSend) => CallSend
+
+/** `answer` to `call`'s attempts so far as the Response the caller gets. */
+export function responseTo(call: Call, answer: LayerResponse, clock: Clock): Response {
+  return new Response({
+    status: answer.status,
+    statusText: answer.statusText,
+    headers: answer.headers,
+    url: answer.url.href,
+    attempts: call.attempts,
+    ms: clock.now() - call.start,
+    id: call.req.id,
+    body: answer.body,
+  })
+}

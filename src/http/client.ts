@@ -10,7 +10,7 @@ import type { ItemContext, Result } from '../run/result.js'
 import type { Items } from '../run/source.js'
 import { stream } from '../run/stream.js'
 import { createAgent } from './agent.js'
-import { Call, type CallSend, type ManyCall } from './call.js'
+import { Call, type CallSend, type ManyCall, responseTo } from './call.js'
 import { compose, userLayer } from './compose.js'
 import { type ClientError, HttpError, RateLimitError } from './errors.js'
 import { type ClientEventName, Emitter, type Listener } from './events.js'
@@ -111,7 +111,7 @@ export class Client implements AsyncDisposable {
         stopOnStatusLayer,
         ...(o.circuitBreaker ? [circuitBreakerLayer({ policy: o.circuitBreaker, clock })] : []),
         ...o.layers.map(userLayer),
-        admissionLayer({ clock, isClosed: () => this.#closed }),
+        admissionLayer({ clock, isClosed: () => this.#closed, usage: o.usage }),
         rateLimitLayer({ adaptive: o.adaptive, clock, emitter, maxRetryAfter: o.maxRetryAfter }),
       ],
       createSend({
@@ -274,16 +274,7 @@ export class Client implements AsyncDisposable {
     try {
       const answer = await this.#pipeline(call)
       if (answer.status >= 400) throw this.#statusError(call, answer)
-      return new Response({
-        status: answer.status,
-        statusText: answer.statusText,
-        headers: answer.headers,
-        url: answer.url.href,
-        attempts: call.attempts,
-        ms: o.clock.now() - call.start,
-        id: req.id,
-        body: answer.body,
-      })
+      return responseTo(call, answer, o.clock)
     } catch (error) {
       throw this.#report(req, error)
     } finally {

@@ -11,6 +11,7 @@ import { InvalidRequestError } from './errors.js'
 import { isEventName, type Listeners } from './events.js'
 import type { BreakerPolicy } from './circuit.js'
 import type { Layer } from './pipeline.js'
+import type { Response } from './response.js'
 import { type ClientTlsOptions, resolveTls } from './tls-options.js'
 import { maskUrl, redactUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
@@ -87,6 +88,13 @@ export interface ClientOptions {
    * request's own `cost` wins. @default none: every request costs 1 request
    */
   cost?: (spec: RequestSpec) => Cost | undefined
+  /**
+   * What a request really used, read from its 2xx response (an LLM API's `usage`): the budgets
+   * count that instead of the estimate (`cost`), down or up, so the next calls get the room the
+   * server really has. Undefined keeps the estimate. The memory store settles; Redis keeps estimates.
+   * @default none
+   */
+  usage?: (response: Response) => Cost | undefined
 }
 
 export interface ResolvedClientOptions {
@@ -116,6 +124,7 @@ export interface ResolvedClientOptions {
   layers: readonly Layer[]
   circuitBreaker: BreakerPolicy | undefined
   cost: ((spec: RequestSpec) => Cost | undefined) | undefined
+  usage: ((response: Response) => Cost | undefined) | undefined
 }
 
 const CALLER = 'createClient'
@@ -146,6 +155,7 @@ const KNOWN = new Set([
   'random',
   'layers',
   'cost',
+  'usage',
   'circuitBreaker',
 ])
 
@@ -284,10 +294,15 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
       `${name('layers')} must be an array of layers, functions next => send, got ${describeValue(layers)}`,
     )
   }
-  if (opts.cost !== undefined && typeof opts.cost !== 'function') {
-    throw new InvalidOptionError(
-      `${name('cost')} must be a function spec => ({ tokens: n }), got ${describeValue(opts.cost)}`,
-    )
+  for (const [option, shape] of [
+    ['cost', 'spec => ({ tokens: n })'],
+    ['usage', 'response => ({ tokens: n })'],
+  ] as const) {
+    if (opts[option] !== undefined && typeof opts[option] !== 'function') {
+      throw new InvalidOptionError(
+        `${name(option)} must be a function ${shape}, got ${describeValue(opts[option])}`,
+      )
+    }
   }
   return {
     base,
@@ -315,6 +330,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
     layers,
     circuitBreaker: resolveBreaker(opts.circuitBreaker),
     cost: opts.cost,
+    usage: opts.usage,
   }
 }
 

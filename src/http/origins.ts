@@ -15,6 +15,9 @@ import type { Quota, Standing } from './ratelimit/model.js'
  */
 export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
 
+/** The most a budget's estimates are scaled up by what the server shows (4x: they are far off). */
+const MAX_SCALE = 4
+
 /**
  * The learned quota as a rate. The limiter adds its own `rateMargin` to every window, so only what
  * the learned margin asks beyond that is added here: the two margins absorb the same jitter, and
@@ -141,8 +144,9 @@ export class OriginState {
       if (held) continue
       const remaining = standings.find((standing) => standing.unit === unit)?.remaining
       // Attempts in flight count when they arrive: their requests, and what they said they cost.
+      // Those sent with this one have mostly arrived already, and the server counts them.
       const inFlight = unit === 'requests' ? this.inFlight : (this.#inFlightCost.get(unit) ?? 0)
-      const used = (remaining === undefined ? 0 : limit - remaining) + inFlight
+      const used = Math.max(remaining === undefined ? 0 : limit - remaining, inFlight)
       // What a looser rate of the user's in the unit counted is not counted twice (where the store says).
       const counted = this.limiter.usedIn(unit) ?? 0
       const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
@@ -178,16 +182,15 @@ export class OriginState {
       const serverUsed = limit - remaining
       extra[unit] = Math.min(limit, Math.max(0, serverUsed - counted))
       if (counted > 0 && serverUsed > counted) {
-        this.#scale.set(unit, Math.max(this.#scale.get(unit) ?? 1, serverUsed / counted))
+        this.#scale.set(unit, Math.min(MAX_SCALE, Math.max(this.#scale.get(unit) ?? 1, serverUsed / counted)))
       }
     }
     this.#record(extra)
   }
 
-  /** Records use the limiter did not count, ahead of everything queued, with a zero-work task. */
+  /** Records use the limiter did not count. */
   #record(cost: Readonly<Record<string, number>>): void {
-    if (!Object.values(cost).some((amount) => amount > 0)) return
-    this.limiter.run(() => undefined, { cost, priority: Number.MAX_SAFE_INTEGER }).catch(() => {})
+    if (Object.values(cost).some((amount) => amount > 0)) this.limiter.charge(cost)
   }
 
   /**
@@ -203,7 +206,7 @@ export class OriginState {
     if (now - this.#widenedAt < Math.max(...this.#quotas.map((q) => q.window))) return undefined
     this.#widenedAt = now
     for (const { unit } of this.#quotas) {
-      if (unit !== 'requests') this.#scale.set(unit, Math.min(4, (this.#scale.get(unit) ?? 1) * 1.25))
+      if (unit !== 'requests') this.#scale.set(unit, Math.min(MAX_SCALE, (this.#scale.get(unit) ?? 1) * 1.25))
     }
     if (this.#margin >= MARGIN.max) return undefined
     this.#margin = Math.min(MARGIN.max, this.#margin * 2)

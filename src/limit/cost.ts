@@ -19,6 +19,11 @@ export function requestsIn(cost: Cost): number {
   return typeof cost === 'number' ? cost : (cost[REQUESTS] ?? 1)
 }
 
+/** `cost` as an amount per unit, requests included. */
+export function perUnit(cost: Cost): Readonly<Record<string, number>> {
+  return typeof cost === 'number' ? { [REQUESTS]: cost } : { ...cost, [REQUESTS]: requestsIn(cost) }
+}
+
 /**
  * An error naming `option` if `cost` is not a Cost: a number of requests >= 1, or per unit a finite
  * amount >= 0 (requests whole: 0 for a task that only takes from a budget).
@@ -58,4 +63,22 @@ export function overLimitError(cost: Cost, rates: readonly ResolvedRate[]): Inva
   return new InvalidOptionError(
     `Limiter.run: cost ${costIn(cost, rate)} exceeds the rate ${formatRate(rate)}, so the task could never start`,
   )
+}
+
+/**
+ * What `actual` costs beyond `estimate` in each unit other than requests (negative: less), for a
+ * task that learns its real cost once done; an error naming `option` if `actual` is not a Cost.
+ */
+export function costChange(estimate: Cost, actual: unknown, option: string): Record<string, number> {
+  const invalid = costError(actual, option)
+  if (invalid) throw invalid
+  const change: Record<string, number> = {}
+  const units = new Set([...Object.keys(estimate), ...Object.keys(actual as Cost)])
+  for (const unit of units) {
+    if (unit === REQUESTS) continue
+    const rate = { limit: 1, interval: 1, unit }
+    const amount = costIn(actual as Cost, rate) - costIn(estimate, rate)
+    if (amount !== 0) change[unit] = amount
+  }
+  return change
 }

@@ -5,7 +5,7 @@ import type { Clock, TimerHandle } from './clock.js'
 import { type LimitOptions, type ResolvedLimits, resolveLimits } from './limits.js'
 import { PriorityQueue } from './queue.js'
 import { SignalWatch } from './signal-watch.js'
-import { type Cost, overLimitError } from './cost.js'
+import { type Cost, costError, overLimitError, perUnit } from './cost.js'
 import { Overtaking } from './overtaking.js'
 import {
   type LimiterStats,
@@ -14,7 +14,7 @@ import {
   type RunOptions,
   runOptionsError,
   type TaskContext,
-  unsignalled,
+  taskContext,
 } from './task.js'
 import { type Duration, parseDuration, parseRates, type Rate } from './units.js'
 
@@ -85,7 +85,7 @@ export class Limiter implements AsyncDisposable {
     if (this.#queue.size === 0 && this.#store.synchronous) {
       const now = this.#clock.now()
       const wait = this.#store.acquire(this.key, this.#policy, cost, now) as number
-      if (wait === 0) return this.#start(fn, signal, now, countsFromSent)
+      if (wait === 0) return this.#start(fn, signal, now, countsFromSent, cost)
       const queued = this.#enqueue(fn, signal, priority, cost, countsFromSent)
       if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
       return queued
@@ -120,6 +120,19 @@ export class Limiter implements AsyncDisposable {
     this.#drain()
   }
 
+  /**
+   * Counts `cost` against the rates now, without running anything or taking a slot: use the API
+   * says was made that this limiter did not count (before a quota was known, or by someone else).
+   */
+  charge(cost: Cost): void {
+    const invalid = costError(cost, 'Limiter.charge: cost')
+    if (invalid) throw invalid
+    const now = this.#clock.now()
+    // A store that cannot record it directly counts a task that does nothing, first in the queue.
+    if (this.#store.settle) this.#store.settle(this.key, now, perUnit(cost), now)
+    else this.run(noop, { cost, priority: Number.MAX_SAFE_INTEGER }).catch(noop)
+  }
+
   /** Holds every new start for `duration` (a number of ms or '30s'); running tasks go on. */
   async pause(duration: Duration): Promise<void> {
     const ms = parseDuration(duration, 'Limiter.pause: duration')
@@ -130,18 +143,14 @@ export class Limiter implements AsyncDisposable {
   /** Holds every new start until `date` (a Date or epoch ms), e.g. from a Retry-After header. */
   pauseUntil(date: Date | number): Promise<void> {
     const epochMs = typeof date === 'number' ? date : date.getTime()
-    if (!Number.isFinite(epochMs)) {
-      return Promise.reject(
-        new InvalidOptionError(`Limiter.pauseUntil: date must be a valid Date, got ${describeValue(date)}`),
-      )
-    }
-    return this.pause(Math.max(0, epochMs - this.#clock.wallTime()))
+    if (Number.isFinite(epochMs)) return this.pause(Math.max(0, epochMs - this.#clock.wallTime()))
+    const message = `Limiter.pauseUntil: date must be a valid Date, got ${describeValue(date)}`
+    return Promise.reject(new InvalidOptionError(message))
   }
 
   stats(): LimiterStats {
-    const peek = this.#store.synchronous
-      ? (this.#store.peek(this.key, this.#policy, 1, this.#clock.now()) as number)
-      : 0
+    const now = this.#clock.now()
+    const peek = this.#store.synchronous ? (this.#store.peek(this.key, this.#policy, 1, now) as number) : 0
     return { running: this.#running, queued: this.#queue.size, started: this.#started, nextStartIn: peek }
   }
 
@@ -205,12 +214,14 @@ export class Limiter implements AsyncDisposable {
     signal: AbortSignal | undefined,
     stampedAt: number,
     countsFromSent: boolean,
+    cost: Cost,
   ): Promise<Awaited<T>> {
     this.#running++
     this.#started++
     let result: T | PromiseLike<T>
     try {
-      result = fn(this.#context(signal, countsFromSent ? stampedAt : undefined))
+      const moves = countsFromSent && this.#restamps
+      result = fn(taskContext(this.#store, this.key, this.#clock, { signal, stampedAt, moves, cost }))
     } catch (error) {
       this.#finish()
       return Promise.reject(error)
@@ -218,19 +229,6 @@ export class Limiter implements AsyncDisposable {
     if (!countsFromSent && this.#restamps && this.#store.synchronous)
       this.#store.restamp!(this.key, stampedAt, this.#clock.now())
     return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
-  }
-
-  /** A task's context: one shared object unless it has a signal or its start moves when it is sent. */
-  #context(signal: AbortSignal | undefined, stampedAt: number | undefined): TaskContext {
-    if (stampedAt === undefined || !this.#restamps) return signal ? { signal, sent: noop } : unsignalled
-    let moved = false
-    const sent = () => {
-      if (moved) return
-      moved = true
-      // Starts never move back: a later start that moved this one already is kept.
-      this.#store.restamp!(this.key, stampedAt, this.#clock.now())
-    }
-    return { signal: signal ?? unsignalled.signal, sent }
   }
 
   /** Restamping matters only where a start is recorded against a rate, by a store that can. */
@@ -360,7 +358,10 @@ export class Limiter implements AsyncDisposable {
     }
     this.#queue.remove(node)
     this.#signals.detach(node)
-    this.#start(node.fn, node.signal, stampedAt, node.countsFromSent).then(node.resolve, node.reject)
+    this.#start(node.fn, node.signal, stampedAt, node.countsFromSent, node.cost).then(
+      node.resolve,
+      node.reject,
+    )
     return true
   }
 

@@ -49,6 +49,15 @@ export class MemoryStore implements LimiterStore {
     state.pace?.restamp(since, now)
   }
 
+  settle(key: string, since: number, change: Readonly<Record<string, number>>, now: number): void {
+    const state = this.#state(key)
+    for (const [unit, amount] of Object.entries(change)) {
+      const log = this.#log(state, { limit: 1, interval: 1, unit: unit === REQUESTS ? undefined : unit })
+      if (amount > 0) log.record(amount, now)
+      else if (amount < 0) log.refund(since, -amount)
+    }
+  }
+
   used(key: string, policy: LimitPolicy, unit: string, now: number): number {
     const state = this.#state(key)
     const rates = policy.rates.filter((rate) => (rate.unit ?? REQUESTS) === unit)

@@ -52,6 +52,26 @@ export class StartLog {
     }
   }
 
+  /**
+   * Takes `amount` of weight back from the starts made at or after `since`, oldest first: a start
+   * that cost less than its estimate. The start itself may have moved later (restamps), but never
+   * before `since`, so the weight taken back leaves the window no later than the start's would: the
+   * log never counts less than what is truly in a window.
+   */
+  refund(since: number, amount: number): void {
+    let first = this.#firstAfter(since)
+    while (first > 0 && this.#timeAt(first - 1) === since) first--
+    let taken = 0
+    for (let position = first; position < this.#size; position++) {
+      const index = (this.#oldest + position) % this.#sums.length
+      if (taken < amount) {
+        const weight = this.#sums[index]! - taken - this.#sumBefore(position)
+        taken += Math.min(weight, amount - taken)
+      }
+      this.#sums[index] = this.#sums[index]! - taken
+    }
+  }
+
   /** Drops starts at or before `cutoff`: no rate's window reaches back to them any more. */
   forgetUntil(cutoff: number): void {
     const times = this.#times

@@ -1,6 +1,8 @@
 import { describeValue, InvalidOptionError } from '../errors.js'
-import { type Cost, costError, overLimitError } from './cost.js'
+import type { Clock } from './clock.js'
+import { type Cost, costChange, costError, overLimitError } from './cost.js'
 import type { QueueNode } from './queue.js'
+import type { LimiterStore } from './store.js'
 import type { ResolvedRate } from './units.js'
 
 /** What `Limiter.run` takes besides the task, and what the task is given. */
@@ -33,11 +35,21 @@ export interface TaskContext {
   signal: AbortSignal
   /** With `countsFrom: 'sent'`: the work reaches the API now, so its start counts from now. */
   sent(): void
+  /**
+   * What the task really cost, once known (an LLM call's usage from its response): the budgets
+   * (rates in units other than requests) count that instead of the estimate it started with, down
+   * or up. The first call counts; requests are not changed. Where the store cannot (Redis), nothing.
+   */
+  used(cost: Cost): void
 }
 
 export const noop = () => {}
 /** The context of tasks run without a signal: one frozen object for all of them. */
-export const unsignalled: TaskContext = Object.freeze({ signal: new AbortController().signal, sent: noop })
+export const unsignalled: TaskContext = Object.freeze({
+  signal: new AbortController().signal,
+  sent: noop,
+  used: noop,
+})
 
 export interface LimiterStats {
   /** Tasks of this limiter running now. */
@@ -72,4 +84,36 @@ export function runOptionsError(
     )
   }
   return costError(cost, 'Limiter.run: option `cost`') ?? overLimitError(cost, rates)
+}
+
+/**
+ * The context of a task started at `stampedAt` (its acquire's time): one shared object unless it
+ * has a signal, its start `moves` when it is sent (restamp), or it may settle a budget cost.
+ */
+export function taskContext(
+  store: LimiterStore,
+  key: string,
+  clock: Clock,
+  task: { signal: AbortSignal | undefined; stampedAt: number; moves: boolean; cost: Cost },
+): TaskContext {
+  const { signal, stampedAt, cost } = task
+  const settles = typeof cost !== 'number' && store.settle !== undefined
+  if (!task.moves && !settles) return signal ? { signal, sent: noop, used: noop } : unsignalled
+  let moved = !task.moves
+  let settled = !settles
+  return {
+    signal: signal ?? unsignalled.signal,
+    sent: () => {
+      if (moved) return
+      moved = true
+      // Starts never move back: a later start that moved this one already is kept.
+      store.restamp!(key, stampedAt, clock.now())
+    },
+    used: (actual) => {
+      const change = costChange(cost, actual, 'TaskContext.used: cost')
+      if (settled) return
+      settled = true
+      store.settle!(key, stampedAt, change, clock.now())
+    },
+  }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { StoreUnavailableError } from '../errors.js'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Cost, costIn, requestsIn } from '../limit/cost.js'
+import { type Cost, costIn, perUnit } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
@@ -295,7 +295,8 @@ export class RedisStore implements LimiterStore {
       const { rateMargin: margin, smooth } = policy
       // Named by the rate as configured, so processes with different margins still share windows.
       const rateKeys = policy.rates.map(
-        (rate) => `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
+        (rate) =>
+          `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
       )
       prepared = {
         keys: [`${base}leases`, `${base}pause`, `${base}pace`, ...rateKeys],
@@ -334,7 +335,7 @@ export class RedisStore implements LimiterStore {
 
 /** ACQUIRE's cost: a number of requests, or JSON per unit naming requests too (the script reads it so). */
 function costArgument(cost: Cost): number | string {
-  return typeof cost === 'number' ? cost : JSON.stringify({ ...cost, [REQUESTS]: requestsIn(cost) })
+  return typeof cost === 'number' ? cost : JSON.stringify(perUnit(cost))
 }
 
 /** A store keeping limiter state in Redis; pass it with the same `key` to limiters that share a quota. */

@@ -169,7 +169,7 @@ function maxWeightInWindow(starts: readonly { at: number; weight: number }[], wi
 }
 
 describe('Limiter budgets in several units (manual clock)', () => {
-  it('holds a token budget and a request rate together, whatever each task costs, and runs every task', async () => {
+  it('holds a token budget and a request rate together, whatever each task costs or gives back, and runs every task', async () => {
     await fc.assert(
       fc.asyncProperty(
         rateArb,
@@ -179,6 +179,8 @@ describe('Limiter budgets in several units (manual clock)', () => {
             arrival: fc.integer({ min: 0, max: 1000 }),
             duration: fc.integer({ min: 0, max: 80 }),
             share: fc.double({ min: 0, max: 1, noNaN: true }),
+            // What it really used, as a share of its estimate, told once it is done (none: never).
+            used: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
           }),
           { minLength: 1, maxLength: 40 },
         ),
@@ -198,9 +200,15 @@ describe('Limiter budgets in several units (manual clock)', () => {
             const cost = { tokens: task.share * tokens.limit }
             clock.setTimer(() => {
               void limiter.run(
-                async () => {
-                  starts.push({ at: clock.now(), weight: cost.tokens })
+                async (context) => {
+                  const start = { at: clock.now(), weight: cost.tokens }
+                  starts.push(start)
                   await sleep(clock, task.duration)
+                  if (task.used !== undefined) {
+                    // The rest is given back: what the window truly held is the usage.
+                    start.weight = task.used * cost.tokens
+                    context.used({ tokens: start.weight })
+                  }
                   ran++
                 },
                 { cost },

@@ -308,6 +308,38 @@ describe('Limiter order with budgets (tokens)', () => {
     expect(order.names()).toEqual(['a'])
   })
 
+  it('counts what a task says it used instead of its estimate, down or up, once', async () => {
+    const clock = createManualClock()
+    const { task, log } = recorder(clock)
+    const limiter = createLimiter({ rate: '1000 tokens/s', clock })
+    await limiter.run((context) => context.used({ tokens: 300 }), { cost: { tokens: 800 } })
+    // 500 of the 800 came back: a call of 700 fits at once.
+    void limiter.run(task('700'), { cost: { tokens: 700 } })
+    await clock.advance(0)
+    expect(log).toEqual([{ name: '700', at: 0 }])
+    // No more than the 500 came back: the window holds 300 + 700, and a call of 1 waits.
+    void limiter.run(task('1'), { cost: { tokens: 1 } })
+    await clock.advance(0)
+    expect(log).toHaveLength(1)
+    await clock.advance(1000)
+    // Used more than estimated: the 400 more count from when it was said, so a call of 700 waits.
+    await limiter.run(
+      (context) => {
+        context.used({ tokens: 600 })
+        context.used({ tokens: 0 })
+      },
+      { cost: { tokens: 200 } },
+    )
+    void limiter.run(task('late'), { cost: { tokens: 700 } })
+    await clock.advance(999)
+    expect(log.map((entry) => entry.name)).toEqual(['700', '1'])
+    await clock.advance(1)
+    expect(log.at(-1)).toEqual({ name: 'late', at: 2000 })
+    await expect(
+      limiter.run((context) => context.used({ tokens: -1 }), { cost: { tokens: 1 } }),
+    ).rejects.toThrow(/TaskContext.used: cost.tokens must be a finite number >= 0, got -1/)
+  })
+
   it('lets lighter tasks pass a waiting head for one window of the budget at most', async () => {
     const clock = createManualClock()
     const { task, log } = recorder(clock)

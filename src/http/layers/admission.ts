@@ -1,8 +1,10 @@
 import { AbortError, ClosedError } from '../../errors.js'
 import type { Clock } from '../../limit/clock.js'
+import type { Cost } from '../../limit/cost.js'
 import type { TaskContext } from '../../limit/task.js'
-import type { CallLayer } from '../call.js'
+import { type CallLayer, responseTo } from '../call.js'
 import { requestAbortError } from '../errors.js'
+import type { Response } from '../response.js'
 import { shownUrl } from '../spec.js'
 
 /**
@@ -10,7 +12,13 @@ import { shownUrl } from '../spec.js'
  * the slot until its answer has been read. A wait that is aborted settles as an AbortError naming
  * the request and the attempts it had made.
  */
-export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean }): CallLayer {
+export function admissionLayer(settings: {
+  clock: Clock
+  isClosed: () => boolean
+  /** ClientOptions.usage: a 2xx answer's real cost, settled with the limiter before the slot goes. */
+  usage?: ((response: Response) => Cost | undefined) | undefined
+}): CallLayer {
+  const { usage, clock } = settings
   return (next) => (call) => {
     call.attempts++
     // A shared limiter outlives the client: after close() no attempt may start on its closed dispatcher.
@@ -25,7 +33,13 @@ export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean
     const attempt = (context: TaskContext) => {
       started = true
       call.sent = context.sent
-      return next(call)
+      if (!usage) return next(call)
+      return next(call).then((answer) => {
+        if (answer.status < 200 || answer.status >= 300) return answer
+        const used = usage(responseTo(call, answer, clock))
+        if (used !== undefined) context.used(used)
+        return answer
+      })
     }
     const cost = call.req.cost
     // A cost in tokens is scaled by what the server has shown the estimates to be worth.
@@ -33,7 +47,7 @@ export function admissionLayer(settings: { clock: Clock; isClosed: () => boolean
       cost === undefined ? call.runOptions : { ...call.runOptions, cost: call.state.scaled(cost) }
     return call.state.limiter.run(attempt, options).catch((error: unknown) => {
       if (started || !(error instanceof AbortError)) throw error
-      throw requestAbortError(call.info(call.attempts - 1, settings.clock), error)
+      throw requestAbortError(call.info(call.attempts - 1, clock), error)
     })
   }
 }

@@ -34,6 +34,29 @@ describe('admission layer', () => {
     })
   })
 
+  test("a 2xx answer's usage settles the budget, down or up; an error status keeps the estimate", async () => {
+    const used = [300, 1200]
+    const statuses = [200, 200, 500]
+    const { call, clock } = testCall({ limits: { rate: '1000 tokens/s' }, cost: { tokens: 800 } })
+    const send = admissionLayer({
+      clock,
+      isClosed: () => false,
+      usage: (response) => {
+        expect(response.status).toBe(200)
+        return { tokens: used.shift()! }
+      },
+    })(async () => answer(statuses.shift()!))
+    await send(call)
+    // The window counts the 300 it used, not the 800 it was estimated at.
+    expect(call.state.limiter.usedIn('tokens')).toBe(300)
+    await clock.advance(1000)
+    await send(call)
+    expect(call.state.limiter.usedIn('tokens')).toBe(1200)
+    await clock.advance(1000)
+    await send(call)
+    expect(call.state.limiter.usedIn('tokens')).toBe(800)
+  })
+
   test('a closed client starts no attempt', async () => {
     const { call, clock } = testCall()
     let sent = 0

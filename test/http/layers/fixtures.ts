@@ -1,3 +1,4 @@
+import type { Cost } from '../../../src/limit/cost.js'
 import { Call, type CallSend, type ManyCall } from '../../../src/http/call.js'
 import { Emitter } from '../../../src/http/events.js'
 import { OriginState } from '../../../src/http/origins.js'
@@ -9,11 +10,17 @@ import { createLimiter, type LimiterOptions } from '../../../src/limit/limiter.j
 
 /** A call to GET https://api.test/items on a manual clock, with its own origin limiter. */
 export function testCall(
-  options: { method?: string; limits?: LimiterOptions; many?: ManyCall; clock?: ManualClock } = {},
+  options: {
+    method?: string
+    limits?: LimiterOptions
+    many?: ManyCall
+    clock?: ManualClock
+    cost?: Cost
+  } = {},
 ): { call: Call; clock: ManualClock; emitter: Emitter } {
   const clock = options.clock ?? createManualClock()
   const req = prepareRequest(
-    { url: 'https://api.test/items', method: options.method ?? 'GET' },
+    { url: 'https://api.test/items', method: options.method ?? 'GET', cost: options.cost },
     { base: undefined, origins: undefined, headers: {} },
   )
   const state = new OriginState(req.origin, createLimiter({ ...options.limits, clock }), true)

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Command } from 'commander'
 import { formatRate, type ResolvedRate } from '../../limit/units.js'
+import { quotaUse } from '../../mock/quota-use.js'
 import { startMockServer } from '../../mock/server.js'
 import type { CommandContext } from '../context.js'
 import { duration, oneOf, rates, wholeNumber } from '../flags.js'
-import { formatMs } from '../report/format.js'
 import { chatsInput, itemsInput } from './demo-input.js'
 import { runCommand } from './run.js'
 
@@ -95,26 +95,55 @@ async function actOne(
     // Faults volley retries past; no `hang` (it would only show the timeout) and no 4xx (no retry helps).
     faults: { 500: 0.02, 503: 0.02, reset: 0.01, malformed: 0.01 },
     seed: 7,
+    recordArrivals: true,
   })
   context.io.stderr.write(
     [
-      `volley demo, act 1: a mock API at ${server.url} with a ${formatRate(rate)} quota, ${min}-${latency}ms latency and 6% faults (500, 503, resets, broken JSON)`,
+      `volley demo, act 1: a mock API at ${server.url} with a ${rateText(rate)} quota, ${min}-${latency}ms latency and 6% faults (500, 503, resets, broken JSON)`,
       `volley demo: ${count} requests in ${input} (GET /items/:id, POST /anything with JSON, [url, params] lines)`,
       `volley demo: volley does not know the quota: it learns it from the RateLimit headers, and retries the faults`,
       '',
     ].join('\n'),
   )
-  return runVolley(context, [
+  const out = join(dir, 'results.jsonl')
+  const code = await runVolley(context, [
     input,
     '--base-url',
     server.url,
     '--out',
-    join(dir, 'results.jsonl'),
+    out,
     '--concurrency',
     '16',
     '--retries',
     '5',
   ])
+  const stats = server.stats()
+  context.io.stderr.write(
+    `volley demo: the mock API counted ${stats.requests} requests (retries included), ${stats.rateLimited} refused (429)${quotaUsed(server.arrivals().admitted, rate)}\n`,
+  )
+  return code
+}
+
+/**
+ * ': 38.5/s admitted after the first window, 96% of the quota': the quota as the server saw it used
+ * once volley had learned it (the summary's rate counts results, not the retries that used quota too).
+ */
+function quotaUsed(admitted: readonly number[], rate: ResolvedRate): string {
+  const from = admitted[0]! + rate.interval
+  const after = admitted.filter((t) => t >= from)
+  // Too short a run for a whole quota after the first window: nothing to say.
+  if (after.length <= rate.limit) return ''
+  const perSecond = ((after.length - 1) * 1000) / (after.at(-1)! - after[0]!)
+  const share = quotaUse(admitted, rate.limit, rate.interval, from)
+  return `; after the first window ${perSecond.toFixed(1)}/s admitted, ${(share * 100).toFixed(1)}% of the quota`
+}
+
+/** '40/s', '600/min' as a person writes them; other intervals as formatRate does. */
+function rateText(rate: ResolvedRate): string {
+  const unit = rate.unit === undefined ? '' : ` ${rate.unit}`
+  if (rate.interval === 1000) return `${rate.limit}${unit}/s`
+  if (rate.interval === 60_000) return `${rate.limit}${unit}/min`
+  return formatRate(rate)
 }
 
 /**
@@ -140,13 +169,13 @@ async function actTwo(
     seed: 7,
     recordArrivals: true,
   })
-  const budget = `${tokens.limit} tokens/${tokens.interval === 1000 ? 's' : formatMs(tokens.interval)}`
   context.io.stderr.write(
     [
       '',
-      `volley demo, act 2: an LLM API at ${server.url} in OpenAI's dialect, limiting ${CHAT_REQUESTS.replace('/', ' requests/')} and ${budget}: a call costs its max_tokens plus a quarter of its prompt's characters`,
+      `volley demo, act 2: an LLM API at ${server.url} in OpenAI's dialect, limiting ${CHAT_REQUESTS.replace('/', ' requests/')} and ${rateText({ ...tokens, unit: 'tokens' })}: a call costs its max_tokens plus a quarter of its prompt's characters`,
       `volley demo: ${chats} chat completions in ${input} (max_tokens 40-400, prompts of 40-1200 characters; ${maxTokens} max_tokens in all)`,
-      `volley demo: volley is not told the budget: it learns it from the x-ratelimit-*-tokens headers; --cost-field json.max_tokens gives each call's estimate`,
+      `volley demo: volley is not told the budget: it learns it from the x-ratelimit-*-tokens headers`,
+      `volley demo: --cost-field json.max_tokens gives each call's estimate, low (the prompt is charged too): what the headers say is left corrects it`,
       '',
     ].join('\n'),
   )
@@ -167,8 +196,11 @@ async function actTwo(
   const stats = server.stats()
   const { admitted } = server.arrivals()
   const seconds = admitted.length > 1 ? (admitted.at(-1)! - admitted[0]!) / 1000 : 0
+  // As the arrival tests judge a budget's use: what was charged, over the time from the first call
+  // admitted to the last plus the one window's worth that is there at the start.
+  const share = stats.tokens.charged / (tokens.limit * ((seconds * 1000) / tokens.interval + 1))
   context.io.stderr.write(
-    `volley demo: the mock API counted ${stats.requests} calls, ${stats.rateLimited} refused (429); ${stats.tokens.charged} tokens charged up front (max_tokens + prompt/4), settled to ${stats.tokens.used} used, over ${seconds.toFixed(1)} s from the first call admitted to the last\n`,
+    `volley demo: the mock API counted ${stats.requests} calls, ${stats.rateLimited} refused (429); ${stats.tokens.charged} tokens charged up front (max_tokens + prompt/4, settled to ${stats.tokens.used} used) in ${seconds.toFixed(1)} s from the first call admitted to the last: ${(share * 100).toFixed(0)}% of the budget\n`,
   )
   return code
 }

@@ -20,8 +20,8 @@ Examples:
   $ volley run users.jsonl --base-url https://api.example.com/v1 --resume     # after a crash or Ctrl-C
   $ volley run people.csv --base-url https://api.example.com --id-column user_id --params name,city
   $ cat specs.jsonl | volley run - --base-url https://api.example.com --out - | jq .status
-  $ volley run chats.jsonl --base-url https://api.openai.com --header-env 'Authorization: Bearer $OPENAI_API_KEY' \\
-      --cost-field json.max_tokens          # token budget learned from the headers, each line's estimate from it
+  $ volley run chats.jsonl --base-url https://api.openai.com --cost-field json.max_tokens \\
+      --header-env 'Authorization: Bearer $OPENAI_API_KEY'   # token budget learned, each call's cost its max_tokens
   $ volley run big.jsonl --shard 1/4 --out part1.jsonl      # one of four machines
   $ volley run big.jsonl --shard 2/4 --out part2.jsonl --rate 30/s --redis redis://cache:6379 --key acme-api
 

@@ -4,9 +4,12 @@ import { createClient } from '../http/client.js'
 import type { ClientError } from '../http/errors.js'
 import type { ClientOptions } from '../http/options.js'
 import type { TimerHandle } from '../limit/clock.js'
+import type { Cost } from '../limit/cost.js'
+import { parseRates } from '../limit/units.js'
+import { type CostField, withCostFields } from './cost-field.js'
 import { entryHash, newJobId } from './fingerprint.js'
 import { countLines } from './input/count.js'
-import type { InputEntry } from './input/entry.js'
+import { type InputEntry, InputError } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
 import type { Io } from './io.js'
 import { DoneSet } from './output/done-set.js'
@@ -45,6 +48,8 @@ export interface JobOptions {
   failFast: boolean
   shard: Shard | undefined
   body: BodyMode
+  /** --cost-field: where each line's cost is read from (a line's own `cost` wins). */
+  costFields: readonly CostField[]
   /** All but the job's id, which the output decides (see `runId`). */
   requests: Omit<RequestDefaults, 'job'>
   /** --run-id: the job's id, chosen; else a new job draws one and a resumed job keeps its own. */
@@ -86,6 +91,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const requests: RequestDefaults = { ...options.requests, job: resumed.job ?? options.runId ?? newJobId() }
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats(io.clock)
+  stats.costs.budgets(parseRates(options.client.rate, '--rate'), 'given')
   stats.previouslyDone = done.size
   stats.previouslyFailed = resumed.failed
   if (options.input.path !== '-') void estimateTotal(options, stats)
@@ -141,10 +147,11 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         if (e.status === 429) stats.rateLimited++
       },
       pause: (e) => stats.pause(e.ms),
+      quota: (e) => stats.costs.budgets(e.rates, 'learned'),
     },
   })
   // Stream positions -> input lines, for the requests in flight only.
-  const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[] }>()
+  const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[]; cost?: Cost }>()
   let position = 0
   const check = new InputCheck(done, options.out)
   // This job's lines read (each is written, or not run), the last line read, and whether the input ended.
@@ -164,9 +171,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         continue
       }
       const line = prepareLine(entry.spec, at, requests)
-      pending.set(position++, line)
+      const spec = withCostFields(line.spec, options.costFields, entry.line)
+      if (spec instanceof InputError) {
+        await write(errorRecord(spec, line.meta, line.secrets))
+        continue
+      }
+      pending.set(position++, { ...line, cost: (spec as { cost?: Cost }).cost })
       stats.active++
-      yield line.spec
+      yield spec
     }
     if (stopping) return
     check.end()
@@ -190,7 +202,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
     for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
       stats.active--
-      const { meta, secrets } = pending.get(result.index)!
+      const { meta, secrets, cost } = pending.get(result.index)!
       pending.delete(result.index)
       const notRun = result.ok ? undefined : notRunReason(result.error)
       if (notRun !== undefined) {
@@ -200,11 +212,11 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         if (!stopping) stop(notRun, false)
         continue
       }
-      await write(
-        result.ok
-          ? responseRecord(result.value, meta, options.body, secrets)
-          : errorRecord(result.error, meta, secrets),
-      )
+      const record = result.ok
+        ? responseRecord(result.value, meta, options.body, secrets)
+        : errorRecord(result.error, meta, secrets)
+      await write(record)
+      stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -4,6 +4,7 @@ import { resolveBaseUrl } from '../../http/options.js'
 import { redactUrl, secretValues } from '../../redact.js'
 import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
 import { formatOf, type InputFormat } from '../input/open.js'
+import { costFields } from '../cost-field.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
 import type { BodyMode } from '../output/record.js'
@@ -18,6 +19,7 @@ export interface RunFlags {
   allowOrigin: string[]
   concurrency: string
   rate: string[]
+  costField: string[]
   rateMargin: string
   retries: string
   timeout: string
@@ -122,6 +124,7 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     failFast: flags.failFast === true,
     shard: shardOf,
     body: oneOf('--body', flags.body, BODY_MODES),
+    costFields: costFields('--cost-field', flags.costField),
     requests: {
       method,
       base,

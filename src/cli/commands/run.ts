@@ -11,7 +11,7 @@ import { type ResolvedRun, type RunFlags, resolveRunFlags } from './run-options.
 
 const EXAMPLES = `
 Input: one request per line, as JSON (a URL string, a [url, params] tuple, or an object
-{ url, method, params, headers, json, body, id }) or a plain URL; or CSV with a url column.
+{ url, method, params, headers, json, body, id, cost }) or a plain URL; or CSV with a url column.
 
 Examples:
   $ volley run urls.txt --out results.jsonl
@@ -20,6 +20,8 @@ Examples:
   $ volley run users.jsonl --base-url https://api.example.com/v1 --resume     # after a crash or Ctrl-C
   $ volley run people.csv --base-url https://api.example.com --id-column user_id --params name,city
   $ cat specs.jsonl | volley run - --base-url https://api.example.com --out - | jq .status
+  $ volley run chats.jsonl --base-url https://api.openai.com --cost-field json.max_tokens \\
+      --header-env 'Authorization: Bearer $OPENAI_API_KEY'   # token budget learned, each call's cost its max_tokens
   $ volley run big.jsonl --shard 1/4 --out part1.jsonl      # one of four machines
   $ volley run big.jsonl --shard 2/4 --out part2.jsonl --rate 30/s --redis redis://cache:6379 --key acme-api
 
@@ -53,7 +55,13 @@ export function runCommand(context: CommandContext): Command {
     .option('-c, --concurrency <n>', 'requests in flight at once', '16')
     .option(
       '-r, --rate <rate>',
-      "most starts per window: '10/s', '600/min', '100/10s' (repeatable: all hold)",
+      "most starts per window: '10/s', '600/min', '100/10s'; a budget in another unit: '30000 tokens/min' (repeatable: all hold)",
+      collect,
+      [],
+    )
+    .option(
+      '--cost-field <[unit=]path>',
+      "where each line's cost is: 'json.max_tokens' (tokens), 'output-tokens=json.max_tokens'; a line's own cost wins (repeatable, one per unit)",
       collect,
       [],
     )

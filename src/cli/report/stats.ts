@@ -1,6 +1,7 @@
 import hdr from 'hdr-histogram-js'
 import type { Clock } from '../../limit/clock.js'
 import type { ResultRecord } from '../output/record.js'
+import { CostTally } from './costs.js'
 
 /** Counters of one run, fed by results and the client's events; read by the reporters and the summary. */
 export class RunStats {
@@ -21,6 +22,8 @@ export class RunStats {
   retries = 0
   rateLimited = 0
   readonly statuses = new Map<string, number>()
+  /** Tokens (and other units) the requests cost, and the budgets in force. */
+  readonly costs = new CostTally()
   readonly #latency = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 3_600_000,

@@ -1,4 +1,5 @@
 import { formatMs, throughput } from './format.js'
+import type { Budget } from './costs.js'
 import type { RunStats } from './stats.js'
 
 /** The end-of-run report; `--json` prints this object as one JSON line. */
@@ -18,6 +19,15 @@ export interface Summary {
   retries: number
   rateLimited: number
   pausedMs: number
+  /** Only when a request had a cost in another unit than requests, or such a budget was in force. */
+  costs?: {
+    /** Per unit, the estimated cost of the requests sent: their lines' `cost` (or --cost-field), once each. */
+    estimated: Record<string, number>
+    /** Tokens the responses' `usage` reported, summed; null when no response reported any. */
+    usageTokens: number | null
+    /** Budgets in other units than requests in force at the end: given (--rate) or learned. */
+    budgets: Budget[]
+  }
   out: string
   interrupted: boolean
   stopped: string | undefined
@@ -46,8 +56,16 @@ export function summarize(
     retries: stats.retries,
     rateLimited: stats.rateLimited,
     pausedMs: Math.round(stats.pausedMs),
+    ...(stats.costs.tracking ? { costs: costsOf(stats) } : {}),
     out: extra.out,
   }
+}
+
+function costsOf({ costs }: RunStats): NonNullable<Summary['costs']> {
+  const estimated = Object.fromEntries(
+    [...costs.estimated].map(([unit, amount]) => [unit, Math.round(amount)] as const),
+  )
+  return { estimated, usageTokens: costs.reportedTokens ?? null, budgets: costs.inForce }
 }
 
 /** The summary for humans: a few short lines. */
@@ -63,7 +81,25 @@ export function formatSummary(s: Summary): string {
     lines.push(`  statuses  ${statuses.join(', ')}`)
   }
   lines.push(`  retries ${s.retries} · 429s ${s.rateLimited} · paused by the server ${formatMs(s.pausedMs)}`)
+  if (s.costs) lines.push(`  tokens    ${costsText(s.costs)}`)
   lines.push(`  output    ${s.out}`)
   if (s.stopped) lines.push(`  stopped   ${s.stopped}`)
   return lines.join('\n')
+}
+
+/** "41200 estimated (the lines' costs) · 35210 used per the responses' usage · budget 3000 tokens/1.0s (learned)". */
+function costsText(costs: NonNullable<Summary['costs']>): string {
+  // The line says tokens: other units are named.
+  const estimated = Object.entries(costs.estimated).map(([unit, n]) =>
+    unit === 'tokens' ? `${n}` : `${n} ${unit}`,
+  )
+  const parts = [
+    estimated.length > 0
+      ? `${estimated.join(' + ')} estimated (the lines' costs)`
+      : "none estimated: no line gave its cost ('cost' in the line, or --cost-field)",
+  ]
+  if (costs.usageTokens !== null) parts.push(`${costs.usageTokens} used per the responses' usage`)
+  for (const b of costs.budgets)
+    parts.push(`budget ${b.limit} ${b.unit}/${formatMs(b.interval)} (${b.source})`)
+  return parts.join(' · ')
 }

@@ -76,6 +76,35 @@ describe("a client with no rate, against the mock's LLM profiles (5 requests/s)"
   )
 })
 
+describe("a client with no rate, against the mock's Shopify profile (a bucket of 100 leaking 5/s)", () => {
+  // Shopify's bucket leaks its size in 20 s (40 at 2/s, 400 at 20/s): 100 at 5/s keeps that and a short test.
+  const BUCKET = 100
+  const LEAK_PER_S = 5
+  const CALLS = 130
+
+  test('no refusal but of the first requests in flight, and the job within 130% of the ideal time', async (context) => {
+    await using server = await startMockServer({
+      profile: { name: 'shopify', requests: `${LEAK_PER_S}/s`, bucket: BUCKET },
+      recordArrivals: true,
+    })
+    const concurrency = 4
+    await using api = createClient({ baseUrl: server.url, concurrency })
+    const results = await api.all(Array.from({ length: CALLS }, (_, i) => `/items/${i}`))
+    expect(results.every((r) => r.ok)).toBe(true)
+    const { admitted } = server.arrivals()
+    // Ideal: the bucket's size at once, then one call per leak.
+    const ideal = ((CALLS - BUCKET) / LEAK_PER_S) * 1000
+    const took = admitted.at(-1)! - admitted[0]!
+    const { rateLimited } = server.stats()
+    context.annotate(
+      `refused ${rateLimited}, ${admitted.length} admitted in ${took.toFixed(0)} ms at the server: ${((took / ideal) * 100).toFixed(1)}% of the ideal ${ideal} ms`,
+    )
+    expect(rateLimited).toBeLessThanOrEqual(concurrency)
+    expect(admitted).toHaveLength(CALLS)
+    expect(took).toBeLessThanOrEqual(1.3 * ideal)
+  })
+})
+
 describe('a token budget learned from the headers (OpenAI profile: 100 requests/s, 3,000 tokens/s)', () => {
   /** 60 chat calls of random sizes, the same every time. */
   const chats = () => {

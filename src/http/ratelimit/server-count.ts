@@ -92,7 +92,8 @@ class LeakyBucketCount implements Count {
   sent = 0
   #size = Number.POSITIVE_INFINITY
   #leakPerMs = 0
-  #basisSeq = 0
+  /** Below every send's number until the first answer is read. */
+  #basisSeq = -1
   #basisLevel = 0
   #basisAt = 0
 

@@ -76,6 +76,30 @@ describe("a client with no rate, against the mock's LLM profiles (5 requests/s)"
   )
 })
 
+describe("GitHub's secondary limit, against the mock's github profile (more than 2 in flight is refused)", () => {
+  test('a 403 that says it is a secondary limit pauses the whole origin for its Retry-After, then the request is retried', async (context) => {
+    // A sixtieth of the minute: Retry-After 1 s.
+    await using server = await startMockServer({
+      profile: { name: 'github', requests: '1000/min', secondary: 2 },
+      recordArrivals: true,
+    })
+    await using api = createClient({ baseUrl: server.url, concurrency: 3, retry: 9 })
+    const results = await api.all(Array.from({ length: 6 }, () => '/delay/100'))
+    expect(results.every((r) => r.ok)).toBe(true)
+    const { all, admitted } = server.arrivals()
+    const refusedAt = all.filter((at) => !admitted.includes(at))
+    context.annotate(
+      `${all.length} arrivals, refused at ${refusedAt.map((t) => Math.round(t - all[0]!)).join(', ')} ms`,
+    )
+    expect(refusedAt.length).toBeGreaterThan(0)
+    // Nothing reaches the server while the origin is paused: from the moment the client has read
+    // the refusal (a few ms: what was already sent still arrives) to the end of the second it said.
+    for (const at of refusedAt) {
+      expect(all.filter((t) => t > at + 20 && t < at + 1000 - 20)).toEqual([])
+    }
+  })
+})
+
 describe("a client with no rate, against the mock's Shopify profile (a bucket of 100 leaking 5/s)", () => {
   // Shopify's bucket leaks its size in 20 s (40 at 2/s, 400 at 20/s): 100 at 5/s keeps that and a short test.
   const BUCKET = 100

@@ -5,8 +5,8 @@ const DOCS = 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-th
 
 /**
  * GitHub's dialect (docs.github.com "Rate limits for the REST API"). Primary limit: a fixed window
- * (GitHub's hour, here `requests.interval`) that opens at the first request (at the start of its
- * second) and resets whole at its end; every response carries x-ratelimit-{limit,remaining,used,reset} (reset in epoch seconds) and
+ * (GitHub's hour, here `requests.interval`) that opens at the first request and resets whole at its
+ * end; every response carries x-ratelimit-{limit,remaining,used,reset} (reset in epoch seconds) and
  * x-ratelimit-resource: core; past the limit, 403 with remaining 0 and no Retry-After (the client
  * waits for x-ratelimit-reset). Secondary limit: more than `secondary` requests in flight is 403
  * with Retry-After and a "secondary rate limit" message; it counts nothing against the primary one.
@@ -28,10 +28,9 @@ export function gitHubQuota(requests: ResolvedRate, secondary: number): Quota {
 
   return {
     admit({ now, wallTime, inFlight }): QuotaVerdict {
-      // A new window opens with the first request after the last one closed, as GitHub's does, at
-      // the start of its wall-clock second: it ends on the epoch second x-ratelimit-reset says.
+      // A new window opens with the first request after the last one closed, as GitHub's does.
       if (now >= windowStart + requests.interval) {
-        windowStart = now - (wallTime % 1000)
+        windowStart = now
         used = 0
       }
       if (inFlight > secondary) {

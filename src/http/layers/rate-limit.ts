@@ -8,7 +8,7 @@ import { parseRateLimitHeaders } from '../ratelimit/index.js'
 import type { HeaderBag, RateLimitInfo } from '../ratelimit/model.js'
 import { parseRetryAfter } from '../ratelimit/retry-after.js'
 import { isSecondaryLimit, secondaryWait } from '../ratelimit/secondary.js'
-import { type CountTicket, ServerCounts } from '../ratelimit/server-count.js'
+import { ServerCounts } from '../ratelimit/server-count.js'
 import { headerText, resetValue } from '../ratelimit/values.js'
 
 export interface RateLimitSettings {

@@ -120,6 +120,9 @@ class LeakyBucketCount implements Count {
 /** The numbers a send was given in each count it was counted in. */
 export type CountTicket = ReadonlyMap<Count, number>
 
+/** The ticket of a send to a server whose count nobody keeps (most): nothing to allocate. */
+const NO_TICKET: CountTicket = new Map()
+
 /**
  * An origin's server counts, one per resource the server names (GitHub counts core, search, graphql
  * apart: 5,000/h is not 30/min). A send is counted in its resource's count when its path's first
@@ -127,6 +130,14 @@ export type CountTicket = ReadonlyMap<Count, number>
  * count otherwise (the safe side). A full count pauses the whole origin: requests cannot be held
  * apart by resource without holding their concurrency slots.
  */
+/**
+ * Resources kept (GitHub names a handful): a server naming thousands would have every send counted
+ * thousands of times. Answers from more are not counted; their refusals still pause the origin.
+ */
+const MAX_RESOURCES = 16
+/** Path segments remembered; past them a new one is counted in every resource's count. */
+const MAX_SEGMENTS = 1000
+
 export class ServerCounts {
   readonly #counts = new Map<string, Count>()
   /** Each path's first segment, and the one resource its answers named (null: several). */
@@ -134,8 +145,8 @@ export class ServerCounts {
 
   /** Counts a send to `path` made at `now`; returns the ticket its answer is observed with (and `wait` reads). */
   count(path: string, now: number, inFlight: number): CountTicket {
+    if (this.#counts.size === 0) return NO_TICKET
     const ticket = new Map<Count, number>()
-    if (this.#counts.size === 0) return ticket
     const resource = this.#resourceOf.get(segment(path))
     const own = resource === null || resource === undefined ? undefined : this.#counts.get(resource)
     for (const count of own ? [own] : this.#counts.values()) {
@@ -152,10 +163,13 @@ export class ServerCounts {
    */
   observe(ticket: CountTicket, path: string, counting: Counting, now: number, inFlight: number): number {
     const resource = counting.kind === 'fixed-window' ? counting.resource : ''
+    let count = this.#counts.get(resource)
+    if (!count && this.#counts.size >= MAX_RESOURCES) return 0
     const key = segment(path)
     const known = this.#resourceOf.get(key)
-    this.#resourceOf.set(key, known === undefined || known === resource ? resource : null)
-    let count = this.#counts.get(resource)
+    if (known !== undefined || this.#resourceOf.size < MAX_SEGMENTS) {
+      this.#resourceOf.set(key, known === undefined || known === resource ? resource : null)
+    }
     if (!count || (counting.kind === 'fixed-window') !== count instanceof FixedWindowCount) {
       count = counting.kind === 'fixed-window' ? new FixedWindowCount() : new LeakyBucketCount()
       // The sends in flight were made before the count existed: taken as made after this one.

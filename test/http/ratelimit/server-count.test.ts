@@ -92,3 +92,11 @@ describe('a leaky bucket (Shopify)', () => {
     expect(counts.observe(ticket, '/orders.json', bucket(1), 1000, 0)).toBe(0)
   })
 })
+
+describe('hostile answers', () => {
+  test('past 16 resources, answers from a new one are not counted: a send is never counted thousands of times', () => {
+    const counts = new ServerCounts()
+    for (let i = 0; i < 1000; i++) counts.observe(NONE, `/r${i}`, fixed(5, 0, 1000, `res${i}`), 0, 0)
+    expect(counts.count('/unknown', 1, 0).size).toBe(16)
+  })
+})

@@ -9,7 +9,7 @@ import type { HeaderBag, RateLimitInfo } from '../ratelimit/model.js'
 import { parseRetryAfter } from '../ratelimit/retry-after.js'
 import { isSecondaryLimit, secondaryWait } from '../ratelimit/secondary.js'
 import { ServerCounts } from '../ratelimit/server-count.js'
-import { headerText, resetValue } from '../ratelimit/values.js'
+import { headerText, isEpochReset, resetValue } from '../ratelimit/values.js'
 
 export interface RateLimitSettings {
   /** Honour the headers: pause the origin on Retry-After, learn its quota, brake on `remaining`. */
@@ -116,8 +116,14 @@ function refusalWait(status: number, headers: HeaderBag, wallNow: number): numbe
   const retryAfter = parseRetryAfter(headers['retry-after'], wallNow)
   if (retryAfter !== undefined || status === 503) return retryAfter
   if (headerText(headers['x-ratelimit-remaining'])?.trim() !== '0') return undefined
-  return resetValue(headerText(headers['x-ratelimit-reset']), wallNow)
+  const text = headerText(headers['x-ratelimit-reset'])
+  const reset = resetValue(text, wallNow)
+  // Refused at a reset already past here: this clock runs ahead of the server's. Its resets are
+  // whole seconds, so one more second is the least wait that can help (never a retry at once).
+  return reset === 0 && isEpochReset(text) ? CLOCK_AHEAD_WAIT_MS : reset
 }
+
+const CLOCK_AHEAD_WAIT_MS = 1000
 
 /** The refusal of a request the server asked to hold for longer than maxRetryAfter. */
 function blockedError(

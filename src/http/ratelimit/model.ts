@@ -44,6 +44,8 @@ export type Counting =
       readonly reset: number
       /** The quota this response counted against (GitHub's `x-ratelimit-resource`); '' when unsaid. */
       readonly resource: string
+      /** The reset was said as an epoch time (not a delay): only as exact as the two clocks agree. */
+      readonly epochReset: boolean
     }
   | {
       readonly kind: 'leaky-bucket'

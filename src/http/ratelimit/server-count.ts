@@ -26,6 +26,12 @@ export interface Count {
 
 /** Resets said in whole epoch seconds: two within this of each other are the same window's. */
 const SAME_RESET_MS = 500
+/**
+ * A reset said as an epoch time is only as exact as the two clocks agree: the count is taken as
+ * whole again 1% of the window after it (at least 10 ms; 36 s of GitHub's hour), so a client whose
+ * clock runs that far ahead is not refused at every reset. A reset said as a delay needs none.
+ */
+const RESET_MARGIN = { share: 0.01, minMs: 10 } as const
 
 /**
  * A fixed window: `limit` per window, reset whole at the time said. The next reset, before an
@@ -33,7 +39,8 @@ const SAME_RESET_MS = 500
  * said (GitHub opens a window at the first request after one closes, so a gap is at least the
  * window), or, before two were seen, the smallest usual window (1 s, 10 s, 1 min, 1 h, 1 day) that
  * holds the longest time to a reset said. Only a client with more requests in flight than the limit
- * relies on it: any answer from the new window says the real reset.
+ * relies on it: any answer from the new window says the real reset. Epoch resets are kept with
+ * their margin (RESET_MARGIN) added.
  */
 class FixedWindowCount implements Count {
   sent = 0
@@ -67,7 +74,8 @@ class FixedWindowCount implements Count {
       if (said !== undefined) this.#gap = Math.min(this.#gap, resetAt - said)
       this.#saidResetAt = resetAt
     } else if (seq <= this.#basisSeq) return
-    this.#resetAt = resetAt
+    const margin = counting.epochReset ? Math.max(RESET_MARGIN.minMs, this.#window() * RESET_MARGIN.share) : 0
+    this.#resetAt = resetAt + margin
     this.#basisSeq = seq
     this.#basisUsed = counting.used
   }

@@ -1,5 +1,5 @@
-import { type Counting, type HeaderBag, type RateLimitInfo, rateLimitInfo } from './model.js'
-import { decimal, headerText, quotaLimit, resetValue } from './values.js'
+import { type HeaderBag, type RateLimitInfo, rateLimitInfo } from './model.js'
+import { decimal, headerText, isEpochReset, quotaLimit, resetValue } from './values.js'
 
 /** A resource or bucket name as GitHub (`core`, `search`, `code_scanning_upload`) and Discord send them. */
 const RESOURCE = /^[\w.:-]{1,64}$/
@@ -35,22 +35,18 @@ export function parseXRateLimit(headers: HeaderBag, wallNow: number): RateLimitI
     remaining === undefined ? [] : [{ unit: 'requests', remaining, reset }],
     limit === undefined || remaining === undefined || reset === undefined || windowSaid
       ? undefined
-      : fixedWindow(limit, remaining, reset, field('resource') ?? field('bucket')),
+      : {
+          kind: 'fixed-window',
+          limit,
+          used: Math.max(0, limit - remaining),
+          reset,
+          resource: resourceName(field('resource') ?? field('bucket')),
+          epochReset: resetAfter === undefined && isEpochReset(field('reset')),
+        },
   )
 }
 
-function fixedWindow(
-  limit: number,
-  remaining: number,
-  reset: number,
-  resource: string | undefined,
-): Counting {
-  const name = resource?.trim() ?? ''
-  return {
-    kind: 'fixed-window',
-    limit,
-    used: Math.max(0, limit - remaining),
-    reset,
-    resource: RESOURCE.test(name) ? name : '',
-  }
+function resourceName(text: string | undefined): string {
+  const name = text?.trim() ?? ''
+  return RESOURCE.test(name) ? name : ''
 }

@@ -34,7 +34,7 @@ export interface Standing {
  * How the server counts, when the dialect documents it and no sliding window is said: a fixed
  * window that resets whole (GitHub, X: `used` of `limit` until `reset` ms from now), or a leaky
  * bucket (Shopify: `used` of `size`, leaking `leakPerMs`). The client keeps its own running copy of
- * that count (see ServerCount), which is exact where a sliding-window quota would waste or overrun.
+ * that count (see ServerCounts), which is exact where a sliding-window quota would waste or overrun.
  */
 export type Counting =
   | {

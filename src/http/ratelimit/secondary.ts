@@ -8,7 +8,7 @@ const SECONDARY_MESSAGE = 'secondary rate limit'
 /** The message is near the start of GitHub's small JSON body; a huge body is not searched through. */
 const SEARCHED_BYTES = 4096
 /** GitHub's "at least one minute". */
-export const SECONDARY_WAIT_MS = 60_000
+const SECONDARY_WAIT_MS = 60_000
 /** The wait doubles with each refusal in a row that says no time, up to 64 minutes. */
 const MAX_DOUBLINGS = 6
 

@@ -64,12 +64,108 @@ describe('timing on the manual clock', () => {
     expect(await response).toMatchObject({ status: 200, attempts: 2 })
   })
 
+  test("a 403 at a reset already past by this clock (it runs ahead of the server's) waits a second, not none", async () => {
+    const clock = createManualClock()
+    const past = String(Math.floor(clock.wallTime() / 1000) - 2)
+    const s = await scripted([403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': past }])
+    await using api = createClient({ baseUrl: s.url, clock })
+    const response = api.get('/repos')
+    expect(await eventually(() => api.limiterFor().stats().queued === 1)).toBe(true)
+    await clock.advance(999)
+    expect(s.seen).toHaveLength(1)
+    await clock.advance(1)
+    expect(await response).toMatchObject({ status: 200, attempts: 2 })
+  })
+
   test('a 403 that says nothing of limits is not retried', async () => {
     const clock = createManualClock()
     const s = await scripted([403, {}])
     await using api = createClient({ baseUrl: s.url, clock })
     await expect(api.get('/secret')).rejects.toMatchObject({ status: 403, attempts: 1 })
     expect(s.seen).toHaveLength(1)
+  })
+
+  // GitHub's secondary limit, by its message: with neither Retry-After nor remaining 0 it says no
+  // time, and GitHub asks for at least a minute, longer if it keeps failing.
+  const SECONDARY = JSON.stringify({
+    message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+  })
+
+  test('a secondary limit that says no time pauses the origin a minute, then two if it comes again', async () => {
+    const clock = createManualClock()
+    const statuses = [403, 429, 200]
+    server = await tinyServer((_req, res) => {
+      const status = statuses.shift() ?? 200
+      res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : SECONDARY)
+    })
+    const pauses: ClientEvents['pause'][] = []
+    // One at a time: a success between the two refusals would start the doubling over.
+    await using api = createClient({
+      baseUrl: server.url,
+      clock,
+      concurrency: 1,
+      on: { pause: (e) => pauses.push(e) },
+    })
+    const response = api.get('/repos/a/b/issues')
+    expect(await eventually(() => pauses.length === 1)).toBe(true)
+    expect(pauses[0]).toMatchObject({ ms: 60_000, reason: 'retry-after', status: 403 })
+    // The whole origin waits, not only the refused request.
+    const other = api.get('/users/x')
+    await clock.advance(59_999)
+    expect(server.seen).toHaveLength(1)
+    await clock.advance(1)
+    expect(await eventually(() => pauses.length === 2)).toBe(true)
+    expect(pauses[1]).toMatchObject({ ms: 120_000, status: 429 })
+    await clock.advance(119_999)
+    expect(server.seen).toHaveLength(2)
+    await clock.advance(1)
+    const answers = await Promise.all([response, other])
+    expect(answers.map((a) => a.status)).toEqual([200, 200])
+    expect(server.seen).toHaveLength(4)
+  })
+
+  test.each([
+    ['Retry-After: 30', { 'retry-after': '30' }],
+    ['remaining 0 until the reset in 30 s', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': 'RESET' }],
+  ])('a secondary limit (429) with %s waits that long', async (_name, headers) => {
+    const clock = createManualClock()
+    const reset = String(Math.ceil(clock.wallTime() / 1000) + 30)
+    const said = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v === 'RESET' ? reset : v]))
+    server = await tinyServer((_req, res) => {
+      if (server!.seen.length === 1) res.writeHead(429, said).end(SECONDARY)
+      else res.writeHead(200).end('{}')
+    })
+    await using api = createClient({ baseUrl: server.url, clock })
+    const response = api.get('/repos')
+    expect(await eventually(() => api.limiterFor().stats().queued === 1)).toBe(true)
+    await clock.advance(29_999)
+    expect(server.seen).toHaveLength(1)
+    await clock.advance(1)
+    expect(await response).toMatchObject({ status: 200, attempts: 2 })
+  })
+
+  // GitHub's hour is a fixed window that resets whole: its limit, what is left and the reset (epoch
+  // seconds) are all it says. The client counts its own sends against what is left.
+  test('a fixed window (GitHub): what is left is sent at once, and the next start waits for the reset', async () => {
+    const clock = createManualClock()
+    const reset = String(Math.ceil(clock.wallTime() / 1000) + 10)
+    const github = (remaining: number) => ({
+      'x-ratelimit-limit': '60',
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': reset,
+      'x-ratelimit-resource': 'core',
+    })
+    // Others have used 57 of 60 this window: 3 are left for this client, then 60 after the reset.
+    const s = await scripted([200, github(2)], [200, github(1)], [200, github(0)], [200, github(59)])
+    await using api = createClient({ baseUrl: s.url, clock, concurrency: 1 })
+    for (const path of ['/a', '/b', '/c']) expect((await api.get(path)).status).toBe(200)
+    // The reset said is 10 s off: the window is taken as 10 s, and 1% of it (100 ms) is added for
+    // clocks that disagree.
+    const fourth = api.get('/d')
+    await clock.advance(10_099)
+    expect(s.seen).toHaveLength(3)
+    await clock.advance(1)
+    expect((await fourth).status).toBe(200)
   })
 
   test('backoff waits the jittered delay before the retry enters the limiter', async () => {

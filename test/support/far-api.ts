@@ -15,13 +15,14 @@ import { maxInWindow } from './clock.js'
 export interface Arrival {
   /** performance.now() when the request handler ran. */
   at: number
-  status: 200 | 429
+  /** 403 is how the github dialect refuses (as GitHub does), 429 the others. */
+  status: 200 | 403 | 429
 }
 
 export interface ExactServerStats {
   arrivals: readonly Arrival[]
   refused: number
-  /** The most accepted arrivals in any window of `windowMs`: at most `limit`, by construction. */
+  /** The most accepted arrivals in any window of `windowMs`: at most `limit` by construction (sliding). */
   maxInWindow: number
   /** performance.now() of each accepted arrival, in order. */
   acceptedTimes: readonly number[]
@@ -44,6 +45,49 @@ export interface ExactServerOptions {
   tls?: { key: string; cert: string }
   /** Announce the quota on every response, in this dialect (see `announcement`). @default none */
   announce?: Dialect
+  /**
+   * Count in fixed windows, as GitHub does, instead of a sliding one: a window opens at the first
+   * arrival after the last one closed, at the start of the wall-clock second it falls in (so it
+   * ends on the epoch second its reset announces), and admits `limit` until it ends. @default false
+   */
+  fixed?: boolean
+}
+
+/** What the server counts arrivals in: RateWindow (sliding) or FixedWindow. */
+interface ArrivalWindow {
+  remaining(at: number): number
+  /** Ms until a slot frees: the oldest arrival leaves a sliding window; a fixed one resets whole. */
+  nextFreeIn(at: number): number
+  record(at: number): void
+}
+
+/** GitHub's count (see ExactServerOptions.fixed); times are performance.now(). */
+class FixedWindow implements ArrivalWindow {
+  readonly #limit: number
+  readonly #windowMs: number
+  #start = Number.NEGATIVE_INFINITY
+  #used = 0
+
+  constructor(limit: number, windowMs: number) {
+    this.#limit = limit
+    this.#windowMs = windowMs
+  }
+
+  remaining(at: number): number {
+    if (at >= this.#start + this.#windowMs) {
+      this.#start = Math.floor((performance.timeOrigin + at) / 1000) * 1000 - performance.timeOrigin
+      this.#used = 0
+    }
+    return this.#limit - this.#used
+  }
+
+  nextFreeIn(at: number): number {
+    return this.#start + this.#windowMs - at
+  }
+
+  record(): void {
+    this.#used++
+  }
 }
 
 /** The header dialects an ExactServer can speak. */
@@ -90,11 +134,14 @@ function announcement(
         'x-ratelimit-limit': String(limit),
         'x-ratelimit-remaining': String(remaining),
         'x-ratelimit-used': String(limit - remaining),
-        'x-ratelimit-reset': String(Math.ceil((wallNow + freeIn) / 1000)),
+        // Whole epoch seconds: a fixed window's end is one (less float noise), a sliding one's is rounded up.
+        'x-ratelimit-reset': String(Math.ceil((wallNow + freeIn) / 1000 - 1e-6)),
         'x-ratelimit-resource': 'core',
       }
   }
 }
+
+const GITHUB_EXCEEDED = JSON.stringify({ message: 'API rate limit exceeded for 127.0.0.1.' })
 
 /**
  * An API that enforces `limit` arrivals per sliding window of `windowMs` exactly, on arrival: a
@@ -104,7 +151,8 @@ function announcement(
  * Gateway, nginx limit_req) take nothing for a request they refuse, so a client that waits
  * Retry-After finds room. Some count refusals too (a Redis sorted-set log that adds before it counts;
  * Discord bans an IP after 10,000 401/403/429 answers in 10 minutes): there a refusal costs more,
- * which the count of refusals asserted here already rules out.
+ * which the count of refusals asserted here already rules out. With `fixed`, windows are fixed (see
+ * ExactServerOptions.fixed), and `maxInWindow` may reach 2 x limit across a reset, as GitHub allows.
  */
 export async function startExactServer({
   limit,
@@ -112,8 +160,11 @@ export async function startExactServer({
   delayMs = 0,
   tls,
   announce,
+  fixed = false,
 }: ExactServerOptions): Promise<ExactServer> {
-  const window = new RateWindow({ limit, interval: windowMs })
+  const window: ArrivalWindow = fixed
+    ? new FixedWindow(limit, windowMs)
+    : new RateWindow({ limit, interval: windowMs })
   const arrivals: Arrival[] = []
   const quota = (at: number): Record<string, string> =>
     announce
@@ -122,7 +173,7 @@ export async function startExactServer({
           windowMs,
           remaining: window.remaining(at),
           freeIn: window.nextFreeIn(at),
-          wallNow: Date.now(),
+          wallNow: performance.timeOrigin + at,
         })
       : {}
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -133,6 +184,12 @@ export async function startExactServer({
       arrivals.push({ at, status: 200 })
       const headers = { 'content-type': 'application/json', ...quota(at) }
       setTimeout(() => res.writeHead(200, headers).end('{}'), delayMs)
+      return
+    }
+    if (announce === 'github') {
+      // GitHub's primary limit: 403, remaining 0, no Retry-After (the client waits for the reset).
+      arrivals.push({ at, status: 403 })
+      res.writeHead(403, { 'content-type': 'application/json', ...quota(at) }).end(GITHUB_EXCEEDED)
       return
     }
     arrivals.push({ at, status: 429 })
@@ -246,7 +303,7 @@ export function judgeArrivals(
     ),
     quotaUse: quotaUse(stats.acceptedTimes, limit, windowMs, first + windowMs),
     refusedAfterFirstWindow: stats.arrivals.filter(
-      (a) => a.status === 429 && a.at >= stats.arrivals[0]!.at + windowMs,
+      (a) => a.status !== 200 && a.at >= stats.arrivals[0]!.at + windowMs,
     ).length,
   }
   context.annotate(

@@ -5,9 +5,11 @@ import type { Emitter } from '../events.js'
 import type { BlockSource, OriginState } from '../origins.js'
 import type { LayerResponse } from '../pipeline.js'
 import { parseRateLimitHeaders } from '../ratelimit/index.js'
-import type { HeaderBag } from '../ratelimit/model.js'
+import type { HeaderBag, RateLimitInfo } from '../ratelimit/model.js'
 import { parseRetryAfter } from '../ratelimit/retry-after.js'
-import { headerText, resetValue } from '../ratelimit/values.js'
+import { isSecondaryLimit, secondaryWait } from '../ratelimit/secondary.js'
+import { ServerCounts } from '../ratelimit/server-count.js'
+import { headerText, isEpochReset, resetValue } from '../ratelimit/values.js'
 
 export interface RateLimitSettings {
   /** Honour the headers: pause the origin on Retry-After, learn its quota, brake on `remaining`. */
@@ -16,6 +18,34 @@ export interface RateLimitSettings {
   emitter: Emitter
   /** The longest Retry-After waited for; a longer one fails the request (and the origin's next ones). */
   maxRetryAfter: number
+}
+
+/** What the layer keeps per origin (kept here, not on OriginState: no other layer reads it). */
+interface Watch {
+  /** The server's count, where it counts in a fixed window or a leaky bucket. */
+  readonly counts: ServerCounts
+  /** Secondary-limit refusals in a row that said no time to wait: each doubles the next wait. */
+  secondaryStreak: number
+  /** Monotonic time the last pause for a full count runs to: the next is asked only past it. */
+  pausedUntil: number
+  /** The status of the last answer that said the count (what a pause event reports). */
+  countedStatus: number
+}
+
+const watches = new WeakMap<OriginState, Watch>()
+
+function watchOf(state: OriginState): Watch {
+  let watch = watches.get(state)
+  if (!watch) {
+    watch = {
+      counts: new ServerCounts(),
+      secondaryStreak: 0,
+      pausedUntil: Number.NEGATIVE_INFINITY,
+      countedStatus: 200,
+    }
+    watches.set(state, watch)
+  }
+  return watch
 }
 
 /**
@@ -33,6 +63,10 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       throw blockedError(state.blockedFor, state.blockedBy, info, maxRetryAfter)
     }
     const cost = call.req.cost
+    const watch = watchOf(state)
+    const path = call.req.url.pathname
+    const ticket = settings.adaptive ? watch.counts.count(path, clock.now(), state.inFlight) : undefined
+    if (ticket) holdForCount(state, watch, watch.counts.wait(ticket, clock.now()), settings)
     state.inFlight++
     if (cost !== undefined) state.holdInFlight(cost, 1)
     let answer: LayerResponse
@@ -43,10 +77,26 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       if (cost !== undefined) state.holdInFlight(cost, -1)
     }
     const { status, headers } = answer
-    const retryAfter = refusalWait(status, headers, clock.wallTime())
+    // GitHub's secondary limit, when it says no time: a minute, doubled for each in a row.
+    const retryAfter =
+      refusalWait(status, headers, clock.wallTime()) ??
+      (isSecondaryLimit(status, answer.body) ? secondaryWait(watch.secondaryStreak++) : undefined)
+    if (status < 300) watch.secondaryStreak = 0
     // A 429 for an attempt sent before the quota was learned says nothing of the learned margin.
     const learnedBefore = call.sentAt > state.learnedAt
-    if (settings.adaptive) adapt(state, status, headers, retryAfter, learnedBefore, settings)
+    if (settings.adaptive) {
+      const info = adapt(state, status, headers, retryAfter, learnedBefore, settings)
+      if (ticket && info?.counting) {
+        const now = clock.now()
+        watch.countedStatus = status
+        holdForCount(
+          state,
+          watch,
+          watch.counts.observe(ticket, path, info.counting, now, state.inFlight),
+          settings,
+        )
+      }
+    }
     if (retryAfter === undefined) return answer
     if (retryAfter > maxRetryAfter) {
       throw blockedError(retryAfter, 'Retry-After', call.info(call.attempts, clock), maxRetryAfter, answer)
@@ -56,19 +106,24 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
 }
 
 /**
- * Ms the server asked to wait before trying again, if the answer is a rate-limit refusal: a 429 or
- * 503 with Retry-After, or a 403 as GitHub refuses over its limits (with Retry-After for a
- * secondary limit, or with `x-ratelimit-remaining: 0` until `x-ratelimit-reset`). A 403 without
- * either is a plain "forbidden": no wait, no retry.
+ * Ms the server said to wait before trying again, if the answer is a rate-limit refusal: a 429 or
+ * 503 with Retry-After, or a 403 or 429 as GitHub refuses over its limits, with Retry-After or with
+ * `x-ratelimit-remaining: 0` until `x-ratelimit-reset`. A 403 that says neither is a plain
+ * "forbidden" (no wait, no retry), unless it is GitHub's secondary limit (see the caller).
  */
 function refusalWait(status: number, headers: HeaderBag, wallNow: number): number | undefined {
-  if (status === 429 || status === 503) return parseRetryAfter(headers['retry-after'], wallNow)
-  if (status !== 403) return undefined
+  if (status !== 403 && status !== 429 && status !== 503) return undefined
   const retryAfter = parseRetryAfter(headers['retry-after'], wallNow)
-  if (retryAfter !== undefined || headerText(headers['x-ratelimit-remaining'])?.trim() !== '0')
-    return retryAfter
-  return resetValue(headerText(headers['x-ratelimit-reset']), wallNow)
+  if (retryAfter !== undefined || status === 503) return retryAfter
+  if (headerText(headers['x-ratelimit-remaining'])?.trim() !== '0') return undefined
+  const text = headerText(headers['x-ratelimit-reset'])
+  const reset = resetValue(text, wallNow)
+  // Refused at a reset already past here: this clock runs ahead of the server's. Its resets are
+  // whole seconds, so one more second is the least wait that can help (never a retry at once).
+  return reset === 0 && isEpochReset(text) ? CLOCK_AHEAD_WAIT_MS : reset
 }
+
+const CLOCK_AHEAD_WAIT_MS = 1000
 
 /** The refusal of a request the server asked to hold for longer than maxRetryAfter. */
 function blockedError(
@@ -100,7 +155,7 @@ function adapt(
   retryAfter: number | undefined,
   learnedBefore: boolean,
   settings: RateLimitSettings,
-): void {
+): RateLimitInfo | undefined {
   if (retryAfter !== undefined) {
     if (retryAfter > settings.maxRetryAfter) {
       block(state, retryAfter, 'Retry-After', settings.clock)
@@ -109,7 +164,7 @@ function adapt(
     }
   }
   const info = parseRateLimitHeaders(headers, settings.clock.wallTime())
-  if (!info) return
+  if (!info) return undefined
   // Token quotas become budgets where the store keeps them (the Redis store does not yet).
   const budgets = state.limiter.keepsBudgets
   const quotas = budgets ? info.quotas : info.quotas.filter((quota) => quota.unit === 'requests')
@@ -131,8 +186,10 @@ function adapt(
   // With a learned quota the limiter already paces exactly, and servers round resets up to whole
   // seconds: pausing on `remaining` too would waste most of each window. Without one, it is the
   // only brake: when the requests already in flight will use up what is left, wait for the reset.
+  // A server whose count the client keeps (a fixed window, a leaky bucket) is held by that count.
   if (
     !state.hasLearnedRate &&
+    info.counting === undefined &&
     retryAfter === undefined &&
     info.remaining !== undefined &&
     info.reset !== undefined &&
@@ -143,6 +200,19 @@ function adapt(
     if (info.reset > settings.maxRetryAfter) block(state, info.reset, 'RateLimit reset', settings.clock)
     else pause(state, info.reset, 'ratelimit', status, settings)
   }
+  return info
+}
+
+/**
+ * Holds the origin's next start for `ms` when the server's count is full: until its fixed window
+ * resets, or its bucket has leaked room for one more. Asked again only past the pause in force.
+ */
+function holdForCount(state: OriginState, watch: Watch, ms: number, settings: RateLimitSettings): void {
+  const until = settings.clock.now() + ms
+  if (ms <= 0 || until <= watch.pausedUntil) return
+  watch.pausedUntil = until
+  if (ms > settings.maxRetryAfter) block(state, ms, 'RateLimit reset', settings.clock)
+  else pause(state, ms, 'ratelimit', watch.countedStatus, settings)
 }
 
 /** Requests to the origin fail at once until `ms` from now: sleeping for hours helps nobody. */

@@ -30,6 +30,30 @@ export interface Standing {
   readonly reset: number | undefined
 }
 
+/**
+ * How the server counts, when the dialect documents it and no sliding window is said: a fixed
+ * window that resets whole (GitHub, X: `used` of `limit` until `reset` ms from now), or a leaky
+ * bucket (Shopify: `used` of `size`, leaking `leakPerMs`). The client keeps its own running copy of
+ * that count (see ServerCounts), which is exact where a sliding-window quota would waste or overrun.
+ */
+export type Counting =
+  | {
+      readonly kind: 'fixed-window'
+      readonly limit: number
+      readonly used: number
+      readonly reset: number
+      /** The quota this response counted against (GitHub's `x-ratelimit-resource`); '' when unsaid. */
+      readonly resource: string
+      /** The reset was said as an epoch time (not a delay): only as exact as the two clocks agree. */
+      readonly epochReset: boolean
+    }
+  | {
+      readonly kind: 'leaky-bucket'
+      readonly size: number
+      readonly used: number
+      readonly leakPerMs: number
+    }
+
 /** What a response says about the client's standing with the server's rate limits. */
 export interface RateLimitInfo {
   readonly dialect: RateLimitDialect
@@ -41,6 +65,8 @@ export interface RateLimitInfo {
   readonly reset: number | undefined
   /** The tightest standing of each unit said, requests included. */
   readonly standings: readonly Standing[]
+  /** How the server counts requests, when the dialect says it: see Counting. */
+  readonly counting?: Counting
 }
 
 /** The tighter of two standings of one unit: fewer remaining, then the longer reset. */
@@ -60,6 +86,7 @@ export function rateLimitInfo(
   dialect: RateLimitDialect,
   quotas: readonly Quota[],
   standings: readonly Standing[],
+  counting?: Counting,
 ): RateLimitInfo {
   const byUnit = new Map<QuotaUnit, Standing>()
   for (const standing of standings) {
@@ -73,5 +100,6 @@ export function rateLimitInfo(
     remaining: requests?.remaining,
     reset: requests?.reset,
     standings: [...byUnit.values()],
+    ...(counting && { counting }),
   }
 }

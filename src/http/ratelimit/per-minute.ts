@@ -26,7 +26,7 @@ export interface PerMinuteDialect {
 /** Both vendors document their limits per minute (RPM, TPM; ITPM/OTPM): the headers give the count, not the window. */
 const MINUTE = 60_000
 /** Windows an inferred one snaps to when within a quarter of it: 1 s, 10 s, 1 min, 1 h, 1 day. */
-const USUAL_WINDOWS = [1000, 10_000, MINUTE, 3_600_000, 86_400_000]
+export const USUAL_WINDOWS = [1000, 10_000, MINUTE, 3_600_000, 86_400_000]
 
 /**
  * The window of a quota that refills continuously (a token bucket, as both vendors run): the reset

@@ -24,6 +24,9 @@ export function quotaLimit(value: number | undefined): number | undefined {
   return value !== undefined && value >= 1 ? Math.floor(value) : undefined
 }
 
+/** Values this large are epoch times (seconds from 2001 on, or ms), not delays. */
+const EPOCH_SECONDS = 1e9
+
 /**
  * A reset as servers send it: seconds from now, epoch seconds (GitHub, X, Discord) or epoch ms.
  * Values too large to be a delay are read as epoch times; a time past is 0.
@@ -32,8 +35,13 @@ export function resetValue(text: string | undefined, wallNow: number): number | 
   const n = decimal(text)
   if (n === undefined) return undefined
   if (n >= 1e12) return Math.max(0, n - wallNow)
-  if (n >= 1e9) return Math.max(0, n * 1000 - wallNow)
+  if (n >= EPOCH_SECONDS) return Math.max(0, n * 1000 - wallNow)
   return n * 1000
+}
+
+/** Whether resetValue reads `text` as an epoch time: then it is only as exact as the clocks agree. */
+export function isEpochReset(text: string | undefined): boolean {
+  return (decimal(text) ?? 0) >= EPOCH_SECONDS
 }
 
 const GO_DURATION = /^(?:\d{1,9}(?:\.\d{1,9})?(?:h|m|s|ms|us|µs|ns))+$/

@@ -40,14 +40,14 @@ export function parseAnthropic(headers: HeaderBag, wallNow: number): RateLimitIn
   return parsePerMinute(ANTHROPIC, headers, wallNow)
 }
 
-/** Shopify's bucket leaks its whole size in 20 s (40 at 2/s; Plus: larger buckets, faster leaks). */
+/** Shopify's bucket leaks its whole size in 20 s (40 at 2/s; Plus: 400 at 20/s). */
 const SHOPIFY_DRAIN_MS = 20_000
 const CALL_LIMIT = /^(\d{1,9})\/(\d{1,9})$/
 
 /**
- * Shopify: `X-Shopify-Shop-Api-Call-Limit: 32/40`, a leaky bucket's fill and size. Held as a window
- * of `size` per 20 s: the same sustained rate as the bucket's leak, never more in any window.
- * A full bucket frees one call per leak (size / 20 s).
+ * Shopify: `X-Shopify-Shop-Api-Call-Limit: 32/40`, a leaky bucket's fill and size, leaking its size
+ * per 20 s (Counting 'leaky-bucket'). No sliding-window quota: one of 40 per 20 s would hold the
+ * client for 20 s after each burst of 40, where the bucket frees one call per leak.
  */
 export function parseShopify(headers: HeaderBag): RateLimitInfo | undefined {
   const text = headerText(headers['x-shopify-shop-api-call-limit'])
@@ -58,9 +58,10 @@ export function parseShopify(headers: HeaderBag): RateLimitInfo | undefined {
   if (used === undefined || size === undefined || size < 1) return rateLimitInfo('shopify', [], [])
   const remaining = Math.max(0, size - used)
   const reset = remaining > 0 ? 0 : ((used - size + 1) * SHOPIFY_DRAIN_MS) / size
-  return rateLimitInfo(
-    'shopify',
-    [{ limit: size, window: SHOPIFY_DRAIN_MS, unit: 'requests' }],
-    [{ unit: 'requests', remaining, reset }],
-  )
+  return rateLimitInfo('shopify', [], [{ unit: 'requests', remaining, reset }], {
+    kind: 'leaky-bucket',
+    size,
+    used,
+    leakPerMs: size / SHOPIFY_DRAIN_MS,
+  })
 }

@@ -127,39 +127,72 @@ describe('Anthropic', () => {
 })
 
 describe('Shopify', () => {
-  test('a leaky bucket of 40 held as 40 per 20 s (its leak of 2/s); a full one frees a call per leak', () => {
+  test('a leaky bucket: used of size, leaking its size per 20 s (40 at 2/s); no sliding quota', () => {
     expect(parseRateLimitHeaders({ 'x-shopify-shop-api-call-limit': '32/40' }, NOW)).toEqual({
       dialect: 'shopify',
-      quotas: [{ limit: 40, window: 20_000, unit: 'requests' }],
+      quotas: [],
       remaining: 8,
       reset: 0,
       standings: [{ unit: 'requests', remaining: 8, reset: 0 }],
+      counting: { kind: 'leaky-bucket', size: 40, used: 32, leakPerMs: 40 / 20_000 },
     })
     expect(parseRateLimitHeaders({ 'x-shopify-shop-api-call-limit': '40/40' }, NOW)).toMatchObject({
       remaining: 0,
       reset: 500,
     })
-    expect(parseRateLimitHeaders({ 'x-shopify-shop-api-call-limit': '32 of 40' }, NOW)).toMatchObject({
-      quotas: [],
-      remaining: undefined,
-    })
+    const malformed = parseRateLimitHeaders({ 'x-shopify-shop-api-call-limit': '32 of 40' }, NOW)
+    expect(malformed).toMatchObject({ quotas: [], remaining: undefined })
+    expect(malformed?.counting).toBeUndefined()
   })
 })
 
 describe('X-RateLimit-* as GitHub, Discord and X send them', () => {
-  test('GitHub: limit, remaining, used, reset in epoch seconds, resource', () => {
-    const info = parseRateLimitHeaders(
-      {
-        'x-ratelimit-limit': '5000',
-        'x-ratelimit-remaining': '4999',
-        'x-ratelimit-used': '1',
-        'x-ratelimit-reset': String(NOW / 1000 + 3600),
-        'x-ratelimit-resource': 'core',
+  const github = {
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': '4999',
+    'x-ratelimit-used': '1',
+    'x-ratelimit-reset': String(NOW / 1000 + 3600),
+    'x-ratelimit-resource': 'core',
+  }
+
+  test('GitHub: limit, remaining, used, reset in epoch seconds, resource: a fixed window, counted per resource', () => {
+    // No window is said (GitHub's is an hour, fixed): no sliding quota, the client keeps the count.
+    expect(parseRateLimitHeaders(github, NOW)).toEqual({
+      dialect: 'x-ratelimit',
+      quotas: [],
+      remaining: 4999,
+      reset: 3_600_000,
+      standings: [{ unit: 'requests', remaining: 4999, reset: 3_600_000 }],
+      counting: {
+        kind: 'fixed-window',
+        limit: 5000,
+        used: 1,
+        reset: 3_600_000,
+        resource: 'core',
+        epochReset: true,
       },
-      NOW,
-    )
-    // No window is said (GitHub's is an hour, fixed): remaining and reset brake instead.
-    expect(info).toMatchObject({ dialect: 'x-ratelimit', quotas: [], remaining: 4999, reset: 3_600_000 })
+    })
+    const search = {
+      ...github,
+      'x-ratelimit-limit': '30',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-resource': 'search',
+    }
+    expect(parseRateLimitHeaders(search, NOW)?.counting).toMatchObject({
+      limit: 30,
+      used: 30,
+      resource: 'search',
+    })
+  })
+
+  test('a resource name that is not a plain token is no resource; a window said makes a sliding quota instead', () => {
+    const odd = parseRateLimitHeaders({ ...github, 'x-ratelimit-resource': 'core, search' }, NOW)
+    expect(odd?.counting).toMatchObject({ kind: 'fixed-window', resource: '' })
+    const windowed = parseRateLimitHeaders({ ...github, 'x-ratelimit-window': '60' }, NOW)
+    expect(windowed?.quotas).toEqual([{ limit: 5000, window: 60_000, unit: 'requests' }])
+    expect(windowed?.counting).toBeUndefined()
+    const noReset = parseRateLimitHeaders({ ...github, 'x-ratelimit-reset': 'soon' }, NOW)
+    expect(noReset?.counting).toBeUndefined()
   })
 
   test('Discord: Reset-After (seconds with decimals) is preferred to Reset, which needs the clocks to agree', () => {
@@ -174,6 +207,15 @@ describe('X-RateLimit-* as GitHub, Discord and X send them', () => {
       NOW,
     )
     expect(info).toMatchObject({ remaining: 0, reset: 1250 })
+    // A delay: no clock agreement needed.
+    expect(info?.counting).toEqual({
+      kind: 'fixed-window',
+      limit: 5,
+      used: 5,
+      reset: 1250,
+      resource: 'abcd1234',
+      epochReset: false,
+    })
   })
 
   test('X: x-rate-limit-limit, -remaining, -reset (epoch seconds)', () => {
@@ -201,6 +243,7 @@ describe('hostile and malformed values', () => {
     'x-ratelimit-reset',
     'x-ratelimit-reset-after',
     'x-ratelimit-window',
+    'x-ratelimit-resource',
     'x-rate-limit-remaining',
     'x-ratelimit-limit-requests',
     'x-ratelimit-remaining-tokens',
@@ -244,6 +287,14 @@ describe('hostile and malformed values', () => {
           expect(Number.isFinite(standing.remaining) && standing.remaining >= 0).toBe(true)
           if (standing.reset !== undefined)
             expect(Number.isFinite(standing.reset) && standing.reset >= 0).toBe(true)
+        }
+        const counting = info?.counting
+        if (counting?.kind === 'fixed-window') {
+          expect(Number.isSafeInteger(counting.limit) && counting.limit >= 1).toBe(true)
+          expect(Number.isFinite(counting.used) && counting.used >= 0).toBe(true)
+          expect(Number.isFinite(counting.reset) && counting.reset >= 0).toBe(true)
+        } else if (counting?.kind === 'leaky-bucket') {
+          expect(counting.size >= 1 && counting.used >= 0 && counting.leakPerMs > 0).toBe(true)
         }
       }),
       { numRuns: 500 },

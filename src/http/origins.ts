@@ -3,7 +3,7 @@ import { Limiter } from '../limit/limiter.js'
 import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
 import { Circuit } from './circuit.js'
-import type { Cost } from '../limit/cost.js'
+import { type Cost, costIn } from '../limit/cost.js'
 import type { Quota, Standing } from './ratelimit/model.js'
 
 /**
@@ -14,6 +14,12 @@ import type { Quota, Standing } from './ratelimit/model.js'
  * 1,030 ms), doubled after each 429 the learned quota did not prevent, up to 24%.
  */
 export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
+
+/** An attempt in flight, as learning sees it: when it went out (-Infinity: not yet), and its cost. */
+export interface InFlightAttempt {
+  readonly sentAt: number
+  readonly req: { readonly cost?: Cost }
+}
 
 /** The most a budget's estimates are scaled up by what the server shows (4x: they are far off). */
 const MAX_SCALE = 4
@@ -52,10 +58,8 @@ export class OriginState {
   #quotas: readonly Quota[] = []
   #margin: number = MARGIN.initial
   #widenedAt = Number.NEGATIVE_INFINITY
-  /** Attempts sent to this origin whose response has not arrived. */
-  inFlight = 0
-  /** What those attempts cost in units other than requests (tokens), where they said. */
-  readonly #inFlightCost = new Map<string, number>()
+  /** Attempts to this origin whose response has not arrived. */
+  readonly #attempts = new Set<InFlightAttempt>()
   /** Per unit other than requests, what the server has counted for each unit the client estimated (>= 1). */
   readonly #scale = new Map<string, number>()
   /** When the quota in force was learned (the limiter's clock): -Infinity before. */
@@ -81,13 +85,15 @@ export class OriginState {
     this.#baseRates = limiter.policy.rates
   }
 
-  /** Adds (`sign` 1) or takes back (-1) an attempt's cost in units other than requests while it is in flight. */
-  holdInFlight(cost: Cost, sign: 1 | -1): void {
-    if (typeof cost === 'number') return
-    for (const [unit, amount] of Object.entries(cost)) {
-      if (unit !== 'requests')
-        this.#inFlightCost.set(unit, (this.#inFlightCost.get(unit) ?? 0) + sign * amount)
-    }
+  /** Attempts to this origin whose response has not arrived. */
+  get inFlight(): number {
+    return this.#attempts.size
+  }
+
+  /** An attempt is on its way (`held`) or its answer has come. */
+  hold(attempt: InFlightAttempt, held: boolean): void {
+    if (held) this.#attempts.add(attempt)
+    else this.#attempts.delete(attempt)
   }
 
   /** True when the user set no rate: the server's quota, once learned, is all that paces this origin. */
@@ -117,6 +123,7 @@ export class OriginState {
     announced: readonly Quota[],
     standings: readonly Standing[],
     now: number,
+    answeredSentAt = Number.NEGATIVE_INFINITY,
   ): ResolvedRate[] | undefined {
     // A guessed window gives way to one read before for the same limit.
     const quotas = announced.map((quota) =>
@@ -144,9 +151,7 @@ export class OriginState {
       if (held) continue
       const remaining = standings.find((standing) => standing.unit === unit)?.remaining
       // Attempts in flight count when they arrive: their requests, and what they said they cost.
-      // Those sent with this one have mostly arrived already, and the server counts them.
-      const inFlight = unit === 'requests' ? this.inFlight : (this.#inFlightCost.get(unit) ?? 0)
-      const used = Math.max(remaining === undefined ? 0 : limit - remaining, inFlight)
+      const used = (remaining === undefined ? 0 : limit - remaining) + this.#sentSince(answeredSentAt, unit)
       // What a looser rate of the user's in the unit counted is not counted twice (where the store says).
       const counted = this.limiter.usedIn(unit) ?? 0
       const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
@@ -154,6 +159,19 @@ export class OriginState {
     }
     this.#record(seed)
     return rates
+  }
+
+  /**
+   * What the attempts in flight that the server had not counted when it answered the one sent at
+   * `answeredSentAt` cost in `unit`: those sent after it (or not yet sent) arrive after it did.
+   */
+  #sentSince(answeredSentAt: number, unit: string): number {
+    let cost = 0
+    for (const attempt of this.#attempts) {
+      if (attempt.sentAt !== Number.NEGATIVE_INFINITY && attempt.sentAt <= answeredSentAt) continue
+      cost += unit === 'requests' ? 1 : costIn(attempt.req.cost ?? 1, { limit: 1, interval: 1, unit })
+    }
+    return cost
   }
 
   /** `cost` with each unit other than requests scaled by what the server showed its estimates to be worth. */

@@ -62,19 +62,16 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       const info = call.info(call.attempts - 1, clock)
       throw blockedError(state.blockedFor, state.blockedBy, info, maxRetryAfter)
     }
-    const cost = call.req.cost
     const watch = watchOf(state)
     const path = call.req.url.pathname
     const ticket = settings.adaptive ? watch.counts.count(path, clock.now(), state.inFlight) : undefined
     if (ticket) holdForCount(state, watch, watch.counts.wait(ticket, clock.now()), settings)
-    state.inFlight++
-    if (cost !== undefined) state.holdInFlight(cost, 1)
+    state.hold(call, true)
     let answer: LayerResponse
     try {
       answer = await next(call)
     } finally {
-      state.inFlight--
-      if (cost !== undefined) state.holdInFlight(cost, -1)
+      state.hold(call, false)
     }
     const { status, headers } = answer
     // GitHub's secondary limit, when it says no time: a minute, doubled for each in a row.
@@ -82,10 +79,8 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       refusalWait(status, headers, clock.wallTime()) ??
       (isSecondaryLimit(status, answer.body) ? secondaryWait(watch.secondaryStreak++) : undefined)
     if (status < 300) watch.secondaryStreak = 0
-    // A 429 for an attempt sent before the quota was learned says nothing of the learned margin.
-    const learnedBefore = call.sentAt > state.learnedAt
     if (settings.adaptive) {
-      const info = adapt(state, status, headers, retryAfter, learnedBefore, settings)
+      const info = adapt(state, status, headers, retryAfter, call.sentAt, settings)
       if (ticket && info?.counting) {
         const now = clock.now()
         watch.countedStatus = status
@@ -153,7 +148,8 @@ function adapt(
   status: number,
   headers: HeaderBag,
   retryAfter: number | undefined,
-  learnedBefore: boolean,
+  /** When the answered attempt went out. */
+  sentAt: number,
   settings: RateLimitSettings,
 ): RateLimitInfo | undefined {
   if (retryAfter !== undefined) {
@@ -171,10 +167,11 @@ function adapt(
   if (quotas.length > 0 || status === 429) {
     const rates =
       status === 429 && state.hasLearnedRate
-        ? learnedBefore
+        ? // A 429 for an attempt sent before the quota was learned says nothing of the learned margin.
+          sentAt > state.learnedAt
           ? state.widen(settings.clock.now())
           : undefined
-        : state.learn(quotas, info.standings, settings.clock.now())
+        : state.learn(quotas, info.standings, settings.clock.now(), sentAt)
     if (rates && settings.emitter.has.quota) {
       settings.emitter.emit('quota', {
         origin: state.origin,

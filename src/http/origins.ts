@@ -10,10 +10,11 @@ import type { Quota, Standing } from './ratelimit/model.js'
  * Safety margin on quotas learned from a server. The limiter's windows are exact at the client,
  * but the server stamps arrival times: network and event-loop jitter can squeeze N+1 arrivals
  * into one of its windows when the client sends exactly at the limit. Each learned window is
- * therefore lengthened by a margin: 3% at first (at least 10 ms: 20 per 1 s is enforced as 20 per
- * 1,030 ms), doubled after each 429 the learned quota did not prevent, up to 24%.
+ * therefore lengthened by a margin: 2% at first (at least 10 ms: 20 per 1 s is enforced as 20 per
+ * 1,020 ms, as the limiter's default rateMargin does), doubled after each 429 the learned quota did
+ * not prevent, up to 24%.
  */
-export const MARGIN = { initial: 0.03, max: 0.24, minMs: 10 } as const
+export const MARGIN = { initial: 0.02, max: 0.24, minMs: 10 } as const
 
 /** An attempt in flight, as learning sees it: when it went out (-Infinity: not yet), and its cost. */
 export interface InFlightAttempt {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
-import { startMockServer } from '../../src/mock/index.js'
+import { type MockServer, startMockServer } from '../../src/mock/index.js'
 import { type Dialect, judgeArrivals, startExactServer } from '../support/far-api.js'
 
 /**
@@ -169,33 +169,53 @@ describe('a token budget learned from the headers (OpenAI profile: 100 requests/
     expect(server.stats().rateLimited).toBeLessThanOrEqual(4)
   })
 
-  test('requests say their cost in tokens: no 429, and the budget used as the server charges it', async (context) => {
-    const budget = 3000
-    await using server = await startMockServer({
-      profile: { name: 'openai', requests: '100/s', tokens: `${budget}/s` },
-      recordArrivals: true,
-      seed: 1,
-    })
-    await using api = createClient({
-      baseUrl: server.url,
-      concurrency: 4,
-      cost: (spec) => ({ tokens: charge((spec as { json: Chat }).json) }),
-    })
-    const specs = chats()
-    const results = await api.all(specs)
-    expect(results.every((r) => r.ok)).toBe(true)
-    const stats = server.stats()
-    expect(stats.rateLimited).toBe(0)
-    // The share of the budget charged from the first admitted request to the last (one window's
-    // worth is available at the start). Measured 82%: requests wait in order for room (one of 700
-    // tokens waits while 500 are free), and the client counts what the server charges up front,
-    // not the lower usage it settles to. Issue 12 asks 90%, with estimates 30% off: not yet.
+  /**
+   * The share of the budget charged from the first admitted request to the last (one window's
+   * worth is available at the start), as the server charges it: up front.
+   */
+  const budgetUse = (server: MockServer, budget: number) => {
     const { admitted } = server.arrivals()
     const seconds = (admitted.at(-1)! - admitted[0]!) / 1000
-    const use = stats.tokens.charged / (budget * (seconds + 1))
-    context.annotate(
-      `charged ${stats.tokens.charged} tokens in ${seconds.toFixed(2)} s: ${(use * 100).toFixed(1)}% of the budget`,
-    )
-    expect(use).toBeGreaterThanOrEqual(0.8)
-  })
+    return { use: server.stats().tokens.charged / (budget * (seconds + 1)), seconds }
+  }
+
+  test.for([
+    { estimates: 'exact', off: [1] },
+    // Every third 30% low, every third 30% high (right on average): the calls in flight together
+    // make up for each other, and what the server says is left corrects the count.
+    { estimates: '30% off', off: [0.7, 1.3, 1] },
+  ])(
+    'estimates $estimates: no 429 after the first window, and at least 90% of the budget used',
+    async ({ off }, context) => {
+      const budget = 3000
+      await using server = await startMockServer({
+        profile: { name: 'openai', requests: '100/s', tokens: `${budget}/s` },
+        recordArrivals: true,
+        seed: 1,
+      })
+      await using api = createClient({
+        baseUrl: server.url,
+        concurrency: 4,
+        cost: (spec) => {
+          const json = (spec as { json: Chat }).json
+          return { tokens: off[json.max_tokens % off.length]! * charge(json) }
+        },
+      })
+      const results = await api.all(chats())
+      const { all, admitted } = server.arrivals()
+      const late = (at: number) => at >= all[0]! + 1000
+      const refusedLate = all.filter(late).length - admitted.filter(late).length
+      const { use, seconds } = budgetUse(server, budget)
+      context.annotate(
+        `${server.stats().rateLimited} refused (${refusedLate} after the first window); charged ${server.stats().tokens.charged} tokens in ${seconds.toFixed(2)} s: ${(use * 100).toFixed(1)}% of the budget`,
+      )
+      expect(refusedLate).toBe(0)
+      // Four calls in flight cannot overfill the first window either: every call succeeds.
+      expect(results.every((r) => r.ok)).toBe(true)
+      // Measured 91-92% in both: FIFO leaves a part of each window unused
+      // when the next call does not fit (lighter calls behind it may pass; see Overtaking), and
+      // each window is 20 ms longer than the server's.
+      expect(use).toBeGreaterThanOrEqual(0.9)
+    },
+  )
 })

@@ -217,11 +217,11 @@ describe('timing on the manual clock', () => {
     expect((await next).status).toBe(200)
   })
 
-  // 2 per 1 s learned with its 3% safety margin (30 ms); with a rateMargin (the client's default is
+  // 2 per 1 s learned with its 2% safety margin (20 ms); with a rateMargin (the client's default is
   // 20 ms), the larger one applies (the limiter adds rateMargin to every window), not both.
   test.each([
-    { rateMargin: undefined, reported: 1010, startsAt: 1030 },
-    { rateMargin: 0, reported: 1030, startsAt: 1030 },
+    { rateMargin: undefined, reported: 1000, startsAt: 1020 },
+    { rateMargin: 0, reported: 1020, startsAt: 1020 },
     { rateMargin: 50, reported: 1000, startsAt: 1050 },
   ])(
     'a quota from RateLimit-Policy paces a client that has no rate of its own (rateMargin $rateMargin)',

@@ -27,16 +27,18 @@ describe('volley demo', () => {
     expect(output).toHaveLength(800)
     expect(new Set(output.map((l) => l.index)).size).toBe(800)
 
-    // Act two: a token budget learned from OpenAI-style headers, each call's estimate from --cost-field.
+    // Act two: a token budget learned from OpenAI-style headers, each call's estimate in its line.
     expect(run.stderr).toMatch(/volley: 50 requests in .*: 50 ok, 0 failed/)
-    const maxTokens = Number(/; (\d+) max_tokens in all\)/.exec(run.stderr)?.[1])
+    const estimated = Number(/; (\d+) tokens estimated in all\)/.exec(run.stderr)?.[1])
     const tokens =
       /tokens {4}(\d+) estimated \(the lines' costs\) · (\d+) used per the responses' usage · budget 3000 tokens\/[\d.]+s \(learned\)/.exec(
         run.stderr,
       )
     expect(tokens, run.stderr).not.toBeNull()
-    // The summary's estimate is the lines' max_tokens; what it says was used is what the server counted.
-    expect(Number(tokens![1])).toBe(maxTokens)
+    // The summary's estimate is the lines' costs; what it says was used is what the server counted.
+    expect(Number(tokens![1])).toBe(estimated)
+    // Estimates right on average hold the budget: no call refused.
+    expect(run.stderr).toMatch(/the mock API counted 50 calls, 0 refused \(429\)/)
     const server = /charged up front \(max_tokens \+ prompt\/4, settled to (\d+) used\)/.exec(run.stderr)
     expect(Number(tokens![2])).toBe(Number(server?.[1]))
     const chats = readOutput(`${tmp.dir}/chats.results.jsonl`)

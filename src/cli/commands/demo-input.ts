@@ -23,25 +23,28 @@ const PROMPT = 'Summarise the customer review below in one sentence and rate its
 
 /**
  * Act two: OpenAI chat completions, `max_tokens` from 40 to 400 and prompts of 40 to 1,200
- * characters (10 to 300 tokens by the usual 4 characters a token), drawn from a fixed seed so every
- * demo runs the same job. The sum of their estimated costs is returned with them.
+ * characters, drawn from a fixed seed so every demo runs the same job. Each line says what it
+ * costs, as a user estimates it: its max_tokens plus its prompt at the usual 4 characters a token.
+ * The sum of those estimates is returned with them.
  */
-export function chatsInput(count: number): { text: string; maxTokens: number } {
+export function chatsInput(count: number): { text: string; estimated: number } {
   const random = seededRandom(12)
   const between = ({ min, max }: { min: number; max: number }) => min + Math.floor(random() * (max - min + 1))
   const lines: string[] = []
-  let maxTokens = 0
+  let estimated = 0
   for (let i = 1; i <= count; i++) {
     const max_tokens = between(CHAT_MAX_TOKENS)
     const content = PROMPT.repeat(Math.ceil(PROMPT_CHARS.max / PROMPT.length)).slice(0, between(PROMPT_CHARS))
-    maxTokens += max_tokens
+    const tokens = max_tokens + Math.ceil(content.length / 4)
+    estimated += tokens
     lines.push(
       JSON.stringify({
         url: '/v1/chat/completions',
         id: `review-${i}`,
         json: { model: 'gpt-4o-mini', max_tokens, messages: [{ role: 'user', content }] },
+        cost: { tokens },
       }),
     )
   }
-  return { text: `${lines.join('\n')}\n`, maxTokens }
+  return { text: `${lines.join('\n')}\n`, estimated }
 }

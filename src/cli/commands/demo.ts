@@ -147,9 +147,8 @@ function rateText(rate: ResolvedRate): string {
 }
 
 /**
- * Act two: an LLM API in OpenAI's dialect that limits tokens as well as requests. volley is told
- * each call's estimate (its max_tokens, --cost-field) and learns the budget from the headers; the
- * server charges the prompt too, so the estimates are low and what the server says is left corrects them.
+ * Act two: an LLM API in OpenAI's dialect that limits tokens as well as requests. Each line says
+ * what it costs (its `cost`), and volley learns the budget from the headers.
  */
 async function actTwo(
   context: CommandContext,
@@ -157,7 +156,7 @@ async function actTwo(
   { chats, tokens }: { chats: number; tokens: ResolvedRate },
 ): Promise<number> {
   const input = join(dir, 'chats.jsonl')
-  const { text, maxTokens } = chatsInput(chats)
+  const { text, estimated } = chatsInput(chats)
   writeFileSync(input, text)
   await using server = await startMockServer({
     profile: {
@@ -173,9 +172,9 @@ async function actTwo(
     [
       '',
       `volley demo, act 2: an LLM API at ${server.url} in OpenAI's dialect, limiting ${CHAT_REQUESTS.replace('/', ' requests/')} and ${rateText({ ...tokens, unit: 'tokens' })}: a call costs its max_tokens plus a quarter of its prompt's characters`,
-      `volley demo: ${chats} chat completions in ${input} (max_tokens 40-400, prompts of 40-1200 characters; ${maxTokens} max_tokens in all)`,
+      `volley demo: ${chats} chat completions in ${input} (max_tokens 40-400, prompts of 40-1200 characters; ${estimated} tokens estimated in all)`,
+      `volley demo: each line says what it costs ("cost": { "tokens": max_tokens + prompt characters / 4 }; --cost-field takes it from a field instead)`,
       `volley demo: volley is not told the budget: it learns it from the x-ratelimit-*-tokens headers`,
-      `volley demo: --cost-field json.max_tokens gives each call's estimate, low (the prompt is charged too): what the headers say is left corrects it`,
       '',
     ].join('\n'),
   )
@@ -185,10 +184,8 @@ async function actTwo(
     server.url,
     '--out',
     join(dir, 'chats.results.jsonl'),
-    '--cost-field',
-    'json.max_tokens',
     '--concurrency',
-    '4',
+    '8',
     '--retries',
     '5',
   ]

@@ -26,3 +26,5 @@ declare function callBatchApi(addresses: string[], signal: AbortSignal): Promise
 declare const prompts: string[]
 declare const text: string
 declare function summarise(text: string): Promise<string>
+/** An LLM call that says what it used, as OpenAI's answers do. */
+declare function complete(prompt: string): Promise<{ text: string; usage: { total_tokens: number } }>

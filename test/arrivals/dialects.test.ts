@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
 import { type MockServer, startMockServer } from '../../src/mock/index.js'
+import { type ChatSpec, chargeOf, chatCompletions } from '../support/chats.js'
 import { type Dialect, judgeArrivals, startExactServer } from '../support/far-api.js'
 
 /**
@@ -131,22 +132,7 @@ describe("a client with no rate, against the mock's Shopify profile (a bucket of
 
 describe('a token budget learned from the headers (OpenAI profile: 100 requests/s, 3,000 tokens/s)', () => {
   /** 60 chat calls of random sizes, the same every time. */
-  const chats = () => {
-    let seed = 7
-    const random = () => (seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647
-    return Array.from({ length: 60 }, () => ({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      json: {
-        model: 'm',
-        max_tokens: 100 + Math.floor(random() * 500),
-        messages: [{ role: 'user', content: 'x'.repeat(Math.floor(random() * 800)) }],
-      },
-    }))
-  }
-  type Chat = { max_tokens: number; messages: { content: string }[] }
-  // The server charges max_tokens plus a quarter of the prompt's characters up front.
-  const charge = (json: Chat) => json.max_tokens + Math.ceil(json.messages[0]!.content.length / 4)
+  const chats = () => chatCompletions(60, 7)
 
   // The mock charges up front and settles to the usage after, so `remaining` hides a low estimate:
   // the 429s it draws scale the estimates up (x1.25 once per window), and what the server says is
@@ -159,7 +145,7 @@ describe('a token budget learned from the headers (OpenAI profile: 100 requests/
     await using api = createClient({
       baseUrl: server.url,
       concurrency: 4,
-      cost: (spec) => ({ tokens: 0.7 * charge((spec as { json: Chat }).json) }),
+      cost: (spec) => ({ tokens: 0.7 * chargeOf((spec as ChatSpec).json) }),
     })
     const results = await api.all(chats())
     // POSTs are not retried: a 429 fails its call.
@@ -197,8 +183,8 @@ describe('a token budget learned from the headers (OpenAI profile: 100 requests/
         baseUrl: server.url,
         concurrency: 4,
         cost: (spec) => {
-          const json = (spec as { json: Chat }).json
-          return { tokens: off[json.max_tokens % off.length]! * charge(json) }
+          const json = (spec as ChatSpec).json
+          return { tokens: off[json.max_tokens % off.length]! * chargeOf(json) }
         },
       })
       const results = await api.all(chats())

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, test, type TestContext } from 'vitest'
+import { describe, expect, test, type TestContext } from 'vitest'
 import { createClient } from '../../src/http/client.js'
 import type { ClientOptions } from '../../src/index.js'
 import { testTls } from '../fixtures/tls.js'
@@ -10,8 +10,8 @@ import {
   startExactServer,
 } from '../support/far-api.js'
 import { eventually } from '../http/helpers.js'
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../redis/helpers.js'
-import { go, killAll, startWorkers } from '../redis/workers.js'
+import { REDIS_URL } from '../redis/helpers.js'
+import { go, startWorkers, suitePrefix } from '../redis/workers.js'
 
 /**
  * Issue 11: the rate holds at the server, by default. A client told the API's N per window and
@@ -134,14 +134,8 @@ describe('a client told N/s, against a far API that counts arrivals exactly', ()
 })
 
 describe('4 processes sharing N/s through Redis, against a far API that counts arrivals exactly', () => {
-  const prefix = uniquePrefix()
+  const prefix = suitePrefix()
   const worker = fileURLToPath(new URL('./client-worker.mjs', import.meta.url))
-  afterAll(async () => {
-    killAll()
-    const redis = await connectRedis()
-    await deletePrefix(redis, prefix)
-    redis.disconnect()
-  })
 
   test('20/s shared, each process with cold connections: no refusal, and at least 95% of the quota', async (context) => {
     const limit = 20

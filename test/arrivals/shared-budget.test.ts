@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { startMockServer } from '../../src/mock/index.js'
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../redis/helpers.js'
-import { go, killAll, startWorkers } from '../redis/workers.js'
+import { chatCompletions } from '../support/chats.js'
+import { REDIS_URL } from '../redis/helpers.js'
+import { go, startWorkers, suitePrefix } from '../redis/workers.js'
 
 /**
  * Issue 12: one token budget held by 3 processes through Redis. The OpenAI-style mock enforces
@@ -15,32 +16,9 @@ const BUDGET = 3000
 const PROCESSES = ['a', 'b', 'c']
 const CHATS_EACH = 20
 
-/** The processes' chat completions, of random sizes, the same every run. */
-function chats(): { method: string; url: string; json: unknown }[][] {
-  let seed = 11
-  const random = () => (seed = (seed * 16_807) % 2_147_483_647) / 2_147_483_647
-  return PROCESSES.map(() =>
-    Array.from({ length: CHATS_EACH }, () => ({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      json: {
-        model: 'm',
-        max_tokens: 100 + Math.floor(random() * 500),
-        messages: [{ role: 'user', content: 'x'.repeat(Math.floor(random() * 800)) }],
-      },
-    })),
-  )
-}
-
 describe('3 processes sharing a token budget through Redis, against the OpenAI-style mock', () => {
-  const prefix = uniquePrefix()
+  const prefix = suitePrefix()
   const worker = fileURLToPath(new URL('./client-worker.mjs', import.meta.url))
-  afterAll(async () => {
-    killAll()
-    const redis = await connectRedis()
-    await deletePrefix(redis, prefix)
-    redis.disconnect()
-  })
 
   test.for([
     { how: 'given by hand', rate: `${BUDGET} tokens/s`, key: 'given' },
@@ -54,15 +32,15 @@ describe('3 processes sharing a token budget through Redis, against the OpenAI-s
         seed: 3,
       })
       const workers = await startWorkers(
-        chats().map((specs, i) => ({
-          name: PROCESSES[i],
+        PROCESSES.map((name, i) => ({
+          name,
           url: server.url,
           redisUrl: REDIS_URL,
           prefix,
           key,
           rate,
           concurrency: 4,
-          specs,
+          specs: chatCompletions(CHATS_EACH, 11 + i),
         })),
         worker,
       )

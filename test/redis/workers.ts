@@ -2,6 +2,8 @@ import { type ChildProcess, fork } from 'node:child_process'
 import dc from 'node:diagnostics_channel'
 import type { IncomingMessage } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { afterAll } from 'vitest'
+import { connectRedis, deletePrefix, uniquePrefix } from './helpers.js'
 
 const WORKER = fileURLToPath(new URL('./fixtures/redis-worker.mjs', import.meta.url))
 
@@ -125,4 +127,19 @@ export function recordArrivals(): { arrivals: Arrival[]; stop: () => void } {
 /** Resolves after `ms` (real time): only for pacing a scenario, never in an assertion. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * A Redis key prefix for one suite whose worker processes share limits: after the suite, the
+ * workers still alive are killed and the prefix's keys deleted.
+ */
+export function suitePrefix(): string {
+  const prefix = uniquePrefix()
+  afterAll(async () => {
+    killAll()
+    const redis = await connectRedis()
+    await deletePrefix(redis, prefix)
+    redis.disconnect()
+  })
+  return prefix
 }

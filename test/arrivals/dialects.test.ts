@@ -55,6 +55,28 @@ describe('a client with no rate, against a server that announces 5/s in its own 
   )
 })
 
+describe("a client with no rate, against the mock's github profile (5 per fixed 1 s window)", () => {
+  test('no refusal after the first window, and the job within 130% of the ideal time', async (context) => {
+    await using server = await startMockServer({
+      profile: { name: 'github', requests: `${LIMIT}/s` },
+      recordArrivals: true,
+    })
+    await using api = createClient({ baseUrl: server.url, concurrency: 2 })
+    const results = await api.all(Array.from({ length: GETS }, (_, i) => `/items/${i}`))
+    expect(results.every((r) => r.ok)).toBe(true)
+    const { all, admitted } = server.arrivals()
+    const late = (at: number) => at >= all[0]! + WINDOW_MS
+    // The ideal: a whole window's quota at once, then one more window per LIMIT requests.
+    const seconds = (admitted.at(-1)! - admitted[0]!) / 1000
+    const use = admitted.length / (LIMIT * (seconds + 1))
+    context.annotate(
+      `${all.length - admitted.length} refused; ${admitted.length} admitted in ${seconds.toFixed(2)} s: ${(use * 100).toFixed(1)}% of the quota`,
+    )
+    expect(all.filter(late).length - admitted.filter(late).length).toBe(0)
+    expect(use).toBeGreaterThanOrEqual(1 / 1.3)
+  })
+})
+
 describe("a client with no rate, against the mock's LLM profiles (5 requests/s)", () => {
   test.for([
     { name: 'openai' as const, path: '/v1/chat/completions' },

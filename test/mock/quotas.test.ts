@@ -94,18 +94,20 @@ describe('openai quota', () => {
 })
 
 describe('github quota', () => {
-  test('a fixed window: `limit` admitted, then 403 until the window that opened at the first request ends', () => {
+  test('a fixed window: `limit` admitted, then 403 until the window of the first request ends, on a whole second', () => {
     const quota = gitHubQuota({ limit: 3, interval: 1000 }, 100)
     const used = [100, 200, 300].map((t) => quota.admit(ask(t)).headers['x-ratelimit-used'])
     expect(used).toEqual(['1', '2', '3'])
-    const refused = quota.admit(ask(1099))
+    // The window holds the first request's whole epoch second (WALL is one): it ends at 1000, as
+    // x-ratelimit-reset says to the second.
+    const refused = quota.admit(ask(999))
     expect(refused.admitted).toBe(false)
     expect(refused.refusal?.status).toBe(403)
     expect(refused.headers['x-ratelimit-remaining']).toBe('0')
-    expect(refused.headers['x-ratelimit-reset']).toBe(String(Math.ceil((WALL + 1100) / 1000)))
+    expect(refused.headers['x-ratelimit-reset']).toBe(String((WALL + 1000) / 1000))
     expect(refused.headers['retry-after']).toBeUndefined()
-    // Not a sliding window: at 1100 the whole quota is back at once.
-    const reset = quota.admit(ask(1100))
+    // Not a sliding window: at 1000 the whole quota is back at once.
+    const reset = quota.admit(ask(1000))
     expect(reset.admitted).toBe(true)
     expect(reset.headers['x-ratelimit-remaining']).toBe('2')
   })

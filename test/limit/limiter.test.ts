@@ -396,7 +396,7 @@ describe('Limiter abort', () => {
     await clock.advance(10)
     await Promise.all([first, third])
     expect(names()).toEqual(['a', 'c'])
-    expect(limiter.stats()).toMatchObject({ running: 1, queued: 0 })
+    expect(limiter.stats()).toMatchObject({ running: 0, queued: 0 })
   })
 
   it('rejects at once when the signal is already aborted', async () => {

@@ -5,7 +5,7 @@ import { type Cost, costIn, perUnit } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
-import { formatRate, REQUESTS } from '../limit/units.js'
+import { formatRate, REQUESTS, type ResolvedRate } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
 import { Leases } from './leases.js'
 import {
@@ -294,18 +294,24 @@ export class RedisStore implements LimiterStore {
       const base = this.#base(key)
       const { rateMargin: margin, smooth } = policy
       // Named by the rate as configured, so processes with different margins still share windows.
-      const rateKeys = policy.rates.map(
-        (rate) =>
+      const named = new Map<string, ResolvedRate>()
+      for (const rate of policy.rates) {
+        // A rate given twice (yours, and the same one learned from the API) is one list, counted once.
+        named.set(
           `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
-      )
+          rate,
+        )
+      }
+      const rateKeys = [...named.keys()]
+      const rates = [...named.values()]
       prepared = {
         keys: [`${base}leases`, `${base}pause`, `${base}pace`, ...rateKeys],
         target: {
           paceKey: `${base}pace`,
           rateKeys,
-          window: Math.max(0, ...policy.rates.map((rate) => rate.interval + margin)),
+          window: Math.max(0, ...rates.map((rate) => rate.interval + margin)),
         },
-        rateArgs: policy.rates.flatMap((rate) => [
+        rateArgs: rates.flatMap((rate) => [
           rate.limit,
           us(rate.interval + margin),
           smooth ? Math.ceil(us(paceSpacing(rate, margin))) : 0,

@@ -42,6 +42,27 @@ describe('the Redis scripts count like the memory store', () => {
     expect(await s.acquire('cost', p, 3, clock.now())).toBe(0)
   })
 
+  it('counts a rate given twice once (yours, and the same one learned from the API), as the memory store does', async () => {
+    const s = store()
+    const memory = memoryStore()
+    const p = policy(Number.POSITIVE_INFINITY, [
+      [3, 100],
+      [3, 100],
+      [500, 100, 'tokens'],
+      [500, 100, 'tokens'],
+    ])
+    const now = clock.now()
+    // Three requests, 500 tokens: each rate full, once.
+    for (const cost of [1, { tokens: 200 }, { tokens: 300 }]) {
+      const expected = memory.acquire('twice', p, cost, now)
+      expect(expected).toBe(0)
+      expect(await s.acquire('twice', p, cost, now)).toBe(expected)
+    }
+    expect(await s.peek('twice', p, 1, now)).toBe(100)
+    expect(memory.peek('twice', p, 1, now)).toBe(100)
+    expect(await s.peek('twice', p, { requests: 0, tokens: 1 }, now)).toBe(100)
+  })
+
   it('shares one window and one set of slots between stores on the same key', async () => {
     const a = store()
     const b = store()

@@ -140,8 +140,7 @@ export class OriginState {
     const rateMargin = this.limiter.policy.rateMargin
     const rates = [...this.#baseRates, ...quotas.map((q) => withMargin(q, this.#margin, rateMargin))]
     this.limiter.setRate(rates)
-    const seen: Record<string, number> = { requests: 0 }
-    const coming: Record<string, number> = { requests: 0 }
+    const seed: Record<string, number> = { requests: 0 }
     for (const unit of new Set(quotas.map((q) => q.unit))) {
       const limit = Math.min(...quotas.filter((q) => q.unit === unit).map((q) => q.limit))
       // A user's rate at least as tight as every quota in the unit already counted its starts.
@@ -152,18 +151,14 @@ export class OriginState {
       )
       if (held) continue
       const remaining = standings.find((standing) => standing.unit === unit)?.remaining
-      const used = remaining === undefined ? 0 : limit - remaining
+      // Attempts in flight count when they arrive: their requests, and what they said they cost.
+      const used = (remaining === undefined ? 0 : limit - remaining) + this.#sentSince(answeredSentAt, unit)
       // What a looser rate of the user's in the unit counted is not counted twice (where the store says).
       const counted = this.limiter.usedIn(unit) ?? 0
       const room = Math.min(...rates.filter((r) => (r.unit ?? 'requests') === unit).map((r) => r.limit))
-      seen[unit] = Math.min(room, Math.max(0, Math.floor(used - counted)))
-      // Attempts in flight count when they arrive: their requests, and what they said they cost.
-      coming[unit] = Math.min(room - seen[unit], Math.ceil(this.#sentSince(answeredSentAt, unit)))
+      seed[unit] = Math.min(room, Math.max(0, Math.floor(used - counted)))
     }
-    // What the server had counted arrived by its answer: it counts from when the answered attempt
-    // went out (a start recorded only now would hold the window that much longer than the server's).
-    this.#record(seen, answeredSentAt)
-    this.#record(coming)
+    this.#record(seed)
     return rates
   }
 
@@ -212,9 +207,9 @@ export class OriginState {
     this.#record(extra)
   }
 
-  /** Records use the limiter did not count, made at `at` (a time before now) or now. */
-  #record(cost: Readonly<Record<string, number>>, at?: number): void {
-    if (Object.values(cost).some((amount) => amount > 0)) this.limiter.charge(cost, at)
+  /** Records use the limiter did not count. */
+  #record(cost: Readonly<Record<string, number>>): void {
+    if (Object.values(cost).some((amount) => amount > 0)) this.limiter.charge(cost)
   }
 
   /**

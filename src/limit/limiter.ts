@@ -120,14 +120,16 @@ export class Limiter implements AsyncDisposable {
     this.#drain()
   }
 
-  /** Counts use made outside the limiter against the rates, from `at` (before now; default now). */
-  charge(cost: Cost, at?: number): void {
+  /**
+   * Counts `cost` against the rates now, without running anything or taking a slot: use the API
+   * says was made that this limiter did not count (before a quota was known, or by someone else).
+   */
+  charge(cost: Cost): void {
     const invalid = costError(cost, 'Limiter.charge: cost')
     if (invalid) throw invalid
     const now = this.#clock.now()
-    const when = at !== undefined && Number.isFinite(at) && at < now ? at : now
     // A store that cannot record it directly counts a task that does nothing, first in the queue.
-    if (this.#store.settle) this.#store.settle(this.key, when, perUnit(cost), when)
+    if (this.#store.settle) this.#store.settle(this.key, now, perUnit(cost), now)
     else this.run(noop, { cost, priority: Number.MAX_SAFE_INTEGER }).catch(noop)
   }
 

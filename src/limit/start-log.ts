@@ -34,11 +34,10 @@ export class StartLog {
     return this.#sumBefore(this.#size) - this.#sumBefore(this.#firstAfter(now - interval))
   }
 
-  /** Records a start at `now`, or at the newest start's time if that is later: the log stays in order. */
   record(weight: number, now: number): void {
     if (this.#size === this.#times.length) this.#grow()
     const index = (this.#oldest + this.#size) % this.#times.length
-    this.#times[index] = this.#size > 0 ? Math.max(now, this.#timeAt(this.#size - 1)) : now
+    this.#times[index] = now
     this.#sums[index] = this.#sumBefore(this.#size) + weight
     this.#size++
   }

@@ -340,24 +340,6 @@ describe('Limiter order with budgets (tokens)', () => {
     ).rejects.toThrow(/TaskContext.used: cost.tokens must be a finite number >= 0, got -1/)
   })
 
-  it('charges use made outside the limiter, from when it was made, without taking a slot', async () => {
-    const clock = createManualClock()
-    const { task, log } = recorder(clock)
-    const limiter = createLimiter({ rate: '1000 tokens/s', concurrency: 1, clock })
-    void limiter.run(task('holds the slot', 1000), { cost: { tokens: 0 } })
-    await clock.advance(500)
-    // Made at 100 (an API's answer says so): it leaves the window at 1100, not 1500.
-    limiter.charge({ requests: 0, tokens: 600 }, 100)
-    limiter.charge({ requests: 0, tokens: 300 })
-    expect(limiter.stats()).toMatchObject({ running: 1, queued: 0 })
-    void limiter.run(task('200'), { cost: { tokens: 200 } })
-    await clock.advance(599)
-    expect(log.map((entry) => entry.name)).toEqual(['holds the slot'])
-    await clock.advance(1)
-    expect(log.at(-1)).toEqual({ name: '200', at: 1100 })
-    expect(() => limiter.charge({ tokens: -1 })).toThrow(/Limiter.charge: cost.tokens must be/)
-  })
-
   it('lets lighter tasks pass a waiting head for one window of the budget at most', async () => {
     const clock = createManualClock()
     const { task, log } = recorder(clock)

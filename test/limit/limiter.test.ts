@@ -340,6 +340,23 @@ describe('Limiter order with budgets (tokens)', () => {
     ).rejects.toThrow(/TaskContext.used: cost.tokens must be a finite number >= 0, got -1/)
   })
 
+  it('charges use made outside the limiter at once, without taking a slot', async () => {
+    const clock = createManualClock()
+    const { task, log } = recorder(clock)
+    const limiter = createLimiter({ rate: '1000 tokens/s', concurrency: 1, clock })
+    void limiter.run(task('holds the slot', 1000), { cost: { tokens: 0 } })
+    await clock.advance(100)
+    limiter.charge({ requests: 0, tokens: 600 })
+    expect(limiter.stats()).toMatchObject({ running: 1, queued: 0 })
+    // 600 counted from 100: a call of 500 waits until they leave the window, at 1100.
+    void limiter.run(task('500'), { cost: { tokens: 500 } })
+    await clock.advance(999)
+    expect(log.map((entry) => entry.name)).toEqual(['holds the slot'])
+    await clock.advance(1)
+    expect(log.at(-1)).toEqual({ name: '500', at: 1100 })
+    expect(() => limiter.charge({ tokens: -1 })).toThrow(/Limiter.charge: cost.tokens must be/)
+  })
+
   it('lets lighter tasks pass a waiting head for one window of the budget at most', async () => {
     const clock = createManualClock()
     const { task, log } = recorder(clock)

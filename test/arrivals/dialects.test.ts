@@ -30,18 +30,21 @@ describe('a client with no rate, against a server that announces 5/s in its own 
     },
   )
 
-  // GitHub says no window: its hour is fixed, and resets whole at x-ratelimit-reset (epoch seconds).
-  // The client keeps the server's count: what is left until the reset, then the whole limit.
-  test.for([
-    { concurrency: 2, gets: GETS },
-    { concurrency: 16, gets: 60 },
+  // GitHub, X and Discord say no window: theirs are fixed, and reset whole at x-ratelimit-reset
+  // (epoch seconds; Discord also says it as seconds from now). The client keeps the server's count:
+  // what is left until the reset, then the whole limit.
+  test.for<{ dialect: Dialect; concurrency: number; gets: number }>([
+    { dialect: 'github', concurrency: 2, gets: GETS },
+    { dialect: 'github', concurrency: 16, gets: 60 },
+    { dialect: 'x', concurrency: 2, gets: GETS },
+    { dialect: 'discord', concurrency: 2, gets: GETS },
   ])(
-    'github (fixed windows, no window said), concurrency $concurrency: no refusal after the first window, and the job within 130% of the ideal time',
-    async ({ concurrency, gets }, context) => {
+    '$dialect (fixed windows, no window said), concurrency $concurrency: no refusal after the first window, and the job within 130% of the ideal time',
+    async ({ dialect, concurrency, gets }, context) => {
       await using server = await startExactServer({
         limit: LIMIT,
         windowMs: WINDOW_MS,
-        announce: 'github',
+        announce: dialect,
         fixed: true,
       })
       await using api = createClient({ baseUrl: server.url, concurrency })

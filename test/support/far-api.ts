@@ -91,7 +91,7 @@ class FixedWindow implements ArrivalWindow {
 }
 
 /** The header dialects an ExactServer can speak. */
-export type Dialect = 'ietf' | 'openai' | 'anthropic' | 'shopify' | 'github'
+export type Dialect = 'ietf' | 'openai' | 'anthropic' | 'shopify' | 'github' | 'x' | 'discord'
 
 /**
  * What a server speaking `dialect` says of a quota of `limit` per `windowMs` with `remaining` left.
@@ -137,6 +137,22 @@ function announcement(
         // Whole epoch seconds: a fixed window's end is one (less float noise), a sliding one's is rounded up.
         'x-ratelimit-reset': String(Math.ceil((wallNow + freeIn) / 1000 - 1e-6)),
         'x-ratelimit-resource': 'core',
+      }
+    case 'x':
+      // X (Twitter) API v2: epoch seconds, as GitHub, under its own prefix.
+      return {
+        'x-rate-limit-limit': String(limit),
+        'x-rate-limit-remaining': String(remaining),
+        'x-rate-limit-reset': String(Math.ceil((wallNow + freeIn) / 1000 - 1e-6)),
+      }
+    case 'discord':
+      // Discord: the reset also as seconds from now with decimals, and the bucket it counts in.
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(remaining),
+        'x-ratelimit-reset': ((wallNow + freeIn) / 1000).toFixed(3),
+        'x-ratelimit-reset-after': (freeIn / 1000).toFixed(3),
+        'x-ratelimit-bucket': 'abcd1234',
       }
   }
 }

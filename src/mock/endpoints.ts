@@ -98,7 +98,8 @@ export function redirect(exchange: MockExchange): void {
   exchange.json(code, { location: target }, { location: target })
 }
 
-function wholeNumber(text: string, what: string, min: number, max: number): number {
+/** A whole number from a path or query, else a 400 naming what it is and the bounds. */
+export function wholeNumber(text: string, what: string, min: number, max: number): number {
   const value = Number(text)
   if (/^\d+$/.test(text) && value >= min && value <= max) return value
   throw new MockRequestError(
@@ -107,7 +108,8 @@ function wholeNumber(text: string, what: string, min: number, max: number): numb
   )
 }
 
-function decodeSegment(segment: string): string {
+/** A percent-decoded path segment, else a 400. */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment)
   } catch {

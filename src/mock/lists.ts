@@ -1,5 +1,5 @@
 import { MockRequestError } from './choices.js'
-import { decodeSegment, wholeNumber } from './endpoints.js'
+import { decodeSegment, requestNumber } from './endpoints.js'
 import type { MockExchange } from './exchange.js'
 
 /** The pagination styles of GET /lists/:name, after the APIs that use them. */
@@ -81,9 +81,9 @@ function readQuery(exchange: MockExchange): ListQuery {
   return {
     name: decodeSegment(exchange.params[0]!),
     style: style as ListStyle,
-    pages: wholeNumber(params.get('pages') ?? '3', 'pages', 1, 100_000),
-    size: wholeNumber(params.get('size') ?? '10', 'size', 1, 1000),
-    loop: loop === null ? -1 : wholeNumber(loop, 'loop', 1, 100_000) - 1,
+    pages: requestNumber(params.get('pages') ?? '3', 'pages', 1, 100_000),
+    size: requestNumber(params.get('size') ?? '10', 'size', 1, 1000),
+    loop: loop === null ? -1 : requestNumber(loop, 'loop', 1, 100_000) - 1,
     malformedLink: params.get('malformed') === 'link',
     params,
   }
@@ -95,7 +95,7 @@ function currentPage(q: ListQuery): number {
   switch (q.style) {
     case 'link':
     case 'page':
-      return wholeNumber(params.get('page') ?? '1', 'page', 1, 100_000) - 1
+      return requestNumber(params.get('page') ?? '1', 'page', 1, 100_000) - 1
     case 'cursor': {
       const cursor = params.get('cursor')
       return cursor === null ? 0 : pageOfCursor(cursor)
@@ -109,7 +109,7 @@ function currentPage(q: ListQuery): number {
       return Math.floor((Number(n[1]) + 1) / size)
     }
     case 'offset':
-      return Math.floor(wholeNumber(params.get('offset') ?? '0', 'offset', 0, 100_000_000) / size)
+      return Math.floor(requestNumber(params.get('offset') ?? '0', 'offset', 0, 100_000_000) / size)
   }
 }
 

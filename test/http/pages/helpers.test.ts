@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { InvalidOptionError } from '../../../src/errors.js'
+import { createClient } from '../../../src/http/client.js'
 import { cursor, offset, pageNumber, stripe } from '../../../src/http/pages/index.js'
 import type { PageInfo } from '../../../src/http/pages/index.js'
 import { respond } from './respond.js'
@@ -119,5 +120,23 @@ describe('pageNumber()', () => {
     expect(zero(respond(url, { meta: { pages: 2 } }), info(url))).toBeUndefined()
     expect(next(respond(url, {}), info(url, [1]))).toMatchObject({ url: 'https://api.example/l?page=2' })
     expect(next(respond(url, {}), info(url, []))).toBeUndefined()
+  })
+})
+
+describe('paginate options', () => {
+  test('bad options are refused before anything is sent, naming the option', async () => {
+    await using api = createClient({ baseUrl: 'http://127.0.0.1:9' })
+    const first = (options: object) => api.paginate('/l', options as never).next()
+    await expect(first({ maxItems: 3 })).rejects.toThrow(
+      /paginate: `maxItems` counts items: give `items` too/,
+    )
+    await expect(first({ maxPages: 0 })).rejects.toThrow(
+      /paginate: `maxPages` must be a whole number >= 1, got 0/,
+    )
+    await expect(first({ next: 'link' })).rejects.toThrow(/paginate: `next` must be a function, got "link"/)
+    await expect(first({ items: 3 })).rejects.toThrow(/paginate: `items` must be a dotted path or a function/)
+    expect(() => api.paginateAll(['/l'], { maxItems: 2.5, items: 'data' })).toThrow(
+      /paginateAll: `maxItems` must be a whole number >= 1, got 2.5/,
+    )
   })
 })

@@ -184,6 +184,36 @@ describe('paginateAll against the mock', () => {
     expect(pages.sort()).toEqual(['0:0:200', '0:1:200', '2:0:200', '2:1:200', '2:2:200'])
   })
 
+  test('a slow reader holds the lists back: pages are fetched only a bounded way ahead of what was read', async () => {
+    await using api = createClient({ baseUrl: mock.url, concurrency: 4 })
+    const specs = Array.from({ length: 4 }, (_, i) => `/lists/s${i}?style=link&pages=500&size=1`)
+    const results = api.paginateAll(specs)
+    await results.next()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // The queue holds 64 results at most (twice the concurrency, at least 64), plus a page in flight per list.
+    expect(pagesFetched()).toBeLessThanOrEqual(1 + 64 + 4)
+    await results.return?.()
+  })
+
+  test('pages are retried like any request: every item once through injected 500s and resets', async () => {
+    await using faulty = await startMockServer({ faults: { 500: 0.15, reset: 0.05 }, seed: 5 })
+    await using api = createClient({
+      baseUrl: faulty.url,
+      retry: { attempts: 10, backoff: { base: 1, max: 5 } },
+      circuitBreaker: false,
+    })
+    const specs = Array.from({ length: 10 }, (_, i) => `/lists/f${i}?style=offset&pages=6&size=4`)
+    const got = specs.map(() => [] as number[])
+    for await (const result of api.paginateAll<ListItem>(specs, STYLES.offset)) {
+      if (!result.ok) throw result.error
+      got[result.list]!.push(result.item.n)
+    }
+    for (const items of got) expect(items).toEqual(Array.from({ length: 24 }, (_, n) => n))
+    const stats = faulty.stats()
+    expect((stats.byStatus['500'] ?? 0) + stats.resets).toBeGreaterThan(0)
+    expect(stats.byPath['/lists/:name']).toBe(60 + (stats.byStatus['500'] ?? 0) + stats.resets)
+  })
+
   test('leaving the loop early stops the lists: nothing more is fetched', async () => {
     await using api = createClient({ baseUrl: mock.url, concurrency: 4 })
     const specs = Array.from({ length: 20 }, (_, i) => `/lists/e${i}?style=link&pages=30&size=1`)

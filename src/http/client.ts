@@ -21,8 +21,13 @@ import { retryLayer } from './layers/retry.js'
 import { stopOnStatusLayer } from './layers/stop-on-status.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
 import { Origins } from './origins.js'
-import { type PageResult, paginate, type PaginateOptions, paginateAll } from './pages/index.js'
-import type { PageOptions } from './pages/walk.js'
+import {
+  type PageOptions,
+  type PageResult,
+  paginate,
+  type PaginateOptions,
+  paginateAll,
+} from './pages/index.js'
 import type { LayerResponse } from './pipeline.js'
 import { redactText, secretValues } from '../redact.js'
 import { Response } from './response.js'

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../../errors.js'
-import type { NextPage, PageInfo } from './next.js'
+import { isLast } from './last-page.js'
+import type { NextPage } from './next.js'
 import { withParam } from './next.js'
 import { countOption, nameOption, queryNumber } from './options.js'
 import { readPath } from './path.js'
@@ -38,23 +38,4 @@ export function offset(options: OffsetOptions): NextPage {
       return undefined
     return withParam(page.spec, response, param, String(next))
   }
-}
-
-/**
- * The end of a list by its total when the body has one, else by the page's item count. Shared by
- * `offset` and `pageNumber`.
- */
-export function isLast(
-  page: PageInfo,
-  count: unknown,
-  helper: string,
-  total: string,
-  pastTotal: () => boolean,
-  shortPage: (items: number) => boolean,
-): boolean {
-  if (typeof count === 'number') return pastTotal()
-  if (page.items !== undefined) return shortPage(page.items.length)
-  throw new InvalidOptionError(
-    `${helper}: the body has no number at \`total\` "${total}" and paginate has no \`items\`: the last page cannot be told`,
-  )
 }

@@ -1,6 +1,6 @@
 import type { NextPage } from './next.js'
 import { withParam } from './next.js'
-import { isLast } from './offset.js'
+import { isLast } from './last-page.js'
 import { countOption, nameOption, queryNumber } from './options.js'
 import { readPath } from './path.js'
 

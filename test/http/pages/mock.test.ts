@@ -83,6 +83,22 @@ describe('paginate against the mock, one list per style', () => {
     expect(pagesFetched()).toBe(1)
   })
 
+  test('aborting the signal ends the iteration with an AbortError', async () => {
+    await using api = createClient({ baseUrl: mock.url })
+    const controller = new AbortController()
+    let read = 0
+    const error = await (async () => {
+      for await (const _ of api.paginate('/lists/a?style=link&pages=50&size=1', {
+        signal: controller.signal,
+      })) {
+        if (++read === 3) controller.abort()
+      }
+    })().catch((thrown: unknown) => thrown)
+    expect(error).toMatchObject({ name: 'AbortError' })
+    expect(read).toBe(3)
+    expect(pagesFetched()).toBe(3)
+  })
+
   test('maxItems stops quietly without fetching further pages; maxPages ends with an error naming the page', async () => {
     await using api = createClient({ baseUrl: mock.url })
     const taken: ListItem[] = []
@@ -212,6 +228,24 @@ describe('paginateAll against the mock', () => {
     const stats = faulty.stats()
     expect((stats.byStatus['500'] ?? 0) + stats.resets).toBeGreaterThan(0)
     expect(stats.byPath['/lists/:name']).toBe(60 + (stats.byStatus['500'] ?? 0) + stats.resets)
+  })
+
+  test('stop rules hold across lists: a 401 (in stopOn by default) stops every list, each ending with one failed result', async () => {
+    await using api = createClient({ baseUrl: mock.url, concurrency: 2 })
+    const specs = [
+      '/status/401',
+      ...Array.from({ length: 6 }, (_, i) => `/lists/u${i}?style=link&pages=50&size=1`),
+    ]
+    const failures = new Map<number, string>()
+    for await (const result of api.paginateAll(specs)) {
+      if (!result.ok) {
+        expect(failures.has(result.list)).toBe(false)
+        failures.set(result.list, result.error.name)
+      }
+    }
+    expect([...failures.keys()].sort()).toEqual([0, 1, 2, 3, 4, 5, 6])
+    expect(failures.get(0)).toBe('HttpError')
+    expect(pagesFetched()).toBeLessThan(50)
   })
 
   test('leaving the loop early stops the lists: nothing more is fetched', async () => {

@@ -4,7 +4,7 @@ import { MaxPagesError, PageLoopError } from '../errors.js'
 import type { Response } from '../response.js'
 import type { RequestObject, RequestSpec } from '../spec.js'
 import { linkHeader } from './link.js'
-import { type NextPage, specObject } from './next.js'
+import { atUrl, type NextPage, specObject } from './next.js'
 import { type ItemsPath, pageItems } from './path.js'
 
 /** How a list's pages are followed: the options of `paginate` and `paginateAll`. */
@@ -85,6 +85,8 @@ export async function* walkPages(
   for (let page = 0; ; page++) {
     position.page = page
     const response = await send(spec)
+    // The URL that answered too: a `next` may give back, absolute, a page first asked for relative.
+    seen.add(requestKey(atUrl(spec, new URL(response.url))))
     const items = o.items === undefined ? undefined : pageItems(response, o.items)
     yield { page, response, items }
     const asked = o.next(response, { page, spec, items })

@@ -83,6 +83,16 @@ describe('paginate against the mock, one list per style', () => {
     expect(pagesFetched()).toBe(1)
   })
 
+  test('a Link that points back to the first page (given relative, the link absolute) is a loop, caught before fetching it again', async () => {
+    await using api = createClient({ baseUrl: mock.url })
+    const error = await (async () => {
+      for await (const _ of api.paginate('/lists/r?style=link&pages=5&size=1&loop=1&page=1')) continue
+    })().catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(PageLoopError)
+    expect(error).toMatchObject({ code: 'PAGE_LOOP', page: 0, list: undefined })
+    expect(pagesFetched()).toBe(1)
+  })
+
   test('aborting the signal ends the iteration with an AbortError', async () => {
     await using api = createClient({ baseUrl: mock.url })
     const controller = new AbortController()

@@ -28,7 +28,8 @@ interface ListQuery {
  * GET /lists/:name?style=link|cursor|stripe|offset|page&pages=N&size=M: a list of N pages of M
  * deterministic items `{ id: '<name>-<n>', list, n }`, paginated the way GitHub (Link header), Slack
  * (cursor in the body), Stripe (has_more + starting_after), offset/limit APIs and page-number APIs do.
- * `loop=K` makes page K (from 1) point to itself; `malformed=link` sends a Link header that does not parse.
+ * `loop=K` makes page K (from 1) point to itself (link and cursor styles: their pages say where the
+ * next is); `malformed=link` sends a Link header that does not parse.
  */
 export function list(exchange: MockExchange): void {
   const q = readQuery(exchange)

@@ -258,6 +258,20 @@ describe('paginateAll against the mock', () => {
     expect(pagesFetched()).toBeLessThan(50)
   })
 
+  test('specs read lazily from an async iterable; an input that throws ends the iteration with its error', async () => {
+    await using api = createClient({ baseUrl: mock.url })
+    async function* specs() {
+      yield '/lists/g?style=link&pages=2&size=1'
+      throw new Error('the input broke')
+    }
+    const seen: number[] = []
+    const error = await (async () => {
+      for await (const result of api.paginateAll(specs())) if (result.ok) seen.push(result.page)
+    })().catch((thrown: unknown) => thrown)
+    expect((error as Error).message).toBe('the input broke')
+    expect(seen.length).toBeLessThanOrEqual(2)
+  })
+
   test('leaving the loop early stops the lists: nothing more is fetched', async () => {
     await using api = createClient({ baseUrl: mock.url, concurrency: 4 })
     const specs = Array.from({ length: 20 }, (_, i) => `/lists/e${i}?style=link&pages=30&size=1`)

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../redact.js'
 import type { Response } from '../response.js'
 
 /** A dotted path into a JSON body ('data', 'result.items'), or a function of the response. */
@@ -13,13 +14,15 @@ export function readPath(body: unknown, path: string): unknown {
   return value
 }
 
-/** A page's items: the array at the path, or what the function returns. Anything else is an error naming the path. */
+/** A page's items: the array at the path (null: none), or what the function returns. Anything else is an error naming the path. */
 export function pageItems(response: Response, items: ItemsPath): readonly unknown[] {
   const found = typeof items === 'function' ? items(response) : readPath(response.json(), items)
-  if (found === undefined || found === null) return []
+  // null is an empty page; a path that is not there at all is more likely a typo than no items.
+  if (found === null) return []
   if (!Array.isArray(found)) {
     const where = typeof items === 'function' ? 'the `items` function' : `\`items\` path "${items}"`
-    throw new TypeError(`paginate: ${where} did not give an array for ${response.url}, got ${typeof found}`)
+    const got = found === undefined ? 'nothing' : typeof found
+    throw new TypeError(`paginate: ${where} did not give an array for ${redactUrl(response.url)}, got ${got}`)
   }
   return found
 }

@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../../../src/errors.js'
 import { createClient } from '../../../src/http/client.js'
 import { cursor, offset, pageNumber, stripe } from '../../../src/http/pages/index.js'
 import type { PageInfo } from '../../../src/http/pages/index.js'
+import { pageItems } from '../../../src/http/pages/path.js'
 import { respond } from './respond.js'
 
 const info = (url: string, items?: unknown[]): PageInfo => ({
@@ -137,6 +138,26 @@ describe('paginate options', () => {
     await expect(first({ items: 3 })).rejects.toThrow(/paginate: `items` must be a dotted path or a function/)
     expect(() => api.paginateAll(['/l'], { maxItems: 2.5, items: 'data' })).toThrow(
       /paginateAll: `maxItems` must be a whole number >= 1, got 2.5/,
+    )
+  })
+})
+
+describe('pageItems', () => {
+  const url = 'https://api.example/l?token=secret'
+
+  test('the array at a dotted path; null is no items', () => {
+    expect(pageItems(respond(url, { result: { items: [1, 2] } }), 'result.items')).toEqual([1, 2])
+    expect(pageItems(respond(url, { data: null }), 'data')).toEqual([])
+    expect(pageItems(respond(url, [3]), (response) => response.json<number[]>())).toEqual([3])
+  })
+
+  test('a path not in the body, or not an array, is an error naming the path (URL redacted)', () => {
+    expect(() => pageItems(respond(url, { data: [] }), 'dta')).toThrow(
+      /^paginate: `items` path "dta" did not give an array for https:\/\/api.example\/l\?token=\[REDACTED\], got nothing$/,
+    )
+    expect(() => pageItems(respond(url, { data: {} }), 'data')).toThrow(/got object$/)
+    expect(() => pageItems(respond(url, {}), () => 'x' as never)).toThrow(
+      /the `items` function did not give an array/,
     )
   })
 })

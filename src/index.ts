@@ -29,7 +29,11 @@ export {
   type ClientError,
   HttpError,
   InvalidRequestError,
+  MaxPagesError,
   NetworkError,
+  PageError,
+  type PageErrorInfo,
+  PageLoopError,
   RateLimitError,
   RedirectError,
   type RedirectReason,
@@ -38,6 +42,25 @@ export {
   type RequestErrorJSON,
   TimeoutError,
 } from './http/errors.js'
+export {
+  type CursorOptions,
+  cursor,
+  type ItemsPath,
+  type LinkValue,
+  linkHeader,
+  type NextPage,
+  type OffsetOptions,
+  offset,
+  type PageInfo,
+  type PageNumberOptions,
+  type PageOptions,
+  type PageResult,
+  type PaginateOptions,
+  pageNumber,
+  parseLinkHeader,
+  type StripeOptions,
+  stripe,
+} from './http/pages/index.js'
 export type { ClientEventName, ClientEvents, Listener, Listeners } from './http/events.js'
 export type { ClientOptions } from './http/options.js'
 export type { Layer, LayerRequest, LayerResponse, Send } from './http/pipeline.js'

@@ -21,6 +21,13 @@ import { retryLayer } from './layers/retry.js'
 import { stopOnStatusLayer } from './layers/stop-on-status.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
 import { Origins } from './origins.js'
+import {
+  type PageOptions,
+  type PageResult,
+  paginate,
+  type PaginateOptions,
+  paginateAll,
+} from './pages/index.js'
 import type { LayerResponse } from './pipeline.js'
 import { redactText, secretValues } from '../redact.js'
 import { Response } from './response.js'
@@ -202,6 +209,40 @@ export class Client implements AsyncDisposable {
   group<S extends RequestSpec>(specs: Items<S>, options?: ManyOptions): Promise<Response[]> {
     const many = this.#many<S>(options)
     return group(specs, many.fn, many.run)
+  }
+
+  /**
+   * Follows one list's pages (through this client, like any request) and yields its items, or its
+   * pages as Responses when `items` is unset. See docs/pagination.md.
+   */
+  paginate<T = unknown>(
+    spec: RequestSpec,
+    options: PaginateOptions & { items: NonNullable<PageOptions['items']> },
+  ): AsyncGenerator<T, void, undefined>
+  paginate(spec: RequestSpec, options?: PaginateOptions): AsyncGenerator<Response, void, undefined>
+  paginate(spec: RequestSpec, options?: PaginateOptions): AsyncGenerator<unknown, void, undefined> {
+    const signal = options?.signal
+    return paginate((page) => this.request(page, { signal }), spec, options)
+  }
+
+  /**
+   * Follows the pages of every list, lists at once under this call's concurrency, yielding
+   * `{ ok, list, page, item }` as pages arrive (each list's in order); a failed list yields one failed result.
+   */
+  paginateAll<T = unknown>(
+    specs: Items<RequestSpec>,
+    options: ManyOptions & PageOptions & { items: NonNullable<PageOptions['items']> },
+  ): AsyncIterableIterator<PageResult<T>>
+  paginateAll(
+    specs: Items<RequestSpec>,
+    options?: ManyOptions & PageOptions,
+  ): AsyncIterableIterator<PageResult<Response>>
+  paginateAll(
+    specs: Items<RequestSpec>,
+    options?: ManyOptions & PageOptions,
+  ): AsyncIterableIterator<PageResult> {
+    const many = this.#many<RequestSpec>(options)
+    return paginateAll(specs, many.fn, many.run, options)
   }
 
   /**

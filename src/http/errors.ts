@@ -280,3 +280,44 @@ export type ClientError =
   | ClosedError
   | StoreError
   | InvalidOptionError
+
+/** Where a list of pages failed: the list's position in `paginateAll`'s input (none for `paginate`) and the page, from 0. */
+export interface PageErrorInfo {
+  list: number | undefined
+  page: number
+  /** The request the page asked for next, secrets redacted. */
+  url: string
+}
+
+/** A list of pages stopped before its end: a `next` that loops, or more pages than `maxPages`. */
+export abstract class PageError extends VolleyError implements PageErrorInfo {
+  readonly list: number | undefined
+  readonly page: number
+  readonly url: string
+
+  constructor(code: string, info: PageErrorInfo, what: string) {
+    const where = info.list === undefined ? 'paginate' : `paginateAll list ${info.list}`
+    super(code, `${where}: page ${info.page} (from 0) ${what}: ${info.url}`)
+    this.list = info.list
+    this.page = info.page
+    this.url = info.url
+  }
+}
+
+/** A `next` asked for a request the list already made (same method, URL and body): it would never end. */
+export class PageLoopError extends PageError {
+  declare readonly code: 'PAGE_LOOP'
+  constructor(info: PageErrorInfo) {
+    super('PAGE_LOOP', info, 'asks for a page the list already fetched (a `next` loop)')
+  }
+}
+
+/** A list had more pages than `maxPages`. */
+export class MaxPagesError extends PageError {
+  declare readonly code: 'MAX_PAGES'
+  readonly maxPages: number
+  constructor(info: PageErrorInfo & { maxPages: number }) {
+    super('MAX_PAGES', info, `asks for one more page past maxPages (${info.maxPages})`)
+    this.maxPages = info.maxPages
+  }
+}

@@ -55,7 +55,7 @@ function queryObject(query: string): Record<string, string | string[]> {
 
 /** /status/:code: answers with that status (200 to 599) and `{ status }`. */
 export function status(exchange: MockExchange): void {
-  const code = wholeNumber(exchange.params[0]!, 'status code', 200, 599)
+  const code = requestNumber(exchange.params[0]!, 'status code', 200, 599)
   exchange.json(code, { status: code })
 }
 
@@ -63,7 +63,7 @@ const MAX_DELAY = 600_000
 
 /** /delay/:ms: answers `{ delayed: ms }` after that many milliseconds (on top of any latency). */
 export function delay(exchange: MockExchange): void {
-  const ms = wholeNumber(exchange.params[0]!, 'delay in ms', 0, MAX_DELAY)
+  const ms = requestNumber(exchange.params[0]!, 'delay in ms', 0, MAX_DELAY)
   exchange.after(ms, () => exchange.json(200, { delayed: ms }))
 }
 
@@ -91,14 +91,15 @@ export function redirect(exchange: MockExchange): void {
   const params = new URLSearchParams(exchange.query)
   const target = params.get('url')
   if (!target) throw new MockRequestError(400, 'redirect-to needs a ?url= to redirect to')
-  const code = wholeNumber(params.get('status') ?? '302', 'redirect status', 301, 308)
+  const code = requestNumber(params.get('status') ?? '302', 'redirect status', 301, 308)
   if (!REDIRECT_STATUSES.has(code)) {
     throw new MockRequestError(400, `redirect status must be one of ${[...REDIRECT_STATUSES].join(', ')}`)
   }
   exchange.json(code, { location: target }, { location: target })
 }
 
-function wholeNumber(text: string, what: string, min: number, max: number): number {
+/** A whole number from a path or query, else a 400 naming what it is and the bounds. */
+export function requestNumber(text: string, what: string, min: number, max: number): number {
   const value = Number(text)
   if (/^\d+$/.test(text) && value >= min && value <= max) return value
   throw new MockRequestError(
@@ -107,7 +108,8 @@ function wholeNumber(text: string, what: string, min: number, max: number): numb
   )
 }
 
-function decodeSegment(segment: string): string {
+/** A percent-decoded path segment, else a 400. */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment)
   } catch {

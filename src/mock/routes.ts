@@ -1,5 +1,6 @@
 import { delay, echo, fixedJson, item, redirect, status } from './endpoints.js'
 import type { Handler } from './handler.js'
+import { list } from './lists.js'
 import { chatCompletion, messages, readChatCompletion, readMessages } from './llm.js'
 import type { LlmRequest } from './profiles/quota.js'
 import { geocodeBatch, showJob, submitJob } from './work.js'
@@ -33,6 +34,12 @@ function route(
 export const ROUTES: readonly Route[] = [
   route('/json', GET, 'a small fixed JSON body (for throughput)', fixedJson),
   route('/items/:id', GET, 'a deterministic record per id', item),
+  route(
+    '/lists/:name',
+    GET,
+    '?style=link|cursor|stripe|offset|page&pages=N&size=M: a paginated list of { id, list, n }',
+    list,
+  ),
   route('/anything', ANY, 'echoes method, path, query, headers and body', echo),
   route('/anything/*', ANY, 'the same, under any sub-path', echo),
   route('/status/:code', ANY, 'answers with that status', status),

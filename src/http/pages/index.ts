@@ -1,0 +1,11 @@
+/** Following a list's pages: `api.paginate`, `api.paginateAll`, and `next` helpers for the common shapes. */
+export { type PageResult, paginateAll, type SendInCall } from './all.js'
+export { type CursorOptions, cursor } from './cursor.js'
+export { type LinkValue, linkHeader, parseLinkHeader } from './link.js'
+export type { NextPage, PageInfo } from './next.js'
+export { type OffsetOptions, offset } from './offset.js'
+export { type PageNumberOptions, pageNumber } from './page-number.js'
+export { paginate, type PaginateOptions } from './paginate.js'
+export type { ItemsPath } from './path.js'
+export { type StripeOptions, stripe } from './stripe.js'
+export type { PageOptions } from './walk.js'

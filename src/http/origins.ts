@@ -215,9 +215,9 @@ export class OriginState {
   /**
    * A 429 came although a learned quota was enforced: the jitter between here and the server is
    * larger than the margin, or the cost estimates in a budget are low (a server that charges up
-   * front and settles later shows no sign of it in `remaining`). Doubles the margin, scales the
-   * estimates of every budget by 1.25 (at most 4x), and re-seeds the window as full (the server just
-   * said so). The 429s of one burst count once: this happens at most once per window.
+   * front and settles later shows no sign of it in `remaining`). Doubles the margin (in this
+   * process's memory), scales the estimates of every budget by 1.25 (at most 4x), and re-seeds the
+   * window as full (the server just said so). The 429s of one burst count once: this happens at most once per window.
    * Returns the rates now in force, or undefined when nothing changed.
    */
   widen(now: number): ResolvedRate[] | undefined {
@@ -227,8 +227,11 @@ export class OriginState {
     for (const { unit } of this.#quotas) {
       if (unit !== 'requests') this.#scale.set(unit, Math.min(MAX_SCALE, (this.#scale.get(unit) ?? 1) * 1.25))
     }
-    if (this.#margin >= MARGIN.max) return undefined
-    this.#margin = Math.min(MARGIN.max, this.#margin * 2)
+    // In a store shared with other processes (Redis) a longer window is another list, which the
+    // processes that kept theirs would no longer share: the margin stays, the window is re-seeded.
+    const shared = !this.limiter.store.synchronous
+    if (this.#margin >= MARGIN.max && !shared) return undefined
+    if (!shared) this.#margin = Math.min(MARGIN.max, this.#margin * 2)
     this.#learnedKey = ''
     return this.learn(this.#quotas, [{ unit: 'requests', remaining: 0, reset: undefined }], now)
   }

@@ -100,9 +100,9 @@ export class Limiter implements AsyncDisposable {
     return this.#policy
   }
 
-  /** Whether its store keeps rates in units other than requests (tokens): see LimiterStore.budgets. */
-  get keepsBudgets(): boolean {
-    return this.#store.budgets === true
+  /** Where its state lives: this process's memory, or a store shared with others (Redis). */
+  get store(): LimiterStore {
+    return this.#store
   }
 
   /** How much of `unit` its rates in that unit count now; undefined when the store cannot say at once. */

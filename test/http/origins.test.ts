@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Origins } from '../../src/http/origins.js'
+import { Origins, OriginState } from '../../src/http/origins.js'
+import { createLimiter } from '../../src/limit/limiter.js'
+import { memoryStore } from '../../src/limit/memory-store.js'
+import type { LimiterStore } from '../../src/limit/store.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { resolveLimits } from '../../src/limit/limits.js'
 
@@ -113,5 +116,30 @@ describe('Origins', () => {
     // One new origin per 100 ms: a minute of them, plus up to one sweep interval (10 s) more.
     expect(most).toBeLessThanOrEqual(701)
     expect(most).toBeGreaterThanOrEqual(600)
+  })
+})
+
+describe('OriginState.widen', () => {
+  const quota = [{ limit: 5, window: 1000, unit: 'requests' as const }]
+  const widened = (store: LimiterStore | undefined) => {
+    const clock = createManualClock()
+    const state = new OriginState('https://api.test', createLimiter({ clock, store }), true)
+    state.learn(quota, [], clock.now())
+    state.widen(clock.now())
+    return state.limiter.policy.rates
+  }
+
+  it('doubles the learned margin in memory, and keeps it in a store shared with other processes', () => {
+    expect(widened(undefined)).toEqual([{ limit: 5, interval: 1040 }])
+    // A longer window would be another list in Redis, no longer shared with the other processes.
+    const memory = memoryStore()
+    const shared: LimiterStore = {
+      synchronous: false,
+      acquire: async (...args) => memory.acquire(...args),
+      release: async (key) => memory.release(key),
+      pause: async (...args) => memory.pause(...args),
+      peek: async (...args) => memory.peek(...args),
+    }
+    expect(widened(shared)).toEqual([{ limit: 5, interval: 1020 }])
   })
 })

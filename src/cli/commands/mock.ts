@@ -38,6 +38,7 @@ Examples:
   $ volley mock --profile shopify --rate 2/s --bucket 40          # a leaky bucket
 
 Endpoints include /items/:id, /anything (echo), /status/:code, /delay/:ms, /batch/geocode, /jobs,
+/lists/:name (pages in the GitHub, Slack, Stripe, offset and page-number styles),
 /v1/chat/completions, /v1/messages and /__stats (what the server saw). See docs/mock.md.`
 
 export function mockCommand(context: CommandContext): Command {

@@ -60,7 +60,9 @@ async function measure(params, run) {
     const { stats } = await server.report()
     const pagesServed = stats.byStatus['200'] ?? 0
     if (pagesServed !== params.lists * params.pages) {
-      throw new Error(`expected ${params.lists * params.pages} pages served, the server answered ${pagesServed} with 200`)
+      throw new Error(
+        `expected ${params.lists * params.pages} pages served, the server answered ${pagesServed} with 200`,
+      )
     }
     const items = params.lists * params.pages * PAGE_SIZE
     return {

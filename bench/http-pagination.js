@@ -9,7 +9,7 @@
  * the lists run through p-limit and every request (retries included) through p-throttle in a
  * beforeRequest hook, which is where a got user puts a rate limit.
  *
- *   npm run build && node bench/pagination.js [--quick] [--rounds N] [--only a,b]
+ *   npm run build && node bench/http-pagination.js [--quick] [--rounds N] [--only a,b]
  */
 
 import { parseBenchArgs } from './lib/args.js'

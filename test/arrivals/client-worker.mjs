@@ -21,20 +21,26 @@ const api = createClient({
     : undefined,
 })
 
-// Refusals of attempts sent after this process read its first answer: once it could know the limits.
+// When this process read its first answer (from then on it knows the limits), and when each of
+// its refused attempts went out: wall-clock ms, which every process on the machine shares.
 let firstAnswerAt
-let refusedKnowing = 0
+const refusedSentAt = []
 api.on('response', ({ status, ms }) => {
-  const sentAt = performance.now() - ms
-  if (status === 429 && firstAnswerAt !== undefined && sentAt > firstAnswerAt) refusedKnowing++
-  firstAnswerAt ??= performance.now()
+  if (status === 429) refusedSentAt.push(Date.now() - ms)
+  firstAnswerAt ??= Date.now()
 })
 
 process.on('message', async (message) => {
   if (message.type !== 'go') return
   const specs = config.specs ?? Array.from({ length: config.gets }, (_, i) => `/items/${config.name}-${i}`)
   const results = await api.all(specs)
-  const counts = { ok: results.filter((r) => r.ok).length, refusedKnowing, statuses: {}, errors: {} }
+  const counts = {
+    ok: results.filter((r) => r.ok).length,
+    firstAnswerAt,
+    refusedSentAt,
+    statuses: {},
+    errors: {},
+  }
   for (const r of results) {
     if (!r.ok)
       counts.errors[r.error.code ?? r.error.name] = (counts.errors[r.error.code ?? r.error.name] ?? 0) + 1

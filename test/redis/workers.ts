@@ -28,8 +28,9 @@ export interface WorkerConfig {
 export interface WorkerResult {
   counts: {
     ok: number
-    /** The arrivals test's client worker: refusals of attempts sent once it could know the limits. */
-    refusedKnowing?: number
+    /** The arrivals tests' client worker: when it read its first answer, and when its refused attempts went out (wall ms). */
+    firstAnswerAt?: number
+    refusedSentAt?: number[]
     statuses: Record<string, number>
     errors: Record<string, number>
   }

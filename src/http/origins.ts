@@ -3,7 +3,7 @@ import { Limiter } from '../limit/limiter.js'
 import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
 import { Circuit } from './circuit.js'
-import { type Cost, costIn } from '../limit/cost.js'
+import { amountIn, type Cost } from '../limit/cost.js'
 import type { Quota, Standing } from './ratelimit/model.js'
 
 /**
@@ -170,7 +170,8 @@ export class OriginState {
     let cost = 0
     for (const attempt of this.#attempts) {
       if (attempt.sentAt !== Number.NEGATIVE_INFINITY && attempt.sentAt <= answeredSentAt) continue
-      cost += unit === 'requests' ? 1 : costIn(attempt.req.cost ?? 1, { limit: 1, interval: 1, unit })
+      // An attempt is one request, whatever its cost says of requests.
+      cost += unit === 'requests' ? 1 : amountIn(attempt.req.cost ?? 1, unit)
     }
     return cost
   }

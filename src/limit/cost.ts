@@ -10,8 +10,13 @@ export type Cost = number | Readonly<Record<string, number>>
 
 /** What `cost` takes from `rate`'s window. */
 export function costIn(cost: Cost, rate: ResolvedRate): number {
-  if (rate.unit === undefined) return requestsIn(cost)
-  return typeof cost === 'number' ? 0 : (cost[rate.unit] ?? 0)
+  return amountIn(cost, rate.unit ?? REQUESTS)
+}
+
+/** What `cost` amounts to in `unit` (requests: 1 unless it says). */
+export function amountIn(cost: Cost, unit: string): number {
+  if (unit === REQUESTS) return requestsIn(cost)
+  return typeof cost === 'number' ? 0 : (cost[unit] ?? 0)
 }
 
 /** What `cost` takes from a rate in requests. */
@@ -76,8 +81,7 @@ export function costChange(estimate: Cost, actual: unknown, option: string): Rec
   const units = new Set([...Object.keys(estimate), ...Object.keys(actual as Cost)])
   for (const unit of units) {
     if (unit === REQUESTS) continue
-    const rate = { limit: 1, interval: 1, unit }
-    const amount = costIn(actual as Cost, rate) - costIn(estimate, rate)
+    const amount = amountIn(actual as Cost, unit) - amountIn(estimate, unit)
     if (amount !== 0) change[unit] = amount
   }
   return change

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js'
 import { type Cost, costIn } from './cost.js'
-import { formatRate, REQUESTS, type ResolvedRate } from './units.js'
+import { formatRate, REQUESTS } from './units.js'
 import { PaceSchedules } from './pace.js'
 import { StartLog } from './start-log.js'
 import type { LimiterStore, LimitPolicy } from './store.js'
@@ -52,7 +52,7 @@ export class MemoryStore implements LimiterStore {
   settle(key: string, since: number, change: Readonly<Record<string, number>>, now: number): void {
     const state = this.#state(key)
     for (const [unit, amount] of Object.entries(change)) {
-      const log = this.#log(state, { limit: 1, interval: 1, unit: unit === REQUESTS ? undefined : unit })
+      const log = this.#log(state, unit === REQUESTS ? undefined : unit)
       if (amount > 0) log.record(amount, now)
       else if (amount < 0) log.refund(since, -amount)
     }
@@ -63,7 +63,7 @@ export class MemoryStore implements LimiterStore {
     const rates = policy.rates.filter((rate) => (rate.unit ?? REQUESTS) === unit)
     if (rates.length === 0) return 0
     const window = Math.max(...rates.map((rate) => rate.interval + policy.rateMargin))
-    return this.#log(state, rates[0]!).sum(window, now)
+    return this.#log(state, rates[0]!.unit).sum(window, now)
   }
 
   release(key: string): void {
@@ -97,7 +97,7 @@ export class MemoryStore implements LimiterStore {
       // One log per unit: the first rate of each unit records for all of them.
       if (rates.findIndex((other) => other.unit === rate.unit) !== i) continue
       const weight = costIn(cost, rate)
-      if (weight > 0) this.#log(state, rate).record(weight, now)
+      if (weight > 0) this.#log(state, rate.unit).record(weight, now)
     }
   }
 
@@ -119,7 +119,7 @@ export class MemoryStore implements LimiterStore {
     state.starts.forgetUntil(now - state.horizon)
     if (state.units) for (const log of state.units.values()) log.forgetUntil(now - state.horizon)
     for (const rate of rates) {
-      const rateWait = this.#log(state, rate).waitFor(
+      const rateWait = this.#log(state, rate.unit).waitFor(
         rate.limit,
         rate.interval + margin,
         costIn(cost, rate),
@@ -134,13 +134,14 @@ export class MemoryStore implements LimiterStore {
     return wait
   }
 
-  #log(state: KeyState, rate: ResolvedRate): StartLog {
-    if (rate.unit === undefined) return state.starts
+  /** The log of `unit` (undefined: requests), created on first use. */
+  #log(state: KeyState, unit: string | undefined): StartLog {
+    if (unit === undefined) return state.starts
     state.units ??= new Map()
-    let log = state.units.get(rate.unit)
+    let log = state.units.get(unit)
     if (!log) {
       log = new StartLog()
-      state.units.set(rate.unit, log)
+      state.units.set(unit, log)
     }
     return log
   }

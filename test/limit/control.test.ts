@@ -4,32 +4,7 @@ import { AbortError, InvalidOptionError } from '../../src/errors.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
 import { sleep } from '../support/clock.js'
-
-/** A task that stays running until its `finish` is called, counting how many run at once. */
-function gate() {
-  let running = 0
-  let most = 0
-  const open: (() => void)[] = []
-  const task = () =>
-    new Promise<void>((resolve) => {
-      running++
-      most = Math.max(most, running)
-      open.push(() => {
-        running--
-        resolve()
-      })
-    })
-  return {
-    task,
-    finish: (n = open.length) => open.splice(0, n).forEach((end) => end()),
-    get running() {
-      return running
-    },
-    get most() {
-      return most
-    },
-  }
-}
+import { gate } from '../support/gate.js'
 
 describe('async context through the queue', () => {
   it('runs each queued task in the context it was queued from, not in the one that freed its slot', async () => {

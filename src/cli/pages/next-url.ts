@@ -1,0 +1,58 @@
+import { InvalidRequestError } from '../../http/errors.js'
+import { atUrl, specObject } from '../../http/pages/next.js'
+import { prepareRequest, type RequestObject, type RequestSpec } from '../../http/spec.js'
+import { REDACTED, redactText } from '../../redact.js'
+import { UsageError } from '../usage.js'
+import type { ListResume } from './progress.js'
+
+/**
+ * The next page's URL as the output keeps it for --resume: the secrets the line carries (an api_key
+ * parameter, a header value an API echoed into a cursor) are redacted, like everything written.
+ * Headers are never in it: a resumed list takes them from its input line and the flags again.
+ */
+export function storedNext(url: string, secrets: readonly string[]): string {
+  return redactText(url, secrets)
+}
+
+/** Where a list starts this run: its first page, or on --resume the page after the last one written. */
+export function firstPage(
+  spec: RequestSpec,
+  from: ListResume | undefined,
+  base: URL | undefined,
+  line: number,
+): { spec: RequestObject; page: number } {
+  if (from === undefined) return { spec: specObject(spec), page: 0 }
+  return { spec: resumeSpec(spec, from.next, base, line), page: from.page }
+}
+
+/**
+ * The spec of a list's next page on --resume: the line's own request (method, headers, body) at the
+ * stored URL. A redacted query parameter takes its value from the line's first URL, where the same
+ * parameter is (the helpers carry the first request's parameters over from page to page).
+ */
+function resumeSpec(spec: RequestSpec, stored: string, base: URL | undefined, line: number): RequestObject {
+  const url = new URL(stored)
+  if (stored.includes(REDACTED)) {
+    const first = firstUrl(spec, base)
+    for (const [name, value] of [...url.searchParams]) {
+      if (!value.includes(REDACTED)) continue
+      const original = first?.searchParams.get(name)
+      if (original === null || original === undefined) {
+        throw new UsageError(
+          `--resume: line ${line}'s next page has a redacted parameter ${JSON.stringify(name)} that its first URL does not hold: its value cannot be restored. Run the job again (--overwrite)`,
+        )
+      }
+      url.searchParams.set(name, original)
+    }
+  }
+  return atUrl(specObject(spec), url)
+}
+
+function firstUrl(spec: RequestSpec, base: URL | undefined): URL | undefined {
+  try {
+    return prepareRequest(spec, { base, origins: undefined, headers: {} }).url
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return undefined
+    throw error
+  }
+}

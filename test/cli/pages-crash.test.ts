@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cliFixture, countLines, readOutput, runCli, spawnCli, waitFor } from './helpers.js'
+import { cliFixture, countLines, killAtLines, readOutput, runCli } from './helpers.js'
 
 const LISTS = 60
 const PAGES = 8
@@ -33,6 +33,7 @@ describe('crash safety of --paginate', () => {
     )
     const input = tmp.file('kill.jsonl', `${lines.join('\n')}\n`)
     const out = join(tmp.dir, 'kill.results.jsonl')
+    const paging = ['--paginate', 'cursor:response_metadata.next_cursor:cursor', '--items', 'members']
     const args = [
       'run',
       input,
@@ -42,13 +43,9 @@ describe('crash safety of --paginate', () => {
       out,
       '--resume',
       '--quiet',
-      '--paginate',
-      'cursor:response_metadata.next_cursor:cursor',
-      '--items',
-      'members',
-      '--concurrency',
-      String(CONCURRENCY),
+      ...paging,
     ]
+    args.push('--concurrency', String(CONCURRENCY))
     // Each line of the file is an item or a page record: (SIZE + 1) lines per page, plus the job line.
     const totalLines = 1 + LISTS * PAGES * (SIZE + 1)
     const targets: number[] = []
@@ -59,12 +56,7 @@ describe('crash safety of --paginate', () => {
       // A random number of new lines, not a timer: the kill lands mid-run however slow the machine is.
       const target = before + 1 + Math.floor(Math.random() * (totalLines - before) * 0.4)
       targets.push(target)
-      const { child, done } = spawnCli(args)
-      let exited = false
-      void done.then(() => (exited = true))
-      await waitFor(() => exited || countLines(out) >= target, 60_000, `${target} output lines`)
-      child.kill('SIGKILL')
-      const run = await done
+      const run = await killAtLines(args, out, target)
       expect(run.signal, `run ${kill + 1} should be killed mid-run (targets ${targets})`).toBe('SIGKILL')
       // A killed run fetched every page it wrote, and at most the pages in flight besides. Pages
       // written before it were not among them (the final run below shows it exactly).

@@ -27,6 +27,9 @@ interface PageLine {
   error?: { code: string; message: string }
 }
 
+/** Runs `volley run <input> --base-url <the mock> --out <out> ...flags`. */
+const cli = (input: string, out: string, ...flags: string[]) =>
+  runCli(['run', input, '--base-url', fixture.mock.url, '--out', out, ...flags])
 const read = (out: string) => readOutput(out) as unknown as PageLine[]
 const listRequests = () => fixture.mock.stats().byPath['/lists/:name'] ?? 0
 
@@ -71,12 +74,8 @@ describe('volley run --paginate: every shape of the library', () => {
     it(`--paginate ${paginate} writes every item of every list once, in order, naming its line and page`, async () => {
       const { path, pages } = listsInput(name, style, 10)
       const out = outPath()
-      const run = await runCli([
-        'run',
+      const run = await cli(
         path,
-        '--base-url',
-        fixture.mock.url,
-        '--out',
         out,
         '--paginate',
         paginate,
@@ -85,7 +84,7 @@ describe('volley run --paginate: every shape of the library', () => {
         '--concurrency',
         '4',
         '--json',
-      ])
+      )
       expect(run.code, run.stderr).toBe(0)
       const total = pages.reduce((a, b) => a + b, 0)
       expect(listRequests()).toBe(total)
@@ -103,16 +102,7 @@ describe('volley run --paginate: every shape of the library', () => {
   it('without --items, one line per page carries the page body, its line, its page and the next URL', async () => {
     const input = tmp.file('bodies.jsonl', '{"url": "/lists/x?style=cursor&pages=3&size=2", "id": "x"}\n')
     const out = outPath()
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'cursor:response_metadata.next_cursor:cursor',
-    ])
+    const run = await cli(input, out, '--paginate', 'cursor:response_metadata.next_cursor:cursor')
     expect(run.code, run.stderr).toBe(0)
     const lines = read(out)
     expect(lines.map((l) => [l.id, l.index, l.page])).toEqual([
@@ -143,17 +133,7 @@ describe('volley run --paginate: lists that never end, and broken links', () => 
         .join('\n'),
     )
     const out = outPath()
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'link',
-      '--json',
-    ])
+    const run = await cli(input, out, '--paginate', 'link', '--json')
     expect(run.code, run.stderr).toBe(1)
     const lines = read(out)
     const loop = lines.find((l) => l.index === 1 && !l.ok)!
@@ -173,18 +153,14 @@ describe('volley run --paginate: lists that never end, and broken links', () => 
   it('a cursor that points back to its own page ends the list with PAGE_LOOP', async () => {
     const input = tmp.file('cursor-loop.jsonl', '"/lists/c?style=cursor&pages=5&size=1&loop=2"\n')
     const out = outPath()
-    const run = await runCli([
-      'run',
+    const run = await cli(
       input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
       out,
       '--paginate',
       'cursor:response_metadata.next_cursor:cursor',
       '--items',
       'members',
-    ])
+    )
     expect(run.code).toBe(1)
     const lines = read(out)
     expect(lines.filter((l) => l.item !== undefined).map((l) => l.json.n)).toEqual([0, 1])
@@ -195,16 +171,7 @@ describe('volley run --paginate: lists that never end, and broken links', () => 
   it('a malformed Link header is ignored: the list ends at that page, not in an error', async () => {
     const input = tmp.file('malformed.jsonl', '"/lists/m?style=link&pages=3&size=2&malformed=link"\n')
     const out = outPath()
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'link',
-    ])
+    const run = await cli(input, out, '--paginate', 'link')
     expect(run.code, run.stderr).toBe(0)
     expect(read(out).map((l) => [l.ok, l.page, l.next])).toEqual([[true, 0, null]])
   })
@@ -215,20 +182,7 @@ describe('volley run --paginate: lists that never end, and broken links', () => 
       '"/lists/big?style=page&pages=50&size=1"\n"/lists/small?style=page&pages=2&size=1"\n',
     )
     const out = outPath()
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'page',
-      '--items',
-      'items',
-      '--max-pages',
-      '3',
-    ])
+    const run = await cli(input, out, '--paginate', 'page', '--items', 'items', '--max-pages', '3')
     expect(run.code).toBe(1)
     const lines = read(out)
     expect(lines.filter((l) => l.index === 1 && l.item !== undefined).map((l) => l.json.n)).toEqual([0, 1, 2])
@@ -272,7 +226,7 @@ describe('volley run --paginate: flags', () => {
   ]
   for (const [flags, message] of refusals) {
     it(`refuses ${flags.join(' ')} with exit 2, naming the flag and the value`, async () => {
-      const run = await runCli(['run', input(), '--base-url', fixture.mock.url, '--out', outPath(), ...flags])
+      const run = await cli(input(), outPath(), ...flags)
       expect(run.code).toBe(2)
       expect(run.stderr).toMatch(message)
       expect(listRequests()).toBe(0)
@@ -282,20 +236,7 @@ describe('volley run --paginate: flags', () => {
   it("--shard follows only its own lines' lists", async () => {
     const { path } = listsInput('shard', 'stripe', 6)
     const out = outPath()
-    const run = await runCli([
-      'run',
-      path,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'stripe',
-      '--items',
-      'data',
-      '--shard',
-      '2/3',
-    ])
+    const run = await cli(path, out, '--paginate', 'stripe', '--items', 'data', '--shard', '2/3')
     expect(run.code, run.stderr).toBe(0)
     const lines = read(out)
     expect([...new Set(lines.map((l) => l.index))]).toEqual(expect.arrayContaining([2, 5]))
@@ -381,20 +322,7 @@ describe('volley run --paginate --resume', () => {
         '\n' +
         item(1, 0, 2).slice(0, 20),
     )
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'offset:2',
-      '--items',
-      'items',
-      '--resume',
-      '--json',
-    ])
+    const run = await cli(input, out, '--paginate', 'offset:2', '--items', 'items', '--resume', '--json')
     expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toMatch(/removed a torn last line/)
     const lines = read(out)
@@ -414,33 +342,14 @@ describe('volley run --paginate --resume', () => {
   it('refuses to resume a paginated output without --paginate, and a plain one with it', async () => {
     const input = tmp.file('mixed.jsonl', '"/lists/z?pages=2"\n"/lists/y?pages=2"\n')
     const out = outPath()
-    const first = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--paginate',
-      'link',
-    ])
+    const first = await cli(input, out, '--paginate', 'link')
     expect(first.code, first.stderr).toBe(0)
-    const plain = await runCli(['run', input, '--base-url', fixture.mock.url, '--out', out, '--resume'])
+    const plain = await cli(input, out, '--resume')
     expect(plain.code).toBe(2)
     expect(plain.stderr).toMatch(/holds the pages of a --paginate run: give the same --paginate/)
     const other = outPath()
-    expect((await runCli(['run', input, '--base-url', fixture.mock.url, '--out', other])).code).toBe(0)
-    const paged = await runCli([
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      other,
-      '--resume',
-      '--paginate',
-      'link',
-    ])
+    expect((await cli(input, other)).code).toBe(0)
+    const paged = await cli(input, other, '--resume', '--paginate', 'link')
     expect(paged.code).toBe(2)
     expect(paged.stderr).toMatch(/holds the results of a run without --paginate/)
   })

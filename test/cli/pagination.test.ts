@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { entryHash } from '../../src/cli/fingerprint.js'
 import { jobLine } from '../../src/cli/output/resume.js'
 import { tinyServer } from '../http/helpers.js'
@@ -355,24 +356,31 @@ describe('volley run --paginate --resume', () => {
   })
 })
 
-describe('volley run --paginate: secrets', () => {
+describe('volley run --paginate: secrets and Idempotency-Keys', () => {
   const KEY = 'sk-live-7f3a9c2e'
   const TOKEN = 'tok-91b2c3d4e5'
-  let api: Awaited<ReturnType<typeof tinyServer>> | undefined
-  afterAll(() => api?.close())
-
-  it('never writes a secret parameter or a --header-env value into the output, and a resumed list gets them back', async () => {
-    // Pages of 2 items; every page needs the key in the query and the token in the header.
+  let api: Awaited<ReturnType<typeof tinyServer>>
+  afterAll(() => api.close())
+  beforeAll(async () => {
+    // Pages of 2 items; a GET needs the key in the query and the token in the header.
     api = await tinyServer((req, res) => {
       const url = new URL(req.url!, 'http://x')
+      if (req.method === 'POST') return pageOf(url, res)
       if (url.searchParams.get('api_key') !== KEY || req.headers.authorization !== `Bearer ${TOKEN}`) {
         res.writeHead(403).end('{}')
         return
       }
-      const page = Number(url.searchParams.get('p') ?? '0')
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ data: [2 * page, 2 * page + 1], next: page < 2 ? page + 1 : null }))
+      pageOf(url, res)
     })
+  })
+  /** Page `p` of three, 2 items each; `next` is the next page's number. */
+  const pageOf = (url: URL, res: ServerResponse) => {
+    const page = Number(url.searchParams.get('p') ?? '0')
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify({ data: [2 * page, 2 * page + 1], next: page < 2 ? page + 1 : null }))
+  }
+
+  it('never writes a secret parameter or a --header-env value into the output, and a resumed list gets them back', async () => {
     const spec = `/things?api_key=${KEY}`
     const input = tmp.file('secret.jsonl', `${JSON.stringify(spec)}\n`)
     const args = [
@@ -416,5 +424,32 @@ describe('volley run --paginate: secrets', () => {
         .map((l) => l.json),
     ).toEqual([0, 1, 2, 3, 4, 5])
     expect(readFileSync(partial, 'utf8')).not.toContain(KEY)
+  })
+
+  it('gives each page of a POST list its own Idempotency-Key, the same on resume', async () => {
+    const input = tmp.file('post.jsonl', `${JSON.stringify({ url: '/search', json: { q: 'x' } })}\n`)
+    const args = ['--paginate', 'cursor:next:p', '--items', 'data', '--resume']
+    const keys = () => api.seen.filter((s) => s.method === 'POST').map((s) => s.headers['idempotency-key'])
+    const whole = outPath()
+    api.seen.length = 0
+    const run = await runCli(['run', input, '--base-url', api.url, '--out', whole, ...args])
+    expect(run.code, run.stderr).toBe(0)
+    const [first, ...others] = keys()
+    expect(first).toMatch(/^volley-[0-9a-f]{16}-1-[0-9a-f]{16}$/)
+    expect(others).toEqual([`${first}-p1`, `${first}-p2`])
+
+    const partial = tmp.file(
+      'post-partial.jsonl',
+      readFileSync(whole, 'utf8').split('\n').slice(0, 4).join('\n') + '\n',
+    )
+    api.seen.length = 0
+    const resumed = await runCli(['run', input, '--base-url', api.url, '--out', partial, ...args])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(keys()).toEqual(others)
+    expect(
+      read(partial)
+        .filter((l) => l.item !== undefined)
+        .map((l) => l.json),
+    ).toEqual([0, 1, 2, 3, 4, 5])
   })
 })

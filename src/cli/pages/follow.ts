@@ -11,7 +11,7 @@ import type { BodyMode, ResultMeta, ResultRecord } from '../output/record.js'
 import { recordLine } from '../output/record.js'
 import type { RunStats } from '../report/stats.js'
 import type { PageJob } from './flag.js'
-import { storedNext } from './next-url.js'
+import { pageKey, storedNext } from './next-url.js'
 import { itemsAt, listErrorRecord, pageOutput } from './records.js'
 
 /** A list being followed: its input line, where it starts (0, or the page after the last written on --resume). */
@@ -23,6 +23,8 @@ export interface ListStart {
   spec: RequestObject
   /** That page's position in the list. */
   page: number
+  /** The line's Idempotency-Key (a POST's): each page's derives from it (`pageKey`). */
+  key: string | undefined
 }
 
 export interface FollowContext {
@@ -48,25 +50,26 @@ export interface FollowContext {
  */
 export async function followLists(ctx: FollowContext): Promise<void> {
   const { job, lists, stats } = ctx
-  // Each page's request -> its position in its list, for maxPages across a resume.
-  const pageOf = new WeakMap<object, number>()
+  // Each page's request -> its position in its list (for maxPages across a resume) and its line's key.
+  const pageOf = new WeakMap<object, { page: number; key: string | undefined }>()
   const started = new Map<number, Set<string>>()
   async function* specs() {
     let position = 0
     for await (const spec of ctx.specs) {
-      const page = lists.get(position++)!.page
-      if (typeof spec === 'object' && spec !== null) pageOf.set(spec, page)
+      const { page, key } = lists.get(position++)!
+      if (typeof spec === 'object' && spec !== null) pageOf.set(spec, { page, key })
       yield spec
     }
   }
   const walkNext: NextPage = (response, info) => {
-    const at = pageOf.get(info.spec) ?? info.page
+    const { page: at, key } = pageOf.get(info.spec) ?? { page: info.page, key: undefined }
     const asked = nextOf(job, response, info)
     if (asked === undefined) return undefined
-    const url = String(specObject(asked).url)
-    if (at + 1 >= job.maxPages) throw maxPages(at, url, job.maxPages)
-    if (typeof asked === 'object') pageOf.set(asked, at + 1)
-    return asked
+    const next = specObject(asked)
+    if (at + 1 >= job.maxPages) throw maxPages(at, String(next.url), job.maxPages)
+    const spec = key === undefined ? next : { ...next, idempotencyKey: pageKey(key, at + 1) }
+    pageOf.set(spec, { page: at + 1, key })
+    return spec
   }
   const end = async (position: number, text: string, record: ResultRecord) => {
     lists.delete(position)

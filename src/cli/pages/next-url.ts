@@ -14,15 +14,34 @@ export function storedNext(url: string, secrets: readonly string[]): string {
   return redactText(url, secrets)
 }
 
-/** Where a list starts this run: its first page, or on --resume the page after the last one written. */
+/**
+ * Where a list starts this run: its first page, or on --resume the page after the last one written.
+ * `key` is the line's Idempotency-Key (a POST's), from which each page's derives.
+ */
 export function firstPage(
   spec: RequestSpec,
   from: ListResume | undefined,
   base: URL | undefined,
   line: number,
-): { spec: RequestObject; page: number } {
-  if (from === undefined) return { spec: specObject(spec), page: 0 }
-  return { spec: resumeSpec(spec, from.next, base, line), page: from.page }
+): { spec: RequestObject; page: number; key: string | undefined } {
+  const first = specObject(spec)
+  const key = first.idempotencyKey
+  if (from === undefined) return { spec: first, page: 0, key }
+  const resumed = resumeSpec(spec, from.next, base, line)
+  return {
+    spec: key === undefined ? resumed : { ...resumed, idempotencyKey: pageKey(key, from.page) },
+    page: from.page,
+    key,
+  }
+}
+
+/**
+ * The Idempotency-Key of a page of a POST list: the line's for its first page, `<key>-p<page>` for
+ * the others. Each page is another request (one key for all would have the server answer every
+ * page with the first), and the same page has the same key on every attempt and every resume.
+ */
+export function pageKey(key: string, page: number): string {
+  return page === 0 ? key : `${key}-p${page}`
 }
 
 /**

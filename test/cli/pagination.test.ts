@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { entryHash } from '../../src/cli/fingerprint.js'
 import { jobLine } from '../../src/cli/output/resume.js'
 import { tinyServer } from '../http/helpers.js'
-import { cliFixture, readOutput, runCli } from './helpers.js'
+import { cliFixture, countLines, readOutput, runCli, spawnCli, waitFor } from './helpers.js'
 
 const fixture = cliFixture({ latency: { min: 0, max: 3 }, seed: 5 })
 const { tmp } = fixture
@@ -280,6 +280,33 @@ describe('volley run --paginate: flags', () => {
 })
 
 describe('volley run --paginate --resume', () => {
+  it('Ctrl-C lets the pages in flight finish and starts no new one; --resume fetches only the pages not written', async () => {
+    const { path } = listsInput('int', 'cursor', 12)
+    const long = tmp.file('int-long.jsonl', readFileSync(path, 'utf8').replace(/pages=\d/g, 'pages=40'))
+    const out = outPath()
+    const flags = ['--paginate', 'cursor:response_metadata.next_cursor:cursor', '--items', 'members']
+    const args = ['run', long, '--base-url', fixture.mock.url, '--out', out, '--concurrency', '4', ...flags]
+    const { child, done } = spawnCli(args)
+    await waitFor(() => countLines(out) >= 100, 30_000, '100 output lines')
+    child.kill('SIGINT')
+    const first = await done
+    expect(first.code, first.stderr).toBe(130)
+    const pagesOf = () => read(out).filter((l) => l.item === undefined).length
+    const written = pagesOf()
+    expect(written).toBeLessThan(12 * 40)
+    // Every page fetched was written: the ones in flight finished, and no list asked for another
+    // (none of the 40-page lists in flight went on to its end in the grace period).
+    expect(listRequests()).toBe(written)
+    expect(read(out).filter((l) => l.next === null)).toHaveLength(0)
+    const second = await runCli([...args, '--resume'])
+    expect(second.code, second.stderr).toBe(0)
+    expect(listRequests()).toBe(12 * 40)
+    expect(pagesOf()).toBe(12 * 40)
+    const items = read(out).filter((l) => l.item !== undefined)
+    expect(new Set(items.map((l) => l.json.id)).size).toBe(items.length)
+    expect(items).toHaveLength(12 * 40 * 3)
+  })
+
   it('picks each list up at the page after its last written one, and cuts item lines a kill left without their page', async () => {
     const input = tmp.file(
       'resume.jsonl',

@@ -71,10 +71,15 @@ export async function followLists(ctx: FollowContext): Promise<void> {
     pageOf.set(spec, { page: at + 1, key })
     return spec
   }
-  const end = async (position: number, text: string, record: ResultRecord) => {
+  // A stop (Ctrl-C, --fail-fast, a stopOn status) ends the lists in flight not run: the client fails
+  // each page asked for after it, and --resume picks the list up after the pages written.
+  const forget = (position: number) => {
     lists.delete(position)
     started.delete(position)
     stats.active--
+  }
+  const end = async (position: number, text: string, record: ResultRecord) => {
+    forget(position)
     await ctx.write(text, record)
   }
 
@@ -88,8 +93,7 @@ export async function followLists(ctx: FollowContext): Promise<void> {
     const page = list.page + result.page
     if (!result.ok) {
       if (ctx.notRun(result.error as ClientError)) {
-        lists.delete(result.list)
-        stats.active--
+        forget(result.list)
         continue
       }
       const record = listErrorRecord(result.error, list.meta, page, list.secrets)

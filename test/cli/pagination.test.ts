@@ -367,6 +367,21 @@ describe('volley run --paginate --resume', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: 2, pages: { pages: 5, items: 10 } })
   })
 
+  it('refuses to resume a list whose input line changed since its pages were written, naming the line', async () => {
+    const out = outPath()
+    const input = tmp.file('edited.jsonl', '"/lists/e?style=page&pages=3&size=1"\n')
+    const first = await cli(input, out, '--paginate', 'page', '--max-pages', '1')
+    expect(first.code).toBe(1) // MAX_PAGES: the list is done; drop that line to leave it mid-list
+    const kept = readFileSync(out, 'utf8').split('\n').slice(0, 2).join('\n') + '\n'
+    tmp.file(out.slice(tmp.dir.length + 1), kept)
+    tmp.file('edited.jsonl', '"/lists/e?style=page&pages=4&size=1"\n')
+    const run = await cli(input, out, '--paginate', 'page', '--resume')
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(
+      /--resume: input line 1 is not the line its result in .* was run from \(it has changed\)/,
+    )
+  })
+
   it('refuses to resume a paginated output without --paginate, and a plain one with it', async () => {
     const input = tmp.file('mixed.jsonl', '"/lists/z?pages=2"\n"/lists/y?pages=2"\n')
     const out = outPath()

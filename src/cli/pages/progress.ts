@@ -26,7 +26,7 @@ export class ListProgress {
     const { page, ok, next } = value
     if (typeof page !== 'number' || !Number.isInteger(page) || page < 0)
       return 'its `page` is not a whole number'
-    if (ok === true && next !== null && typeof next !== 'string')
+    if (ok === true && next !== null && !(typeof next === 'string' && URL.canParse(next)))
       return 'a page record without `next` (a URL, or null on the last page)'
     this.#last.set(index, { hash, page, ok: ok === true, next: ok === true ? (next as string | null) : null })
     return undefined

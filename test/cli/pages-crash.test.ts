@@ -33,18 +33,8 @@ describe('crash safety of --paginate', () => {
     )
     const input = tmp.file('kill.jsonl', `${lines.join('\n')}\n`)
     const out = join(tmp.dir, 'kill.results.jsonl')
-    const paging = ['--paginate', 'cursor:response_metadata.next_cursor:cursor', '--items', 'members']
-    const args = [
-      'run',
-      input,
-      '--base-url',
-      fixture.mock.url,
-      '--out',
-      out,
-      '--resume',
-      '--quiet',
-      ...paging,
-    ]
+    const args = ['run', input, '--base-url', fixture.mock.url, '--out', out, '--resume', '--quiet']
+    args.push('--paginate', 'cursor:response_metadata.next_cursor:cursor', '--items', 'members')
     args.push('--concurrency', String(CONCURRENCY))
     // Each line of the file is an item or a page record: (SIZE + 1) lines per page, plus the job line.
     const totalLines = 1 + LISTS * PAGES * (SIZE + 1)

@@ -291,6 +291,7 @@ describe('volley run --paginate --resume', () => {
     child.kill('SIGINT')
     const first = await done
     expect(first.code, first.stderr).toBe(130)
+    expect(first.stderr).toMatch(/stopped before the end of the input \(\d+ list\(s\) not ended\)/)
     const pagesOf = () => read(out).filter((l) => l.item === undefined).length
     const written = pagesOf()
     expect(written).toBeLessThan(12 * 40)

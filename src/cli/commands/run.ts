@@ -163,7 +163,7 @@ function printSummary(
   if (options.json) (options.out === '-' ? io.stderr : io.stdout).write(`${JSON.stringify(summary)}\n`)
   else if (!options.quiet) io.stderr.write(`${formatSummary(summary)}\n`)
   if (outcome.stopped !== undefined) {
-    const what = `volley: stopped before the end of the input (${summary.notRun} request(s) not run, not written)`
+    const what = `volley: stopped before the end of the input (${summary.notRun} ${summary.pages ? 'list(s) not ended' : 'request(s) not run, not written'})`
     reporter.note(
       options.out === '-'
         ? `${what}; with --out - there is nothing to resume: write to a file to be able to resume`

@@ -28,6 +28,12 @@ export interface ResultRecord {
   start?: number
   /** Each attempt's timing, ms rounded (see AttemptTiming): what `volley report` plots. */
   tries?: AttemptTiming[]
+  /** --paginate: the page's position in its list, from 0 (on an error, the page that failed or asked for too many). */
+  page?: number
+  /** --paginate: the stored URL of the page after this one (secrets redacted), null on the last page. */
+  next?: string | null
+  /** --paginate --items: how many item lines the page wrote before this record. */
+  items?: number
   json?: unknown
   text?: string
   error?: { code: string; message: string; status?: number; body?: string }

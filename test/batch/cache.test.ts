@@ -40,7 +40,14 @@ async function threeLevels(make: MakeLoader): Promise<number[][]> {
   await b.load(101)
   const early = a.load(4)
   await Promise.resolve()
-  await Promise.all([1, 2, 3, 4].map((id) => a.load(id).then((v) => b.load(v)).then((v) => c.load(v))))
+  await Promise.all(
+    [1, 2, 3, 4].map((id) =>
+      a
+        .load(id)
+        .then((v) => b.load(v))
+        .then((v) => c.load(v)),
+    ),
+  )
   await early
   return sent
 }

@@ -9,20 +9,25 @@ describe('batcher keys', () => {
     ['no options', {}],
     ['a cache', { cache: true }],
     ['a key function', { key: (item: unknown) => item }],
-  ])('rejects an undefined or null item with %s, naming the call and the value, and sends the others', async (_, options) => {
-    const clock = createManualClock()
-    const { batch, keys } = recordingBatch(clock, (key: unknown) => `v${String(key)}`)
-    const load = batcher<unknown, string>({ batch, clock, ...options })
-    const missing = load(undefined)
-    const nothing = load(null)
-    const others = Promise.all([0, '', false, Number.NaN].map((key) => load(key)))
-    await expect(missing).rejects.toThrow(InvalidOptionError)
-    await expect(missing).rejects.toThrow('batcher.load(item): the item (the key to load) must not be undefined')
-    await expect(nothing).rejects.toThrow('batcher.load(item): the item (the key to load) must not be null')
-    expect(await others).toEqual(['v0', 'v', 'vfalse', 'vNaN'])
-    expect(keys()).toEqual([[0, '', false, Number.NaN]])
-    expect(load.stats().loads).toBe(4)
-  })
+  ])(
+    'rejects an undefined or null item with %s, naming the call and the value, and sends the others',
+    async (_, options) => {
+      const clock = createManualClock()
+      const { batch, keys } = recordingBatch(clock, (key: unknown) => `v${String(key)}`)
+      const load = batcher<unknown, string>({ batch, clock, ...options })
+      const missing = load(undefined)
+      const nothing = load(null)
+      const others = Promise.all([0, '', false, Number.NaN].map((key) => load(key)))
+      await expect(missing).rejects.toThrow(InvalidOptionError)
+      await expect(missing).rejects.toThrow(
+        'batcher.load(item): the item (the key to load) must not be undefined',
+      )
+      await expect(nothing).rejects.toThrow('batcher.load(item): the item (the key to load) must not be null')
+      expect(await others).toEqual(['v0', 'v', 'vfalse', 'vNaN'])
+      expect(keys()).toEqual([[0, '', false, Number.NaN]])
+      expect(load.stats().loads).toBe(4)
+    },
+  )
 
   it('rejects a load whose key function returns undefined, naming the option and the item', async () => {
     const load = batcher({
@@ -73,6 +78,10 @@ describe('batcher loadMany input', () => {
       'batcher.load(item): the item (the key to load) must not be null',
       12,
     ])
-    expect(keys()).toEqual([[3, 4], [1, 2], [5, 6]])
+    expect(keys()).toEqual([
+      [3, 4],
+      [1, 2],
+      [5, 6],
+    ])
   })
 })

@@ -69,13 +69,19 @@ export class MemoryStore implements LimiterStore {
   release(key: string): void {
     const state = this.#state(key)
     state.running--
-    if (state.listeners) for (const wake of state.listeners) wake()
+    wakeAll(state)
   }
 
   pause(key: string, ms: number, now: number): void {
     const state = this.#state(key)
     state.pausedUntil = Math.max(state.pausedUntil, now + ms)
-    if (state.listeners) for (const wake of state.listeners) wake()
+    wakeAll(state)
+  }
+
+  resume(key: string): void {
+    const state = this.#state(key)
+    state.pausedUntil = Number.NEGATIVE_INFINITY
+    wakeAll(state)
   }
 
   peek(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
@@ -167,4 +173,9 @@ export class MemoryStore implements LimiterStore {
 /** A new in-memory store. Pass the same one to several limiters (with the same `key`) to share limits. */
 export function memoryStore(): MemoryStore {
   return new MemoryStore()
+}
+
+/** Tells the limiters sharing a key that a slot or a pause changed, so that they ask again. */
+function wakeAll(state: KeyState): void {
+  if (state.listeners) for (const wake of state.listeners) wake()
 }

@@ -62,6 +62,8 @@ export interface LimiterStore {
   release(key: string, policy: LimitPolicy, now: number): void | Promise<void>
   /** Holds every start for `ms` from now (a pause never shortens an existing longer pause). */
   pause(key: string, ms: number, now: number): void | Promise<void>
+  /** Lifts a pause now, for everyone sharing the key. Optional: without it, pauses run their course. */
+  resume?(key: string, now: number): void | Promise<void>
   /** The ms until `acquire(cost)` could succeed, taking nothing (0: now; Infinity: when a slot frees). */
   peek(key: string, policy: LimitPolicy, cost: Cost, now: number): number | Promise<number>
   /**

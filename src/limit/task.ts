@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import { describeValue, InvalidOptionError } from '../errors.js'
 import type { Clock } from './clock.js'
 import { type Cost, costChange, costError, overLimitError } from './cost.js'
@@ -62,14 +63,38 @@ export interface LimiterStats {
   nextStartIn: number
 }
 
-/** A task waiting in a Limiter's queue. */
-export interface QueuedTask<T> extends QueueNode {
-  fn: (context: TaskContext) => T | PromiseLike<T>
-  signal: AbortSignal | undefined
-  cost: Cost
-  countsFromSent: boolean
-  resolve: (value: T | PromiseLike<T>) => void
-  reject: (reason: unknown) => void
+/**
+ * A task waiting in a Limiter's queue. It starts later, from whatever freed its slot, so it is an
+ * AsyncResource made where `run` was called: it runs in its caller's async context (one object per
+ * queued task rather than two, since a long queue pays for each in memory).
+ */
+export class QueuedTask<T> extends AsyncResource implements QueueNode {
+  readonly fn: (context: TaskContext) => T | PromiseLike<T>
+  readonly signal: AbortSignal | undefined
+  readonly cost: Cost
+  readonly priority: number
+  readonly countsFromSent: boolean
+  readonly resolve: (value: T | PromiseLike<T>) => void
+  readonly reject: (reason: unknown) => void
+  prev: QueueNode | undefined = undefined
+  next: QueueNode | undefined = undefined
+  queued = false
+
+  constructor(
+    fn: (context: TaskContext) => T | PromiseLike<T>,
+    task: { signal: AbortSignal | undefined; cost: Cost; priority: number; countsFromSent: boolean },
+    resolve: (value: T | PromiseLike<T>) => void,
+    reject: (reason: unknown) => void,
+  ) {
+    super('volley.task')
+    this.fn = fn
+    this.signal = task.signal
+    this.cost = task.cost
+    this.priority = task.priority
+    this.countsFromSent = task.countsFromSent
+    this.resolve = resolve
+    this.reject = reject
+  }
 }
 
 /** An error naming the option of `Limiter.run` that is wrong: the priority, or a cost no rate could hold. */

@@ -278,3 +278,12 @@ redis.call('SET', KEYS[1], string.format('%.0f', untilTime), 'PX', ms(duration) 
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 `
+
+/**
+ * RESUME: lifts a pause now, for every process sharing the key. KEYS: [1] pause.
+ * ARGV: [1] wake channel, [2] publisher token. Waiters are told, so they ask again at once.
+ */
+export const RESUME = `
+if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 0
+`

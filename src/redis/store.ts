@@ -5,6 +5,7 @@ import { type Cost, costIn, perUnit } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
+import { noop } from '../limit/task.js'
 import { formatRate, REQUESTS, type ResolvedRate } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
 import { Leases } from './leases.js'
@@ -14,7 +15,7 @@ import {
   resolveRedisStoreOptions,
 } from './options.js'
 import { type RestampTarget, Restamps } from './restamps.js'
-import { ACQUIRE, PAUSE, RELEASE, RENEW, RESTAMP } from './scripts.js'
+import { ACQUIRE, PAUSE, RELEASE, RENEW, RESTAMP, RESUME } from './scripts.js'
 
 /** The keys and fixed script arguments of one (key, policy) pair, built once. */
 interface Prepared {
@@ -32,6 +33,7 @@ const scripts = {
   release: new RedisScript(RELEASE),
   renew: new RedisScript(RENEW),
   pause: new RedisScript(PAUSE),
+  resume: new RedisScript(RESUME),
   restamp: new RedisScript(RESTAMP),
 }
 
@@ -164,6 +166,21 @@ export class RedisStore implements LimiterStore {
     } catch (error) {
       this.#orLocal(error, now, asked, (late) => this.#local.pause(key, ms, late))
     }
+    this.#wakeLocal(key)
+  }
+
+  async resume(key: string, now: number): Promise<void> {
+    try {
+      await this.#connection.run(
+        scripts.resume,
+        [`${this.#base(key)}pause`],
+        [this.#channel(key), this.#token],
+      )
+    } catch (error) {
+      this.#orLocal(error, now, now, noop)
+    }
+    // A pause taken locally while Redis was away is lifted too.
+    this.#local.resume(key)
     this.#wakeLocal(key)
   }
 

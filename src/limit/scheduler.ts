@@ -1,0 +1,323 @@
+import type { AsyncResource } from 'node:async_hooks'
+import { AbortError } from '../errors.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { PriorityQueue } from './queue.js'
+import { SignalWatch } from './signal-watch.js'
+import { type Cost, overLimitError } from './cost.js'
+import { Overtaking } from './overtaking.js'
+import { QueueWaiters } from './waiters.js'
+import { noop, QueuedTask, type TaskContext, taskContext } from './task.js'
+
+type TaskFn<T> = (context: TaskContext) => T | PromiseLike<T>
+
+/** Where the one executor of every queued task's promise leaves its settlers: no closure per task. */
+const settlers: { resolve: (value: any) => void; reject: (reason: unknown) => void } = {
+  resolve: noop,
+  reject: noop,
+}
+function captureSettlers(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
+  settlers.resolve = resolve
+  settlers.reject = reject
+}
+
+/** What a task is submitted with, checked by the Limiter. */
+export interface Submission {
+  signal: AbortSignal | undefined
+  cost: Cost
+  priority: number
+  countsFromSent: boolean
+}
+
+/**
+ * A Limiter's queue and the loop that starts its tasks when the store allows: priority then FIFO,
+ * a lighter task past a head that waits for a budget (Overtaking), one timer for the next chance.
+ * The state that counts (slots, rate windows, timed pauses) lives in the store.
+ */
+export class Scheduler {
+  policy: LimitPolicy
+  readonly #store: LimiterStore
+  readonly #key: string
+  readonly #clock: Clock
+  readonly #queue = new PriorityQueue<QueuedTask<any>>()
+  readonly #overtaking = new Overtaking()
+  readonly #waiters = new QueueWaiters()
+  #running = 0
+  #started = 0
+  #timer: TimerHandle | undefined
+  #draining = false
+  /** A drain was asked for while an async drain awaited the store: run the loop once more. */
+  #drainAgain = false
+  #closed = false
+  /** pause() without a duration: nothing starts until resume(). */
+  #held = false
+  readonly #signals = new SignalWatch<QueuedTask<any>>((signal, aborted) => {
+    // An aborted task leaves the queue at once; it never took a slot, so it frees none.
+    for (const node of aborted) {
+      this.#queue.remove(node)
+      node.reject(AbortError.from(signal))
+    }
+    // The new head may be startable now (the aborted one may have been waiting for a higher cost).
+    if (this.#queue.size > 0) this.drain()
+    else this.#afterChange()
+  })
+
+  constructor(policy: LimitPolicy, store: LimiterStore, key: string, clock: Clock) {
+    this.policy = policy
+    this.#store = store
+    this.#key = key
+    this.#clock = clock
+  }
+
+  get running(): number {
+    return this.#running
+  }
+
+  get queued(): number {
+    return this.#queue.size
+  }
+
+  get started(): number {
+    return this.#started
+  }
+
+  get held(): boolean {
+    return this.#held
+  }
+
+  submit<T>(fn: TaskFn<T>, task: Submission): Promise<Awaited<T>> {
+    // Fast path: nothing waits ahead of this task and the store answers at once. The task runs
+    // now, in its caller's async context, before run() returns (as p-queue does; p-limit defers).
+    if (this.#queue.size === 0 && this.#store.synchronous && !this.#held) {
+      const now = this.#clock.now()
+      const wait = this.#store.acquire(this.#key, this.policy, task.cost, now) as number
+      if (wait === 0) return this.#start(fn, task, undefined, now)
+      const queued = this.#enqueue(fn, task)
+      if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+      return queued
+    }
+    const queued = this.#enqueue(fn, task)
+    this.drain()
+    return queued
+  }
+
+  hold(held: boolean): void {
+    this.#held = held
+    if (!held) this.drain()
+  }
+
+  /** Resolves once fewer than `below` tasks wait (and, with `idle`, none runs). */
+  waitFor(below: number, idle: boolean): Promise<void> {
+    return this.#waiters.wait(below, idle, this.#queue.size, this.#running)
+  }
+
+  /** Rejects every queued task with `error` (each its own, from `errorFor`); returns how many. */
+  clear(errorFor: () => Error): number {
+    const nodes = this.#queue.drain()
+    for (const node of nodes) this.#signals.detach(node).reject(errorFor())
+    this.#afterChange()
+    return nodes.length
+  }
+
+  /** Clears the queue and starts nothing more. */
+  close(errorFor: () => Error): void {
+    this.#closed = true
+    this.#clearTimer()
+    this.clear(errorFor)
+  }
+
+  /** Starts queued tasks while the store allows, then sleeps until it may allow more. */
+  drain(): void {
+    if (this.#closed || this.#held) {
+      // Nothing starts now, but a release that just landed may be what a waiter waits for.
+      this.#afterChange()
+      return
+    }
+    if (this.#draining) {
+      this.#drainAgain = true
+      return
+    }
+    this.#drainAgain = false
+    if (!this.#store.synchronous) {
+      void this.#drainAsync()
+      return
+    }
+    this.#draining = true
+    try {
+      // A task may pause the limiter as it starts: the loop stops there.
+      for (let node = this.#queue.peek(); node && !this.#held; node = this.#queue.peek()) {
+        if (this.#refuseCostly(node)) continue
+        const now = this.#clock.now()
+        let wait = this.#store.acquire(this.#key, this.policy, node.cost, now) as number
+        const lighter = wait > 0 ? this.#lighter(node, wait, now) : undefined
+        if (lighter) {
+          const lighterWait = this.#store.acquire(this.#key, this.policy, lighter.cost, now) as number
+          if (this.#startOrSleep(lighter, lighterWait, now)) continue
+          wait = Math.min(wait, lighterWait)
+        }
+        if (!this.#startOrSleep(node, wait, now)) return
+      }
+      this.#clearTimer()
+    } finally {
+      this.#draining = false
+      this.#afterChange()
+    }
+  }
+
+  /** The same loop for stores that answer over the network: one acquire in flight at a time. */
+  async #drainAsync(): Promise<void> {
+    this.#draining = true
+    try {
+      for (let node = this.#queue.peek(); node && !this.#closed && !this.#held; node = this.#queue.peek()) {
+        if (this.#refuseCostly(node)) continue
+        const asked = await this.#acquireQueued(node)
+        if (asked === undefined) continue
+        let { wait } = asked
+        const lighter = wait > 0 ? this.#lighter(node, wait, asked.at) : undefined
+        if (lighter) {
+          const tried = await this.#acquireQueued(lighter)
+          if (tried === undefined || this.#startOrSleep(lighter, tried.wait, tried.at)) continue
+          if (!node.queued) continue
+          wait = Math.min(wait, tried.wait)
+        }
+        if (!this.#startOrSleep(node, wait, asked.at)) break
+      }
+    } finally {
+      this.#draining = false
+      this.#afterChange()
+    }
+    if (this.#drainAgain) this.drain()
+  }
+
+  /**
+   * Asks the store for `node`'s start: the wait and when it was asked (the grant's time, when its
+   * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed.
+   */
+  async #acquireQueued(node: QueuedTask<any>): Promise<{ wait: number; at: number } | undefined> {
+    const at = this.#clock.now()
+    let wait: number
+    try {
+      wait = await this.#store.acquire(this.#key, this.policy, node.cost, at)
+    } catch (error) {
+      // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
+      this.#queue.remove(node)
+      this.#signals.detach(node).reject(error)
+      return undefined
+    }
+    // Held while the store answered: what was granted goes back, and the task waits for resume().
+    if (node.queued && !this.#held) return { wait, at }
+    // Aborted or closed while the store answered: give back what was taken for it.
+    if (wait === 0) {
+      // Best effort: a slot the store cannot take back expires with its lease.
+      await Promise.resolve(this.#store.release(this.#key, this.policy, this.#clock.now())).catch(() => {})
+    }
+    return undefined
+  }
+
+  /** Rejects `node` if setRate lowered a limit below its cost since it was queued. */
+  #refuseCostly(node: QueuedTask<any>): boolean {
+    const refused = node.cost !== 1 ? overLimitError(node.cost, this.policy.rates) : undefined
+    if (!refused) return false
+    this.#queue.remove(node)
+    this.#signals.detach(node).reject(refused)
+    return true
+  }
+
+  #enqueue<T>(fn: TaskFn<T>, task: Submission): Promise<Awaited<T>> {
+    const queued = new Promise<Awaited<T>>(captureSettlers)
+    const node = new QueuedTask<T>(fn, task, settlers.resolve, settlers.reject)
+    if (task.signal) this.#signals.watch(task.signal, node)
+    this.#queue.push(node)
+    return queued
+  }
+
+  /** `stampedAt`: when the acquire was asked, to restamp at start (a synchronous store) or at `sent()`. */
+  #start<T>(
+    fn: TaskFn<T>,
+    task: Submission,
+    context: AsyncResource | undefined,
+    stampedAt: number,
+  ): Promise<Awaited<T>> {
+    this.#running++
+    this.#started++
+    const { signal, cost, countsFromSent } = task
+    let result: T | PromiseLike<T>
+    try {
+      const moves = countsFromSent && this.#restamps
+      const given = taskContext(this.#store, this.#key, this.#clock, { signal, stampedAt, moves, cost })
+      result = context ? context.runInAsyncScope(fn, undefined, given) : fn(given)
+    } catch (error) {
+      this.#finish()
+      return Promise.reject(error)
+    }
+    if (!countsFromSent && this.#restamps && this.#store.synchronous)
+      this.#store.restamp!(this.#key, stampedAt, this.#clock.now())
+    return Promise.resolve(result).then(this.#finishWith, this.#finishThrowing) as Promise<Awaited<T>>
+  }
+
+  /** Restamping matters only where a start is recorded against a rate, by a store that can. */
+  get #restamps(): boolean {
+    return this.policy.rates.length > 0 && this.#store.restamp !== undefined
+  }
+
+  // Shared callbacks rather than two closures per task: run() is called millions of times.
+  readonly #finishWith = <T>(value: T): T => {
+    this.#finish()
+    return value
+  }
+
+  readonly #finishThrowing = (error: unknown): never => {
+    this.#finish()
+    throw error
+  }
+
+  #finish(): void {
+    this.#running--
+    const released = this.#store.release(this.#key, this.policy, this.#clock.now())
+    // Drained once the release is done, whether or not it could be.
+    if (released) released.finally(() => this.drain()).catch(noop)
+    else if (this.#queue.size > 0) this.drain()
+    else this.#afterChange()
+  }
+
+  /** A lighter task to try before the head, which waits `wait` for the rates (see Overtaking). */
+  #lighter(head: QueuedTask<any>, wait: number, now: number): QueuedTask<any> | undefined {
+    if (wait === Number.POSITIVE_INFINITY) return undefined
+    const lighter = this.#overtaking.pick(head, this.policy, now)
+    return lighter && !this.#refuseCostly(lighter) ? lighter : undefined
+  }
+
+  /** Starts `node` if the store granted it (wait 0); else sleeps until it may and says so. */
+  #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number): boolean {
+    if (wait > 0) {
+      // Infinity: every slot is taken, and the next release drains again.
+      if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+      return false
+    }
+    this.#queue.remove(node)
+    this.#signals.detach(node)
+    // Resolved with the task's promise, which it adopts: no promise in between.
+    node.resolve(this.#start(node.fn, node, node, stampedAt))
+    return true
+  }
+
+  #wakeAfter(ms: number): void {
+    this.#clearTimer()
+    this.#timer = this.#clock.setTimer(() => {
+      this.#timer = undefined
+      this.drain()
+    }, ms)
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      this.#clock.clearTimer(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  #afterChange(): void {
+    if (this.#queue.size === 0) this.#clearTimer()
+    if (this.#waiters.any) this.#waiters.notify(this.#queue.size, this.#running)
+  }
+}

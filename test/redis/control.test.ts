@@ -1,0 +1,74 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { describe, expect, it } from 'vitest'
+import { createLimiter } from '../../src/limit/limiter.js'
+import { redisStores } from './helpers.js'
+
+const store = redisStores()
+
+/** Resolves once `check` holds, polling on real time (the Redis store answers over the network). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  expect(check()).toBe(true)
+}
+
+describe('runtime control with the Redis store', () => {
+  it('applies a concurrency changed mid-run to every slot counted in Redis, down then up', async () => {
+    const s = store()
+    const limiter = createLimiter({ store: s, key: 'resize', concurrency: 4 })
+    let running = 0
+    let most = 0
+    const ends: (() => void)[] = []
+    const task = () =>
+      new Promise<void>((resolve) => {
+        running++
+        most = Math.max(most, running)
+        ends.push(() => {
+          running--
+          resolve()
+        })
+      })
+    const runs = Array.from({ length: 20 }, () => limiter.run(task))
+    await until(() => running === 4)
+    limiter.setConcurrency(2)
+    ends.splice(0).forEach((end) => end())
+    await until(() => running === 2)
+    // Held at the new cap: nothing more starts while two run.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(running).toBe(2)
+    expect(most).toBe(4)
+    limiter.setConcurrency(6)
+    await until(() => running === 6)
+    while (limiter.stats().queued > 0 || running > 0) {
+      ends.splice(0).forEach((end) => end())
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    await Promise.all(runs)
+    expect(most).toBe(6)
+    await limiter.close()
+  })
+
+  it('lifts a timed pause for every limiter on the key when one of them resumes', async () => {
+    const a = createLimiter({ store: store(), key: 'resume' })
+    const b = createLimiter({ store: store(), key: 'resume' })
+    await a.pause('1h')
+    let ran = false
+    const waiting = b.run(() => (ran = true))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(ran).toBe(false)
+    await a.resume()
+    await waiting
+    expect(ran).toBe(true)
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('runs each queued task in its caller’s async context though the store answers asynchronously', async () => {
+    const storage = new AsyncLocalStorage<string>()
+    const limiter = createLimiter({ store: store(), key: 'context', concurrency: 1 })
+    const names = ['A', 'B', 'C', 'D']
+    const seen = await Promise.all(
+      names.map((name) => storage.run(name, () => limiter.run(async () => (await null, storage.getStore())))),
+    )
+    expect(seen).toEqual(names)
+    await limiter.close()
+  })
+})

@@ -28,3 +28,8 @@ declare const text: string
 declare function summarise(text: string): Promise<string>
 /** An LLM call that says what it used, as OpenAI's answers do. */
 declare function complete(prompt: string): Promise<{ text: string; usage: { total_tokens: number } }>
+declare const rows: AsyncIterable<unknown>
+declare function upload(row: unknown): Promise<void>
+declare function report(error: unknown): void
+declare function refreshToken(): Promise<void>
+declare function fetchUsers(ids: readonly number[]): Promise<User[]>

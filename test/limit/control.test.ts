@@ -4,32 +4,7 @@ import { AbortError, InvalidOptionError } from '../../src/errors.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
 import { sleep } from '../support/clock.js'
-
-/** A task that stays running until its `finish` is called, counting how many run at once. */
-function gate() {
-  let running = 0
-  let most = 0
-  const open: (() => void)[] = []
-  const task = () =>
-    new Promise<void>((resolve) => {
-      running++
-      most = Math.max(most, running)
-      open.push(() => {
-        running--
-        resolve()
-      })
-    })
-  return {
-    task,
-    finish: (n = open.length) => open.splice(0, n).forEach((end) => end()),
-    get running() {
-      return running
-    },
-    get most() {
-      return most
-    },
-  }
-}
+import { gate } from '../support/gate.js'
 
 describe('async context through the queue', () => {
   it('runs each queued task in the context it was queued from, not in the one that freed its slot', async () => {
@@ -224,6 +199,25 @@ describe('awaitable queue states', () => {
 
   it('refuses a size that is not above 0, naming the method', async () => {
     await expect(createLimiter().onSizeLessThan(0)).rejects.toThrow(/Limiter.onSizeLessThan: size .*got 0/)
+  })
+})
+
+describe('what the queue waited for', () => {
+  it('counts the time it waited for a rate or a timed pause, not for a slot', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '2/s', concurrency: 1, clock })
+    const runs = Array.from({ length: 4 }, () => limiter.run(() => sleep(clock, 100)))
+    // 0 runs; 1 waits for the slot until 100; 2 for the slot until 200, then for the rate until
+    // 1000 (two starts in its window); 3 for the slot until 1100, when the start at 100 leaves.
+    await clock.advance(1200)
+    await Promise.all(runs)
+    expect(limiter.waitedForRate).toBe(800)
+    // At 1200 a pause of 300 ms, then the rate (starts at 1000 and 1100) holds the next until 2000.
+    await limiter.pause(300)
+    const paused = limiter.run(() => 'after')
+    await clock.advance(800)
+    await paused
+    expect(limiter.waitedForRate).toBe(1600)
   })
 })
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limit/limiter.js'
+import { gate } from '../support/gate.js'
 import { redisStores } from './helpers.js'
 
 const store = redisStores()
@@ -15,35 +16,24 @@ describe('runtime control with the Redis store', () => {
   it('applies a concurrency changed mid-run to every slot counted in Redis, down then up', async () => {
     const s = store()
     const limiter = createLimiter({ store: s, key: 'resize', concurrency: 4 })
-    let running = 0
-    let most = 0
-    const ends: (() => void)[] = []
-    const task = () =>
-      new Promise<void>((resolve) => {
-        running++
-        most = Math.max(most, running)
-        ends.push(() => {
-          running--
-          resolve()
-        })
-      })
-    const runs = Array.from({ length: 20 }, () => limiter.run(task))
-    await until(() => running === 4)
+    const work = gate()
+    const runs = Array.from({ length: 20 }, () => limiter.run(work.task))
+    await until(() => work.running === 4)
     limiter.setConcurrency(2)
-    ends.splice(0).forEach((end) => end())
-    await until(() => running === 2)
+    work.finish()
+    await until(() => work.running === 2)
     // Held at the new cap: nothing more starts while two run.
     await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(running).toBe(2)
-    expect(most).toBe(4)
+    expect(work.running).toBe(2)
+    expect(work.most).toBe(4)
     limiter.setConcurrency(6)
-    await until(() => running === 6)
-    while (limiter.stats().queued > 0 || running > 0) {
-      ends.splice(0).forEach((end) => end())
+    await until(() => work.running === 6)
+    while (limiter.stats().queued > 0 || work.running > 0) {
+      work.finish()
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
     await Promise.all(runs)
-    expect(most).toBe(6)
+    expect(work.most).toBe(6)
     await limiter.close()
   })
 

@@ -1,4 +1,5 @@
-export { type Batcher, type BatcherStats, batcher, type LoadOptions } from './batch/batcher.js'
+export { type Batcher, batcher } from './batch/batcher.js'
+export type { BatcherStats } from './batch/collector.js'
 export type {
   BatchContext,
   BatcherOptions,
@@ -6,6 +7,7 @@ export type {
   BatchResults,
   BatchRetryOptions,
   CacheMap,
+  LoadOptions,
 } from './batch/options.js'
 export { type PollContext, type PollOptions, PollTimeoutError, poll } from './batch/poll.js'
 export { BatchContractError, MissingResultError } from './batch/results.js'

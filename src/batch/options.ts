@@ -6,6 +6,15 @@ import { sharedLimiter } from '../limit/shared-limiter.js'
 import { API_RATE_MARGIN, type LimitOptions, limitsAnything, resolveLimits } from '../limit/limits.js'
 import { type Duration, parseConcurrency, parseDuration } from '../limit/units.js'
 
+export interface LoadOptions {
+  /**
+   * Aborting it rejects the load at once with an AbortError. Before its batch is sent the key is
+   * taken out of it (unless another load still wants it); once no load waits for a batch, the
+   * batch function's signal aborts.
+   */
+  signal?: AbortSignal
+}
+
 /** What the batch function is given besides the keys. */
 export interface BatchContext {
   /** Aborts when no load waits for this batch any more (every one was aborted). */
@@ -65,9 +74,10 @@ export interface BatcherOptions<K, V, C = K> extends BatchLimitOptions {
   maxBatchSize?: number
   /**
    * How long the first key of a batch waits for company before the batch is sent (ms or '20ms').
-   * 0 sends what the current tick has loaded, as DataLoader does. @default 0
+   * 0 sends what the current tick has loaded, as DataLoader does. `'manual'`: no timer at all, a
+   * batch goes when it is full or when you call `dispatch()` (or `flush()`, `close()`). @default 0
    */
-  maxWait?: Duration
+  maxWait?: Duration | 'manual'
   /** Maps an item to the key used to dedupe, cache and find it in a Map or object result. @default the item */
   key?: (item: K) => C
   /** A shared Limiter for the batch calls (its limits then hold across everyone sharing it). */
@@ -75,8 +85,11 @@ export interface BatcherOptions<K, V, C = K> extends BatchLimitOptions {
   /** Sends equal keys loaded into one batch once; every load of them gets the result. @default true */
   dedupe?: boolean
   /**
-   * Keeps results: `true` for a Map, or your own CacheMap (an LRU, say). Failures are not kept.
-   * With a cache, a key's result is fetched even when the loads that asked for it abort. @default false
+   * Keeps results: `true` for a Map, or your own CacheMap (an LRU, say). Failures are not kept (an
+   * Error you `prime` is). A load answered from the cache resolves with the batch it joined (the
+   * open one, or one it opens), as DataLoader's do, so loads that follow from it coalesce with those
+   * that follow from the batch. With a cache, a key's result is fetched even when the loads that
+   * asked for it abort. @default false
    */
   cache?: boolean | CacheMap<C, V>
   /**
@@ -90,6 +103,7 @@ export interface BatcherOptions<K, V, C = K> extends BatchLimitOptions {
 export interface ResolvedBatcherOptions<K, V, C> {
   batch: BatchFn<K, V>
   maxBatchSize: number
+  /** Ms; Infinity for `'manual'` (no timer). */
   maxWait: number
   key: ((item: K) => C) | undefined
   /** Undefined when neither `limiter`, `concurrency` nor `rate` was given. */
@@ -141,7 +155,7 @@ export function resolveBatcherOptions<K, V, C>(
   return {
     batch: options.batch,
     maxBatchSize: parseConcurrency(options.maxBatchSize, name('maxBatchSize')),
-    maxWait: parseDuration(options.maxWait ?? 0, name('maxWait')),
+    maxWait: resolveMaxWait(options.maxWait, name('maxWait')),
     key: options.key,
     limiter,
     ownLimiter: limiter !== shared,
@@ -151,6 +165,17 @@ export function resolveBatcherOptions<K, V, C>(
     backoff,
     clock: limits.clock,
   }
+}
+
+/** `'manual'` is Infinity: no timer. Infinity itself is refused, pointing to `'manual'`. */
+function resolveMaxWait(maxWait: BatcherOptions<any, any>['maxWait'], option: string): number {
+  if (maxWait === 'manual') return Number.POSITIVE_INFINITY
+  if (maxWait === Number.POSITIVE_INFINITY) {
+    throw new InvalidOptionError(
+      `${option} must be finite; for no timer at all pass 'manual' and call dispatch(), got Infinity`,
+    )
+  }
+  return parseDuration(maxWait ?? 0, option)
 }
 
 function resolveCache<C, V>(

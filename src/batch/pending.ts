@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { TimerHandle } from '../limit/clock.js'
 import { KeyIndex } from './key-index.js'
 import { MISSING, MissingResultError, resultLookup } from './results.js'
@@ -71,6 +72,10 @@ export class PendingBatch<K, V, C> {
 
   /** Told the key of every load that fails (so that a cache can forget it). */
   readonly #onFailure: ((key: C) => void) | undefined
+  /** The async context of the first load (the batch is made by it): the batch function runs in it. */
+  readonly context = new AsyncResource('volley.batch')
+  /** Cache hits that joined the batch, each resolving its load with the cached promise. */
+  #hits: (() => void)[] | undefined
 
   constructor(maxSize: number, hasKeys: boolean, dedupe: boolean, onFailure?: (key: C) => void) {
     this.#maxSize = maxSize
@@ -119,6 +124,23 @@ export class PendingBatch<K, V, C> {
       settlers[at] = resolve
       settlers[at + 1] = reject
     })
+  }
+
+  /** A cache hit joins the batch: its load resolves with `cached` once the batch has settled. */
+  hold(cached: Promise<V>): Promise<V> {
+    const hits = (this.#hits ??= [])
+    return new Promise<V>((resolve) => hits.push(() => resolve(cached)))
+  }
+
+  /**
+   * Resolves the cache hits that joined the batch. Called as it settles, after its own loads: a hit
+   * on a settled promise still takes two promise jobs to adopt it, so the loads that follow from the
+   * hits run in the same turn as those that follow from the batch's answers, and coalesce with them.
+   */
+  releaseHits(): void {
+    const hits = this.#hits
+    this.#hits = undefined
+    if (hits) for (const release of hits) release()
   }
 
   /** The load whose item `load` waits for (itself unless its key repeats an earlier one's). */

@@ -9,6 +9,7 @@ type Op =
   | { kind: 'load'; key: number; abortable: boolean }
   | { kind: 'abort'; pick: number }
   | { kind: 'advance'; ms: number }
+  | { kind: 'dispatch' }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -18,6 +19,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.nat(30) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispatch' as const) }) },
 )
 
 /**
@@ -41,8 +43,10 @@ const config = fc.record({
   ),
   /** The batch function answers an array aligned with its keys, or a Map keyed by them. */
   answerAs: fc.constantFrom('array' as const, 'map' as const),
-  maxWait: fc.nat(20),
+  maxWait: fc.oneof(fc.nat(20), fc.constant('manual' as const)),
   dedupe: fc.boolean(),
+  /** With a cache, hits wait for the batch they join, and aborted keys are still fetched. */
+  cache: fc.boolean(),
   concurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
   latency: fc.nat(20),
 })
@@ -70,8 +74,8 @@ describe('batcher properties', () => {
           batch: async (spelled: (number | string)[]) => {
             const keys = spelled.map((key) => kOf.get(key)!)
             sent.push(keys)
-            // An aborted load's key is left out unless another load still waits for it.
-            for (const key of keys) {
+            // An aborted load's key is left out unless another load (or the cache) still waits for it.
+            for (const key of cfg.cache ? [] : keys) {
               if (!loads.some((l) => l.key === key && !l.aborted && l.settled === 0)) unwanted.push(key)
             }
             await sleep(clock, cfg.latency)
@@ -82,6 +86,7 @@ describe('batcher properties', () => {
           maxBatchSize: cfg.maxBatchSize,
           maxWait: cfg.maxWait,
           dedupe: cfg.dedupe,
+          cache: cfg.cache,
           concurrency: cfg.concurrency,
           clock,
         })
@@ -113,6 +118,8 @@ describe('batcher properties', () => {
               target.aborted = true
               target.controller!.abort()
             }
+          } else if (step.kind === 'dispatch') {
+            load.dispatch()
           } else {
             await clock.advance(step.ms)
           }
@@ -126,7 +133,7 @@ describe('batcher properties', () => {
         expect(unwanted).toEqual([])
         for (const batch of sent) {
           expect(batch.length).toBeLessThanOrEqual(cfg.maxBatchSize)
-          if (cfg.dedupe) expect(new Set(batch).size).toBe(batch.length)
+          if (cfg.dedupe || cfg.cache) expect(new Set(batch).size).toBe(batch.length)
         }
         for (const entry of loads) {
           expect(entry.settled).toBe(1)

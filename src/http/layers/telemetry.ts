@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type * as OpenTelemetry from '@opentelemetry/api'
 import type { CallLayer, Call } from '../call.js'
+import type { AttemptTiming } from '../timings.js'
 import { shownUrl } from '../spec.js'
 
 type Api = typeof OpenTelemetry
@@ -56,90 +57,115 @@ function instruments(otel: Api): Instruments {
  * Spans and metrics for every request, when `@opentelemetry/api` is installed (none otherwise: the
  * layer is left out). A request is a span (INTERNAL) with a CLIENT span per attempt, as the HTTP
  * client semantic conventions describe retries; both are made when the request ends, from its
- * timings, under the context it was called in. Its waits in the limiter are events of the request span.
+ * timings, under the context it was called in. Its waits in the limiter are events of the request
+ * span. With the API but no SDK (a tracer that records nothing, a no-op meter) little is done.
  */
 export function telemetryLayer(): CallLayer | undefined {
   const otel = api
   if (!otel) return undefined
   const tracer = otel.trace.getTracer(SCOPE)
-  const metrics = instruments(otel)
+  const made = instruments(otel)
+  // Instruments from the no-op meter (no SDK registered when the client was made) measure nothing.
+  const noop = otel.createNoopMeter().createHistogram('noop').constructor
+  const metrics = made.duration instanceof noop ? undefined : made
+  const record = (call: Call, errorType: string | undefined) => {
+    const base = baseAttributes(call)
+    recordSpans(otel, tracer, call, base, errorType)
+    if (metrics) recordMetrics(metrics, call, base, errorType)
+  }
   return (next) => async (call) => {
     try {
       const answer = await next(call)
-      record(otel, tracer, metrics, call, answer.status >= 400 ? String(answer.status) : undefined)
+      record(call, answer.status >= 400 ? String(answer.status) : undefined)
       return answer
     } catch (error) {
-      record(otel, tracer, metrics, call, (error as { code?: string }).code ?? 'ERROR')
+      record(call, (error as { code?: string }).code ?? 'ERROR')
       throw error
     }
   }
 }
 
-function record(
-  otel: Api,
-  tracer: OpenTelemetry.Tracer,
-  metrics: Instruments,
-  call: Call,
-  errorType?: string,
-) {
-  const { timings } = call
+function baseAttributes(call: Call): Attributes {
   const url = call.url
-  const base: Attributes = {
+  return {
     'http.request.method': call.method,
     'server.address': url.hostname,
     'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
   }
-  const full = { ...base, 'url.full': shownUrl(call.req) }
+}
+
+/** What an attempt's `error.type` is: its error's code, or its status from 400 on. */
+function attemptError(attempt: AttemptTiming): string | undefined {
+  if (attempt.error !== undefined) return attempt.error
+  return attempt.status !== undefined && attempt.status >= 400 ? String(attempt.status) : undefined
+}
+
+/** The outcome attributes of a request or an attempt: its status and error type, when it has them. */
+function outcome(status: number | undefined, errorType: string | undefined): Attributes {
+  return {
+    ...(status !== undefined ? { 'http.response.status_code': status } : {}),
+    ...(errorType !== undefined ? { 'error.type': errorType } : {}),
+  }
+}
+
+function recordSpans(
+  otel: Api,
+  tracer: OpenTelemetry.Tracer,
+  call: Call,
+  base: Attributes,
+  errorType: string | undefined,
+): void {
+  const { timings } = call
   const attempts = timings.attempts
   const last = attempts.at(-1)
-  const status = last?.status
-  const request = tracer.startSpan(call.method, {
-    kind: otel.SpanKind.INTERNAL,
-    startTime: timings.start,
-    attributes: {
-      ...full,
-      ...(attempts.length > 1 ? { 'http.request.resend_count': attempts.length - 1 } : {}),
-      ...(status !== undefined ? { 'http.response.status_code': status } : {}),
-      ...(errorType !== undefined ? { 'error.type': errorType } : {}),
-    },
+  const request = tracer.startSpan(call.method, { kind: otel.SpanKind.INTERNAL, startTime: timings.start })
+  const ended = last ? timings.start + last.at + last.wait + last.ms : timings.start
+  if (!request.isRecording()) return request.end(ended)
+  const full = { ...base, 'url.full': shownUrl(call.req) }
+  request.setAttributes({
+    ...full,
+    ...(attempts.length > 1 ? { 'http.request.resend_count': attempts.length - 1 } : {}),
+    ...outcome(last?.status, errorType),
   })
   const parent = otel.trace.setSpan(otel.context.active(), request)
   attempts.forEach((attempt, i) => {
-    const began = timings.start + attempt.at + attempt.wait
     request.addEvent(
       'volley.queued',
       { 'volley.attempt': i + 1, 'volley.wait_ms': attempt.wait, 'volley.rate_wait_ms': attempt.rate },
       timings.start + attempt.at,
     )
-    const attemptError =
-      attempt.error ??
-      (attempt.status !== undefined && attempt.status >= 400 ? String(attempt.status) : undefined)
-    const attributes: Attributes = {
+    const error = attemptError(attempt)
+    const began = timings.start + attempt.at + attempt.wait
+    const attributes = {
       ...full,
       ...(i > 0 ? { 'http.request.resend_count': i } : {}),
-      ...(attempt.status !== undefined ? { 'http.response.status_code': attempt.status } : {}),
-      ...(attemptError !== undefined ? { 'error.type': attemptError } : {}),
+      ...outcome(attempt.status, error),
     }
     const span = tracer.startSpan(
       call.method,
       { kind: otel.SpanKind.CLIENT, startTime: began, attributes },
       parent,
     )
-    if (attemptError !== undefined) span.setStatus({ code: otel.SpanStatusCode.ERROR })
+    if (error !== undefined) span.setStatus({ code: otel.SpanStatusCode.ERROR })
     span.end(began + attempt.ms)
-    const measured = {
-      ...base,
-      ...(attempt.status !== undefined ? { 'http.response.status_code': attempt.status } : {}),
-      ...(attemptError !== undefined ? { 'error.type': attemptError } : {}),
-    }
-    metrics.duration.record(attempt.ms / 1000, measured)
+  })
+  if (errorType !== undefined) request.setStatus({ code: otel.SpanStatusCode.ERROR })
+  request.end(ended)
+}
+
+function recordMetrics(
+  metrics: Instruments,
+  call: Call,
+  base: Attributes,
+  errorType: string | undefined,
+): void {
+  const attempts = call.timings.attempts
+  for (const attempt of attempts) {
+    metrics.duration.record(attempt.ms / 1000, { ...base, ...outcome(attempt.status, attemptError(attempt)) })
     metrics.queueWait.record(attempt.wait / 1000, base)
     metrics.rateWait.record(attempt.rate / 1000, base)
     if (attempt.status === 429) metrics.rateLimited.add(1, base)
-  })
-  if (errorType !== undefined) request.setStatus({ code: otel.SpanStatusCode.ERROR })
-  const ended = last ? timings.start + last.at + last.wait + last.ms : timings.start
-  request.end(Math.max(ended, timings.start))
-  metrics.requests.add(1, { ...base, ...(errorType !== undefined ? { 'error.type': errorType } : {}) })
+  }
+  metrics.requests.add(1, { ...base, ...outcome(undefined, errorType) })
   if (attempts.length > 1) metrics.retries.add(attempts.length - 1, base)
 }

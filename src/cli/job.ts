@@ -25,6 +25,7 @@ import {
 import { checkResumedInput, InputCheck } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
+import type { LiveRecorder } from './report/html/live.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
 import { prepareLine, type RequestDefaults } from './requests.js'
@@ -61,6 +62,8 @@ export interface JobOptions {
   /** How long in-flight requests may finish after the first SIGINT before they are abandoned. */
   graceMs: number
   reporter: Reporter
+  /** --report: collects the server's pauses and the learned quotas for the page. */
+  live?: LiveRecorder
 }
 
 export interface JobOutcome {
@@ -146,8 +149,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         stats.attempt(e.ms)
         if (e.status === 429) stats.rateLimited++
       },
-      pause: (e) => stats.pause(e.ms),
-      quota: (e) => stats.costs.budgets(e.rates, 'learned'),
+      pause: (e) => {
+        stats.pause(e.ms)
+        options.live?.pause(e)
+      },
+      quota: (e) => {
+        stats.costs.budgets(e.rates, 'learned')
+        options.live?.quota(e)
+      },
     },
   })
   // Stream positions -> input lines, for the requests in flight only.

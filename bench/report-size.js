@@ -130,9 +130,10 @@ async function open({ out }) {
     const started = performance.now()
     await page.goto(pathToFileURL(out).href, { waitUntil: 'load' })
     const loadS = (performance.now() - started) / 1000
-    // The chart script sets data-charts once uPlot has drawn them all; a frame later they are on screen.
-    await page.waitForFunction(() => document.body.dataset.charts === '5')
-    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve(undefined))))
+    // The chart script sets data-charts once uPlot has drawn them all; a frame later they are on
+    // screen. (Strings: they run in the page, where document and requestAnimationFrame exist.)
+    await page.waitForFunction("document.body.dataset.charts === '5'")
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)))')
     const drawnS = (performance.now() - started) / 1000
     if (requests.length !== 1) throw new Error(`the page made requests: ${requests.join(', ')}`)
     return { loadS, drawnS }

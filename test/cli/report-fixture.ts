@@ -18,7 +18,11 @@ export function record(fields: Partial<ReportRecord> & { index: number }): Repor
 }
 
 /** A results file: the job line, then one line per record. */
-export function writeResults(path: string, records: readonly object[], job: object = { job: 'job-1' }): string {
+export function writeResults(
+  path: string,
+  records: readonly object[],
+  job: object = { job: 'job-1' },
+): string {
   writeFileSync(path, [job, ...records].map((line) => `${JSON.stringify(line)}\n`).join(''))
   return path
 }

@@ -88,8 +88,12 @@ describe('Timeline', () => {
   it('takes latency percentiles per bucket from the attempts sent in it, null where none was', () => {
     const timeline = new Timeline({ from: T0, to: T0 + 1999 })
     for (const [i, ms] of [10, 20, 30, 40].entries())
-      timeline.add(record({ index: i + 1, start: T0 + i, tries: [{ at: 0, wait: 0, rate: 0, ms, status: 200 }] }))
-    timeline.add(record({ index: 5, start: T0 + 1500, tries: [{ at: 0, wait: 0, rate: 0, ms: 7, status: 200 }] }))
+      timeline.add(
+        record({ index: i + 1, start: T0 + i, tries: [{ at: 0, wait: 0, rate: 0, ms, status: 200 }] }),
+      )
+    timeline.add(
+      record({ index: 5, start: T0 + 1500, tries: [{ at: 0, wait: 0, rate: 0, ms: 7, status: 200 }] }),
+    )
     const s = timeline.series(undefined, undefined)
     expect(s.p50).toEqual([20, null, null, 7])
     expect(s.p99).toEqual([40, null, null, 7])
@@ -98,7 +102,9 @@ describe('Timeline', () => {
   it('shows time in flight and time waiting at the limiter as mean counts per bucket', () => {
     const timeline = new Timeline({ from: T0, to: T0 + 999 })
     // Waits 250 ms, then in flight 500 ms: bucket 0 holds the wait and 250 ms of flight.
-    timeline.add(record({ index: 1, start: T0, tries: [{ at: 0, wait: 250, rate: 250, ms: 500, status: 200 }] }))
+    timeline.add(
+      record({ index: 1, start: T0, tries: [{ at: 0, wait: 250, rate: 250, ms: 500, status: 200 }] }),
+    )
     const s = timeline.series(undefined, undefined)
     expect(s.waiting).toEqual([0.5, 0])
     expect(s.inFlight).toEqual([0.5, 0.5])
@@ -113,7 +119,14 @@ describe('Timeline', () => {
       ],
       quotas: [
         { at: T0 + 100, origin: 'http://a', rates: [{ limit: 40, interval: 1000 }] },
-        { at: T0 + 1200, origin: 'http://b', rates: [{ limit: 600, interval: 60_000 }, { limit: 9000, interval: 60_000, unit: 'tokens' }] },
+        {
+          at: T0 + 1200,
+          origin: 'http://b',
+          rates: [
+            { limit: 600, interval: 60_000 },
+            { limit: 9000, interval: 60_000, unit: 'tokens' },
+          ],
+        },
       ],
     }
     const s = timeline.series(live, undefined)
@@ -153,7 +166,9 @@ describe('ResultsTally', () => {
   it('loads records of an older volley (no start, no tries): no span, latency from each request', () => {
     const tally = new ResultsTally()
     tally.add(record({ index: 1, ms: 120 }))
-    tally.add(record({ index: 2, ms: 80, status: 429, ok: false, error: { code: 'RATE_LIMITED', message: '429' } }))
+    tally.add(
+      record({ index: 2, ms: 80, status: 429, ok: false, error: { code: 'RATE_LIMITED', message: '429' } }),
+    )
     expect(tally.span()).toBeUndefined()
     expect(tally.figures()).toMatchObject({
       total: 2,

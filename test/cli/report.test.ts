@@ -45,8 +45,11 @@ async function expectFiguresOf(page: Page, lines: readonly OutputLine[]): Promis
 
 /** The uPlot canvases on the page, with their drawn size. */
 function canvases(page: Page): Promise<{ width: number; height: number }[]> {
+  // Canvas elements, typed here without the DOM library: width and height are their drawn size.
   return page.$$eval('.uplot canvas', (list) =>
-    list.map((c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height })),
+    list
+      .map((c) => c as unknown as { width: number; height: number })
+      .map(({ width, height }) => ({ width, height })),
   )
 }
 
@@ -97,7 +100,9 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
     expect(readFileSync(out, 'utf8')).not.toContain(API_KEY)
     const opened = await openReport(browser!.context, report)
     await expectFiguresOf(opened.page, lines)
-    expect(await opened.page.textContent('[data-error="INVALID_INPUT"], [data-error="INVALID_REQUEST"]')).toBe('1')
+    expect(
+      await opened.page.textContent('[data-error="INVALID_INPUT"], [data-error="INVALID_REQUEST"]'),
+    ).toBe('1')
     expect(await opened.page.textContent('body')).toContain('given (--rate): 30/1s')
     // Charts need each result's start time; until the results records carry it, the page says so.
     const timed = lines.every((l) => typeof (l as { start?: unknown }).start === 'number')
@@ -128,8 +133,13 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
     for (const c of drawn) expect(c.width * c.height).toBeGreaterThan(0)
     // The series the charts were drawn from (the page's own data) count every attempt once.
     // `series` is the page script's top-level const: a global binding, not a property of window.
-    const series = (await opened.page.evaluate('series')) as { widthMs: number; sent: number[]; requests: number[] }
-    const total = (values: number[]) => Math.round(values.reduce((sum, v) => sum + (v * series.widthMs) / 1000, 0))
+    const series = (await opened.page.evaluate('series')) as {
+      widthMs: number
+      sent: number[]
+      requests: number[]
+    }
+    const total = (values: number[]) =>
+      Math.round(values.reduce((sum, v) => sum + (v * series.widthMs) / 1000, 0))
     const sums = { sent: total(series.sent), requests: total(series.requests) }
     const attempts = records.reduce((sum, r) => sum + r.tries!.length, 0)
     expect(sums).toEqual({ sent: attempts, requests: 400 })
@@ -144,8 +154,21 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
     const old = [
       record({ index: 1, ms: 40 }),
       record({ index: 2, ms: 55 }),
-      record({ index: 3, ok: false, status: 503, attempts: 4, ms: 900, error: { code: 'HTTP_ERROR', message: 'GET /x: 503' } }),
-      record({ index: 4, ok: false, status: null, ms: 30_000, error: { code: 'TIMEOUT', message: 'timed out' } }),
+      record({
+        index: 3,
+        ok: false,
+        status: 503,
+        attempts: 4,
+        ms: 900,
+        error: { code: 'HTTP_ERROR', message: 'GET /x: 503' },
+      }),
+      record({
+        index: 4,
+        ok: false,
+        status: null,
+        ms: 30_000,
+        error: { code: 'TIMEOUT', message: 'timed out' },
+      }),
     ]
     const results = writeResults(`${tmp.dir}/old.jsonl`, old)
     const run = await runCli(['report', results, '-o', `${tmp.dir}/old.html`])

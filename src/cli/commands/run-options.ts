@@ -166,7 +166,8 @@ function reportOut(flags: RunFlags, out: string, io: Io): string | undefined {
       '--report is built from the results file, and --out - writes none: give --out a file, or run volley report on a saved copy',
     )
   const report = flags.report === true ? reportPath(out) : resolve(io.cwd, flags.report)
-  if (report === out) throw new UsageError(`--report ${flags.report} is the results file (--out): give another file`)
+  if (report === out)
+    throw new UsageError(`--report ${flags.report} is the results file (--out): give another file`)
   return report
 }
 

@@ -38,7 +38,11 @@ export function reportPath(results: string): string {
  * holds the buckets and the counts, never the file. A file with no result line, or a page that
  * cannot be written, is a UsageError naming it.
  */
-export async function buildReport(results: string, out: string, options: ReportOptions): Promise<ReportOutcome> {
+export async function buildReport(
+  results: string,
+  out: string,
+  options: ReportOptions,
+): Promise<ReportOutcome> {
   const tally = new ResultsTally(options.secrets)
   let job: JobRecord | undefined
   for await (const line of readResults(results)) {

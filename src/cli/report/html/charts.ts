@@ -92,7 +92,13 @@ export function drawCharts(s: ReportSeries, uPlot: UPlotStatic, doc: ChartDocume
   ]
   if (s.paused) {
     const fill = 'rgba(192,57,43,0.18)'
-    events.push({ label: 'paused by the server (share)', values: s.paused, stroke: '#c0392b', fill, scale: 'share' })
+    events.push({
+      label: 'paused by the server (share)',
+      values: s.paused,
+      stroke: '#c0392b',
+      fill,
+      scale: 'share',
+    })
   }
   chart('chart-events', 'per second', events, s.paused ? { scale: 'share', label: 'paused' } : undefined)
   return drawn

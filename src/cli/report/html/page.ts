@@ -56,11 +56,17 @@ function figuresSection(f: ReportFigures): string {
   const figure = (key: string, label: string, value: string) =>
     `<div class="figure"><span class="label">${label}</span><span class="value" data-figure="${key}">${esc(value)}</span></div>`
   const statuses = Object.entries(f.statuses)
-    .map(([status, n]) => `<tr><td>${esc(status)}</td><td class="n" data-status="${esc(status)}">${n}</td></tr>`)
+    .map(
+      ([status, n]) => `<tr><td>${esc(status)}</td><td class="n" data-status="${esc(status)}">${n}</td></tr>`,
+    )
     .join('')
   const notes = [
-    f.unreadable > 0 ? `${f.unreadable} line(s) of the file are not results (a torn last line, or too long to read): not counted.` : '',
-    f.withoutStart > 0 && f.withoutStart < f.total ? `${f.withoutStart} result(s) have no start time: counted here, not on the charts.` : '',
+    f.unreadable > 0
+      ? `${f.unreadable} line(s) of the file are not results (a torn last line, or too long to read): not counted.`
+      : '',
+    f.withoutStart > 0 && f.withoutStart < f.total
+      ? `${f.withoutStart} result(s) have no start time: counted here, not on the charts.`
+      : '',
   ].filter((n) => n !== '')
   return `<section><h2>Summary</h2><div class="figures">
 ${figure('total', 'requests', String(f.total))}
@@ -76,7 +82,7 @@ ${figure('p90', 'p90', `${l.p90} ms`)}
 ${figure('p99', 'p99', `${l.p99} ms`)}
 ${figure('max', 'max', `${l.max} ms`)}
 </div>
-<p class="note">Latency ${l.of === 'attempts' ? 'of each attempt, from sending to the end of its answer' : "of each request (its <code>ms</code>: waits and retries included; this file has no per-attempt timings)"}.</p>
+<p class="note">Latency ${l.of === 'attempts' ? 'of each attempt, from sending to the end of its answer' : 'of each request (its <code>ms</code>: waits and retries included; this file has no per-attempt timings)'}.</p>
 ${notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 <table class="statuses"><thead><tr><th>status</th><th>results</th></tr></thead><tbody>${statuses}</tbody></table>
 </section>`
@@ -92,7 +98,9 @@ function limitsSection(c: ReportContent): string {
   const pauses = c.live?.pauses ?? []
   if (pauses.length > 0) {
     const total = pauses.reduce((sum, p) => sum + p.ms, 0)
-    items.push(`${pauses.length} pause(s) asked by the server, ${formatMs(total)} in all (overlaps counted twice)`)
+    items.push(
+      `${pauses.length} pause(s) asked by the server, ${formatMs(total)} in all (overlaps counted twice)`,
+    )
   }
   if (items.length === 0) return ''
   return `<section><h2>Limits</h2><ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul></section>`
@@ -111,8 +119,9 @@ ${chart('chart-events', 'Retries, 429s and server pauses', 'Retries sent and 429
 }
 
 function noSeries(f: ReportFigures): string {
-  if (f.total === 0) return '<section><h2>Over time</h2><p class="note">The file holds no results.</p></section>'
-  return `<section><h2>Over time</h2><p class="note" id="no-series">No charts: the results in this file have no start times (written by an older volley), and time series need them. The summary and the errors above and below are complete.</p></section>`
+  if (f.total === 0)
+    return '<section><h2>Over time</h2><p class="note">The file holds no results.</p></section>'
+  return `<section><h2>Over time</h2><p class="note" id="no-series">No charts: the results in this file have no start times (<code>start</code>: files written before volley recorded them), and time series need them. The summary and the errors are complete.</p></section>`
 }
 
 function errorsSection(groups: readonly ErrorGroup[]): string {

@@ -66,7 +66,9 @@ function parse(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function isResult(value: Record<string, unknown> | undefined): value is ReportRecord & Record<string, unknown> {
+function isResult(
+  value: Record<string, unknown> | undefined,
+): value is ReportRecord & Record<string, unknown> {
   return (
     value !== undefined &&
     typeof value.index === 'number' &&

@@ -140,7 +140,8 @@ export class ResultsTally {
     let group = this.#errors.get(code)
     if (group === undefined) {
       // Past GROUPS codes, the rest share one group: a file of made-up codes cannot grow the page.
-      if (this.#errors.size >= GROUPS && code !== 'OTHER') return this.#error({ ...record, error: { code: 'OTHER', message: '' } })
+      if (this.#errors.size >= GROUPS && code !== 'OTHER')
+        return this.#error({ ...record, error: { code: 'OTHER', message: '' } })
       group = { code, count: 0, examples: [] }
       this.#errors.set(code, group)
     }

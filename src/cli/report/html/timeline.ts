@@ -91,8 +91,7 @@ export class Timeline {
   series(live: LiveEvents | undefined, given: number | undefined): ReportSeries {
     const b = this.#buckets
     const perSecond = (counts: Float64Array) => Array.from(counts, (n) => round((n * 1000) / b.width))
-    const percentile = (p: number) =>
-      Array.from(this.#latency, (h) => (h ? h.percentile(p) : null))
+    const percentile = (p: number) => Array.from(this.#latency, (h) => (h ? h.percentile(p) : null))
     return {
       t: b.starts(),
       widthMs: b.width,

@@ -17,7 +17,7 @@ import { runInChild } from './lib/child.js'
 import { describeEnvironment } from './lib/machine.js'
 import { measureInChild } from './lib/spawn.js'
 import { summarize } from './lib/stats.js'
-import { importVolley } from './lib/volley.js'
+import { runVolleyCli } from './lib/volley.js'
 
 const SCRIPT = fileURLToPath(import.meta.url)
 const T0 = Date.UTC(2026, 0, 5, 2, 0, 0)
@@ -85,44 +85,16 @@ function writeResults(path, lines) {
 
 /** Child: `volley report` through run(argv, io), exactly as bin.js runs it. */
 async function build({ results, out }) {
-  const { run } = await importVolley('cli/main.js')
-  const { systemClock } = await importVolley('limit/clock.js')
-  const quiet = { write: () => true, once: () => undefined }
-  const io = {
-    stdout: quiet,
-    stderr: quiet,
-    stdin: process.stdin,
-    env: {},
-    cwd: process.cwd(),
-    onSignal: () => () => {},
-    clock: systemClock,
-    pid: process.pid,
-    processExists: () => false,
-    stdinFile: () => undefined,
-  }
   const started = performance.now()
-  const code = await run(['report', results, '-o', out], io)
+  const code = await runVolleyCli(['report', results, '-o', out])
   if (code !== 0) throw new Error(`volley report exited ${code}`)
   return { buildS: (performance.now() - started) / 1000 }
 }
 
 /** Child: a fresh headless Chromium opens the page; timed from navigation to the load event and to the charts drawn. */
 async function open({ out }) {
-  const { chromium } = await import('playwright-core')
-  const profile = mkdtempSync(join(tmpdir(), 'volley-bench-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  })
+  const { launchChromium } = await import('./lib/chromium.js')
+  const { context, close } = await launchChromium()
   try {
     const page = await context.newPage()
     const requests = []
@@ -138,8 +110,7 @@ async function open({ out }) {
     if (requests.length !== 1) throw new Error(`the page made requests: ${requests.join(', ')}`)
     return { loadS, drawnS }
   } finally {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
+    await close()
   }
 }
 

@@ -9,11 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../bench/lib/chromium.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'volley-screenshot-'))
-const profile = mkdtempSync(join(tmpdir(), 'volley-screenshot-chromium-'))
 try {
   const demo = spawnSync(
     process.execPath,
@@ -24,25 +23,12 @@ try {
     },
   )
   if (demo.status !== 0) throw new Error(`volley demo exited ${demo.status}`)
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  })
+  const { context, close } = await launchChromium()
   const page = await context.newPage()
   await page.goto(pathToFileURL(join(dir, 'results.report.html')).href, { waitUntil: 'load' })
   await page.screenshot({ path: join(root, 'docs/report.png'), fullPage: true })
-  await context.close()
+  await close()
   console.log(`wrote ${join(root, 'docs/report.png')}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
-  rmSync(profile, { recursive: true, force: true })
 }

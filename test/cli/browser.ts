@@ -1,11 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { CHROMIUM } from '../../bench/lib/chromium.js'
 
-/** Debian's Chromium: .ci/run installs it when it is missing. */
-export const CHROMIUM = '/usr/bin/chromium'
+export { launchChromium } from '../../bench/lib/chromium.js'
 
 /**
  * Whether browser tests run here. In CI (CI=true) they always run, so a missing Chromium fails
@@ -23,31 +21,6 @@ export interface OpenedPage {
   requests: string[]
   errors: string[]
   close(): Promise<void>
-}
-
-/** A fresh headless Chromium (its own profile directory, nothing phoning home), ~1200 px wide. */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  const profile = mkdtempSync(join(tmpdir(), 'volley-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  })
-  return {
-    context,
-    close: async () => {
-      await context.close()
-      rmSync(profile, { recursive: true, force: true })
-    },
-  }
 }
 
 /** Opens a report file and waits until its script has run (`data-charts` set) or, without charts, the load event. */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { browserAvailable, launchBrowser, openReport } from './browser.js'
+import { browserAvailable, launchChromium, openReport } from './browser.js'
 import { cliFixture, type OutputLine, readOutput, runCli } from './helpers.js'
 import { record, timedRecords, writeResults } from './report-fixture.js'
 
@@ -20,7 +20,7 @@ const fixture = cliFixture({
 
 let browser: { context: BrowserContext; close(): Promise<void> } | undefined
 beforeAll(async () => {
-  if (browserAvailable()) browser = await launchBrowser()
+  if (browserAvailable()) browser = await launchChromium()
 })
 afterAll(() => browser?.close())
 
@@ -67,25 +67,13 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
       ].join('\n'),
     )
     const out = `${tmp.dir}/live.results.jsonl`
+    const secrets = ['--header-env', 'Authorization: Bearer $TOKEN', '-H', `X-Api-Key: ${API_KEY}`]
+    const limits = ['--rate', '30/s', '--retries', '1']
     const run = await runCli(
-      [
-        'run',
-        input,
-        '--base-url',
-        mock.url,
-        '--out',
-        out,
-        '--rate',
-        '30/s',
-        '--retries',
-        '1',
-        '--header-env',
-        'Authorization: Bearer $TOKEN',
-        '-H',
-        `X-Api-Key: ${API_KEY}`,
-        '--report',
-      ],
-      { env: { TOKEN } },
+      ['run', input, '--base-url', mock.url, '--out', out, ...limits, ...secrets, '--report'],
+      {
+        env: { TOKEN },
+      },
     )
     // The 404s and the broken line fail; faults a retry did not get past may too.
     expect(run.code, run.stderr).toBe(1)

@@ -12,6 +12,7 @@ import { countLines } from './input/count.js'
 import { type InputEntry, InputError } from './input/entry.js'
 import { type InputOptions, openInput } from './input/open.js'
 import type { Io } from './io.js'
+import { isRefusal, notRunReason } from './not-run.js'
 import { DoneSet } from './output/done-set.js'
 import { lockOutput } from './output/lock.js'
 import {
@@ -26,6 +27,9 @@ import { checkResumedInput, InputCheck } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
 import type { LiveRecorder } from './report/html/live.js'
+import type { PageJob } from './pages/flag.js'
+import { followLists, type ListStart } from './pages/follow.js'
+import { firstPage } from './pages/next-url.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
 import { prepareLine, type RequestDefaults } from './requests.js'
@@ -49,6 +53,8 @@ export interface JobOptions {
   failFast: boolean
   shard: Shard | undefined
   body: BodyMode
+  /** --paginate: each line is a list whose pages are followed, one output line per page (or item). */
+  pages: PageJob | undefined
   /** --cost-field: where each line's cost is read from (a line's own `cost` wins). */
   costFields: readonly CostField[]
   /** All but the job's id, which the output decides (see `runId`). */
@@ -97,6 +103,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   stats.costs.budgets(parseRates(options.client.rate, '--rate'), 'given')
   stats.previouslyDone = done.size
   stats.previouslyFailed = resumed.failed
+  stats.paginated = options.pages !== undefined
   if (options.input.path !== '-') void estimateTotal(options, stats)
 
   const abort = new AbortController()
@@ -127,13 +134,15 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     io.onSignal('SIGTERM', onInterrupt('SIGTERM')),
   ]
 
-  const write = async (record: ResultRecord) => {
+  /** Writes lines at once; `end` is the record they end an input line with (a --paginate page does not always). */
+  const writeLines = async (text: string, end: ResultRecord | undefined) => {
     // Counted once written, so the summary says what the file holds (a full disk fails the write).
-    await sink.write(recordLine(record))
-    stats.result(record)
-    if (!record.ok && options.failFast)
-      stop(`--fail-fast: line ${record.index} failed (${record.error!.code})`, true)
+    await sink.write(text)
+    if (end === undefined) return
+    stats.result(end)
+    if (!end.ok && options.failFast) stop(`--fail-fast: line ${end.index} failed (${end.error!.code})`, true)
   }
+  const write = (record: ResultRecord) => writeLines(recordLine(record), record)
 
   // The job owns the shared limit's store: opened here, closed when this function returns, after
   // the client that gives its slots back into it.
@@ -161,8 +170,10 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   })
   // Stream positions -> input lines, for the requests in flight only.
   const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[]; cost?: Cost }>()
+  // --paginate: stream positions -> the lists not ended yet.
+  const lists = new Map<number, ListStart>()
   let position = 0
-  const check = new InputCheck(done, options.out)
+  const check = new InputCheck(resumed.seen, options.out)
   // This job's lines read (each is written, or not run), the last line read, and whether the input ended.
   let taken = 0
   let lastRead = 0
@@ -185,8 +196,15 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         await write(errorRecord(spec, line.meta, line.secrets))
         continue
       }
-      pending.set(position++, { ...line, cost: (spec as { cost?: Cost }).cost })
+      const cost = (spec as { cost?: Cost }).cost
       stats.active++
+      if (options.pages) {
+        const first = firstPage(spec, resumed.started.get(entry.line), requests.base, entry.line)
+        lists.set(position++, { ...line, cost, ...first })
+        yield first.spec
+        continue
+      }
+      pending.set(position++, { ...line, cost })
       yield spec
     }
     if (stopping) return
@@ -201,7 +219,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   try {
     // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`specs`).
     if (done.size > 0 && options.input.path !== '-')
-      await checkResumedInput(openInput(options.input, io), done, options.out)
+      await checkResumedInput(openInput(options.input, io), resumed.seen, options.out)
     // The job's id is on disk before any request carrying a key derived from it is sent: even a
     // machine crash cannot make a resume send those requests again under new keys.
     if (resumed.job === undefined && options.out !== '-') {
@@ -209,24 +227,42 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       sink.sync()
     }
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
-    for await (const result of client.stream(specs(openInput(options.input, io)), streamOptions)) {
-      stats.active--
-      const { meta, secrets, cost } = pending.get(result.index)!
-      pending.delete(result.index)
-      const notRun = result.ok ? undefined : notRunReason(result.error)
-      if (notRun !== undefined) {
-        refused ||= !result.ok && isRefusal(result.error)
-        // A stopOn status (401 by default) stopped the client, an origin's circuit opened, or the
-        // shared limit's store failed: stop reading input too; what was not sent is left for --resume.
-        if (!stopping) stop(notRun, false)
-        continue
-      }
-      const record = result.ok
-        ? responseRecord(result.value, meta, options.body, secrets)
-        : errorRecord(result.error, meta, secrets)
-      await write(record)
-      stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
+    /** Whether a result was not carried out (left for --resume); a refusal is remembered for the exit code. */
+    const notRun = (error: ClientError) => {
+      const reason = notRunReason(error)
+      if (reason === undefined) return false
+      refused ||= isRefusal(error)
+      // A stopOn status (401 by default) stopped the client, an origin's circuit opened, or the
+      // shared limit's store failed: stop reading input too; what was not sent is left for --resume.
+      if (!stopping) stop(reason, false)
+      return true
     }
+    const input = specs(openInput(options.input, io))
+    if (options.pages) {
+      const { pages, body } = options
+      await followLists({
+        client,
+        specs: input,
+        streamOptions,
+        lists,
+        job: pages,
+        body,
+        stats,
+        write: writeLines,
+        notRun,
+      })
+    } else
+      for await (const result of client.stream(input, streamOptions)) {
+        stats.active--
+        const { meta, secrets, cost } = pending.get(result.index)!
+        pending.delete(result.index)
+        if (!result.ok && notRun(result.error)) continue
+        const record = result.ok
+          ? responseRecord(result.value, meta, options.body, secrets)
+          : errorRecord(result.error, meta, secrets)
+        await write(record)
+        stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
+      }
   } catch (error) {
     if (error instanceof UsageError) {
       options.reporter.note(`volley: ${error.message}`)
@@ -261,48 +297,9 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   return { exitCode, stats, interrupted, stopped }
 }
 
-/**
- * Why a request was not carried out, when that was volley's choice or failure and not the API's
- * answer: cancelled by a stop, or refused because the shared limit's store failed. Such results are
- * not written, so --resume runs them. Undefined for a result to write.
- */
-/**
- * The API refuses us for now: the origin's circuit opened (this request was refused at once, or its
- * call stopped for it), or the server asked for a wait past maxRetryAfter before it was sent.
- */
-function isRefusal(error: ClientError): boolean {
-  switch (error.code) {
-    case 'RATE_LIMITED':
-      return error.attempts === 0
-    case 'CIRCUIT_OPEN':
-      return true
-    case 'ABORTED':
-      return error.stop?.code === 'CIRCUIT_OPEN'
-    default:
-      return false
-  }
-}
-
-/** Why a request was not run (its line is left for --resume), or undefined when its result is written. */
-function notRunReason(error: ClientError): string | undefined {
-  switch (error.code) {
-    case 'ABORTED':
-      return error.stop?.detail ?? error.message
-    case 'RATE_LIMITED':
-      // Not sent: the server had asked for a wait past maxRetryAfter. Sent and refused is a result.
-      return isRefusal(error) ? error.message : undefined
-    case 'CIRCUIT_OPEN':
-    case 'CLOSED':
-    case 'STORE_UNAVAILABLE':
-    case 'STORE_FAILED':
-      return error.message
-    default:
-      return undefined
-  }
-}
-
 async function openDone(options: JobOptions): Promise<Omit<ResumeState, 'repairedBytes'>> {
-  const fresh = { done: new DoneSet(), failed: 0, job: undefined }
+  const done = new DoneSet()
+  const fresh = { done, seen: done, started: new Map(), paged: false, failed: 0, job: undefined }
   const { out } = options
   if (out === '-') {
     if (options.resume)
@@ -311,6 +308,13 @@ async function openDone(options: JobOptions): Promise<Omit<ResumeState, 'repaire
   }
   if (options.resume) {
     const state = await readResumeState(out)
+    if (state.seen.size > 0 && state.paged !== (options.pages !== undefined)) {
+      throw new UsageError(
+        state.paged
+          ? `--resume: ${out} holds the pages of a --paginate run: give the same --paginate (and --items) to finish it`
+          : `--resume: ${out} holds the results of a run without --paginate: resume it without --paginate, or give another --out`,
+      )
+    }
     if (options.runId !== undefined && state.job !== undefined && state.job !== options.runId) {
       throw new UsageError(
         `--run-id ${options.runId} is not the id of the job in ${out} (${state.job}): a resumed job keeps its Idempotency-Keys. Leave --run-id out, or give another --out to start a new job`,

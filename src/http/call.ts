@@ -7,6 +7,7 @@ import type { LayerRequest, LayerResponse } from './pipeline.js'
 import { Response } from './response.js'
 import type { CancelSignal, SignalFanout } from './signals.js'
 import { type PreparedRequest, shownUrl } from './spec.js'
+import type { OpenAttemptTiming, Timings } from './timings.js'
 
 /** An API counts arrivals: an attempt's start counts from when it goes out, not from its turn. */
 const COUNTS_FROM_SENT: RunOptions = Object.freeze({ countsFrom: 'sent' })
@@ -44,6 +45,8 @@ export class Call implements LayerRequest {
   readonly runOptions: RunOptions
   /** When the request was made, on the client's clock. */
   readonly start: number
+  /** Its timings: when it was made (epoch ms), and one entry per attempt, the last one open. */
+  readonly timings: { readonly start: number; readonly attempts: OpenAttemptTiming[] }
   /** Attempts sent or under way: each pass through admission adds one. */
   attempts = 0
   /** When the last attempt went on the wire, on the client's clock. */
@@ -58,6 +61,8 @@ export class Call implements LayerRequest {
     many: ManyCall | undefined
     resendable: boolean
     start: number
+    /** When it was made in epoch ms (the clock's wall time). */
+    wallStart: number
   }) {
     this.req = init.req
     this.state = init.state
@@ -65,6 +70,7 @@ export class Call implements LayerRequest {
     this.many = init.many
     this.resendable = init.resendable
     this.start = init.start
+    this.timings = { start: init.wallStart, attempts: [] }
     const signal = init.signal as AbortSignal | undefined
     // A request's own cost (tokens) is added at admission, scaled by what the origin has learned.
     this.runOptions = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
@@ -94,9 +100,24 @@ export class Call implements LayerRequest {
     return this.many ? this.many.waitSignal : (this.signal as AbortSignal | undefined)
   }
 
+  /** The attempt under way ended now: answered with `status`, or failed with the error `code`. */
+  ended(clock: Clock, outcome: { status: number } | { error: string }): void {
+    const timing = this.timings.attempts.at(-1)
+    if (!timing) return
+    timing.ms = clock.now() - this.start - timing.at - timing.wait
+    Object.assign(timing, outcome)
+  }
+
   /** What an error about this request says, after `attempts` attempts. */
   info(attempts: number, clock: Clock): RequestErrorInfo {
-    return { method: this.req.method, url: shownUrl(this.req), attempts, ms: clock.now() - this.start }
+    const timings: Timings = this.timings
+    return {
+      method: this.req.method,
+      url: shownUrl(this.req),
+      attempts,
+      ms: clock.now() - this.start,
+      timings,
+    }
   }
 }
 
@@ -114,6 +135,7 @@ export function responseTo(call: Call, answer: LayerResponse, clock: Clock): Res
     url: answer.url.href,
     attempts: call.attempts,
     ms: clock.now() - call.start,
+    timings: call.timings,
     id: call.req.id,
     body: answer.body,
   })

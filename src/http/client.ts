@@ -18,6 +18,7 @@ import { admissionLayer } from './layers/admission.js'
 import { circuitBreakerLayer } from './layers/circuit-breaker.js'
 import { rateLimitLayer } from './layers/rate-limit.js'
 import { retryLayer } from './layers/retry.js'
+import { telemetryLayer } from './layers/telemetry.js'
 import { stopOnStatusLayer } from './layers/stop-on-status.js'
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js'
 import { Origins } from './origins.js'
@@ -105,8 +106,10 @@ export class Client implements AsyncDisposable {
     this.#secrets = secretValues(o.headers)
     const { clock } = o
     const emitter = this.#emitter
+    const telemetry = telemetryLayer()
     this.#pipeline = compose(
       [
+        ...(telemetry ? [telemetry] : []),
         retryLayer({
           policy: o.retry,
           adaptive: o.adaptive,
@@ -311,6 +314,7 @@ export class Client implements AsyncDisposable {
       many,
       resendable: mayRetryMethod(o.retry, req.method, req.idempotencyKey),
       start: o.clock.now(),
+      wallStart: o.clock.wallTime(),
     })
     try {
       const answer = await this.#pipeline(call)

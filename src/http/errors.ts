@@ -6,6 +6,7 @@ import {
   VolleyError,
 } from '../errors.js'
 import { redactHeaders } from '../redact.js'
+import type { Timings } from './timings.js'
 
 /** What every error about a request says, so the CLI can write it without knowing its class. */
 export interface RequestErrorInfo {
@@ -17,10 +18,12 @@ export interface RequestErrorInfo {
   attempts: number
   /** Ms from the call until it failed, queue waits, retries and backoff included. */
   ms: number
+  /** Where the time went (see Response.timings); absent when nothing was asked of the limiter. */
+  timings?: Timings
 }
 
 /** The serialized form of a request error: what `JSON.stringify(error)` writes. Never holds a secret. */
-export interface RequestErrorJSON extends RequestErrorInfo {
+export interface RequestErrorJSON extends Omit<RequestErrorInfo, 'timings'> {
   name: string
   code: string
   message: string
@@ -41,6 +44,7 @@ export abstract class RequestError extends VolleyError implements RequestErrorIn
   readonly url: string
   readonly attempts: number
   readonly ms: number
+  readonly timings: Timings | undefined
 
   constructor(code: string, info: RequestErrorInfo, what: string, options?: ErrorOptions) {
     super(code, `${info.method} ${info.url} ${what} ${describeAttempts(info)}`, options)
@@ -48,6 +52,7 @@ export abstract class RequestError extends VolleyError implements RequestErrorIn
     this.url = info.url
     this.attempts = info.attempts
     this.ms = info.ms
+    this.timings = info.timings
   }
 
   toJSON(): RequestErrorJSON {

@@ -1,4 +1,5 @@
 import { redactUrl } from '../redact.js'
+import type { Timings } from './timings.js'
 
 /** Response headers: lower-cased names; a repeated header is an array. */
 export type ResponseHeaders = Readonly<Record<string, string | string[]>>
@@ -14,6 +15,8 @@ export class Response {
   readonly attempts: number
   /** Ms from the call to the end of the body: limiter waits, retries and backoff included. */
   readonly ms: number
+  /** Where the time went: when the call was made, and each attempt's wait for its turn and latency. */
+  readonly timings: Timings
   /** The spec's `id`, when it had one. */
   readonly id: string | number | undefined
   readonly #body: Buffer
@@ -25,6 +28,7 @@ export class Response {
     url: string
     attempts: number
     ms: number
+    timings: Timings
     id: string | number | undefined
     body: Buffer
   }) {
@@ -34,6 +38,7 @@ export class Response {
     this.url = init.url
     this.attempts = init.attempts
     this.ms = init.ms
+    this.timings = init.timings
     this.id = init.id
     this.#body = init.body
   }

@@ -64,8 +64,11 @@ export function createSend(settings: SendSettings): CallSend {
         onSent: call.sent,
       })
     } catch (failure) {
-      throw publicError(failure as AttemptFailure, call, settings)
+      const error = publicError(failure as AttemptFailure, call, settings)
+      call.ended(clock, { error: (error as Error & { code?: string }).code ?? 'ERROR' })
+      throw error
     }
+    call.ended(clock, { status: raw.status })
     if (emitter.has.response) {
       emitter.emit('response', {
         method: req.method,

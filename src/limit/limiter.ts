@@ -92,6 +92,14 @@ export class Limiter implements AsyncDisposable {
     return this.#scheduler.held
   }
 
+  /**
+   * Ms, since it was created, that tasks waited in its queue for a rate or a timed pause rather than
+   * for a slot: read it before and after a task waits to split its wait (the HTTP client's timings).
+   */
+  get waitedForRate(): number {
+    return this.#scheduler.waitedForRate
+  }
+
   /** How much of `unit` its rates in that unit count now; undefined when the store cannot say at once. */
   usedIn(unit: string): number | undefined {
     return this.#store.used?.(this.key, this.policy, unit, this.#clock.now())

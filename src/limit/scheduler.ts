@@ -51,6 +51,10 @@ export class Scheduler {
   #closed = false
   /** pause() without a duration: nothing starts until resume(). */
   #held = false
+  /** Since when the queue has waited for a rate or a timed pause (undefined: it has not). */
+  #rateHeldSince: number | undefined
+  /** Ms the queue waited for a rate or a timed pause before #rateHeldSince. */
+  #rateHeldBefore = 0
   readonly #signals = new SignalWatch<QueuedTask<any>>((signal, aborted) => {
     // An aborted task leaves the queue at once; it never took a slot, so it frees none.
     for (const node of aborted) {
@@ -83,6 +87,12 @@ export class Scheduler {
 
   get held(): boolean {
     return this.#held
+  }
+
+  /** Ms, since it was created, that the queue waited for a rate or a timed pause (not for a slot). */
+  get waitedForRate(): number {
+    const since = this.#rateHeldSince
+    return since === undefined ? this.#rateHeldBefore : this.#rateHeldBefore + this.#clock.now() - since
   }
 
   submit<T>(fn: TaskFn<T>, task: Submission): Promise<Awaited<T>> {
@@ -292,8 +302,10 @@ export class Scheduler {
     if (wait > 0) {
       // Infinity: every slot is taken, and the next release drains again.
       if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+      else this.#rateHeldUntilNow()
       return false
     }
+    this.#rateHeldUntilNow()
     this.#queue.remove(node)
     this.#signals.detach(node)
     // Resolved with the task's promise, which it adopts: no promise in between.
@@ -302,6 +314,7 @@ export class Scheduler {
   }
 
   #wakeAfter(ms: number): void {
+    this.#rateHeldSince ??= this.#clock.now()
     this.#clearTimer()
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = undefined
@@ -316,8 +329,18 @@ export class Scheduler {
     }
   }
 
+  /** The queue's wait for a rate ends here (something starts, or only a slot can free it now). */
+  #rateHeldUntilNow(): void {
+    if (this.#rateHeldSince === undefined) return
+    this.#rateHeldBefore += this.#clock.now() - this.#rateHeldSince
+    this.#rateHeldSince = undefined
+  }
+
   #afterChange(): void {
-    if (this.#queue.size === 0) this.#clearTimer()
+    if (this.#queue.size === 0) {
+      this.#clearTimer()
+      this.#rateHeldUntilNow()
+    }
     if (this.#waiters.any) this.#waiters.notify(this.#queue.size, this.#running)
   }
 }

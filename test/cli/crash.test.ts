@@ -2,15 +2,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { entryHash } from '../../src/cli/fingerprint.js'
 import { jobLine } from '../../src/cli/output/resume.js'
-import {
-  cliFixture,
-  countLines,
-  expectEachLineOnce,
-  readOutput,
-  runCli,
-  spawnCli,
-  waitFor,
-} from './helpers.js'
+import { cliFixture, countLines, expectEachLineOnce, killAtLines, readOutput, runCli } from './helpers.js'
 
 const TOTAL = 5000
 const KILLS = 3
@@ -46,12 +38,7 @@ describe('crash safety', () => {
       // A random number of new lines, not a timer: the kill lands mid-run however slow the machine is.
       const target = before + 1 + Math.floor(Math.random() * (TOTAL - before) * 0.5)
       targets.push(target)
-      const { child, done } = spawnCli(args)
-      let exited = false
-      void done.then(() => (exited = true))
-      await waitFor(() => exited || countLines(out) >= target, 60_000, `${target} output lines`)
-      child.kill('SIGKILL')
-      const run = await done
+      const run = await killAtLines(args, out, target)
       expect(run.signal, `run ${kill + 1} should be killed mid-run (targets ${targets})`).toBe('SIGKILL')
     }
     const last = await runCli(args)

@@ -118,6 +118,19 @@ export async function waitFor(check: () => boolean, ms = 20_000, what = 'a condi
   }
 }
 
+/**
+ * Runs the CLI until its output has `target` lines (a count, not a timer: the kill lands mid-run
+ * however slow the machine is), then SIGKILLs it. The run as it ended (killed, or done before).
+ */
+export async function killAtLines(args: readonly string[], out: string, target: number): Promise<CliRun> {
+  const { child, done } = spawnCli(args)
+  let exited = false
+  void done.then(() => (exited = true))
+  await waitFor(() => exited || countLines(out) >= target, 60_000, `${target} output lines`)
+  child.kill('SIGKILL')
+  return done
+}
+
 /** Each index of `lines` in order; throws naming a duplicate. */
 export function indexCounts(lines: readonly OutputLine[]): Map<number, number> {
   const counts = new Map<number, number>()

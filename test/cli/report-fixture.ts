@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
-import type { ReportRecord, TryRecord } from '../../src/cli/report/html/records.js'
+import type { ReportRecord } from '../../src/cli/report/html/records.js'
+import type { AttemptTiming } from '../../src/http/timings.js'
 
 /** Epoch ms of the fixtures' first start: a whole minute, so buckets start on it. */
 export const T0 = 1_780_000_020_000
@@ -36,7 +37,7 @@ export function timedRecords(count: number): ReportRecord[] {
     const index = i + 1
     const start = T0 + i * 50
     if (index % 25 === 0) {
-      const tries: TryRecord[] = [
+      const tries: AttemptTiming[] = [
         { at: 0, wait: 2, rate: 2, ms: 100, error: 'TIMEOUT' },
         { at: 150, wait: 5, rate: 5, ms: 100, error: 'TIMEOUT' },
       ]
@@ -44,7 +45,7 @@ export function timedRecords(count: number): ReportRecord[] {
       return record({ index, start, tries, ok: false, status: null, ms: 255, error })
     }
     if (index % 10 === 0) {
-      const tries: TryRecord[] = [
+      const tries: AttemptTiming[] = [
         { at: 0, wait: 1, rate: 0, ms: 10, status: 429 },
         { at: 500, wait: 3, rate: 3, ms: 30, status: 200 },
       ]

@@ -177,6 +177,7 @@ describe('CLI building blocks', () => {
       url: 'http://127.0.0.1/x',
       attempts: 1,
       ms: 1,
+      timings: { start: 0, attempts: [] },
       id: undefined,
       body: Buffer.from(body),
     })

@@ -32,3 +32,4 @@ declare const rows: AsyncIterable<unknown>
 declare function upload(row: unknown): Promise<void>
 declare function report(error: unknown): void
 declare function refreshToken(): Promise<void>
+declare function fetchUsers(ids: readonly number[]): Promise<User[]>

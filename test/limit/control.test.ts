@@ -202,6 +202,25 @@ describe('awaitable queue states', () => {
   })
 })
 
+describe('what the queue waited for', () => {
+  it('counts the time it waited for a rate or a timed pause, not for a slot', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '2/s', concurrency: 1, clock })
+    const runs = Array.from({ length: 4 }, () => limiter.run(() => sleep(clock, 100)))
+    // 0 runs; 1 waits for the slot until 100; 2 for the slot until 200, then for the rate until
+    // 1000 (two starts in its window); 3 for the slot until 1100, when the start at 100 leaves.
+    await clock.advance(1200)
+    await Promise.all(runs)
+    expect(limiter.waitedForRate).toBe(800)
+    // At 1200 a pause of 300 ms, then the rate (starts at 1000 and 1100) holds the next until 2000.
+    await limiter.pause(300)
+    const paused = limiter.run(() => 'after')
+    await clock.advance(800)
+    await paused
+    expect(limiter.waitedForRate).toBe(1600)
+  })
+})
+
 describe('when a task runs, and what keeps its slot', () => {
   it('calls fn before run() returns when nothing waits and a slot is free (as p-queue; p-limit defers)', async () => {
     const limiter = createLimiter({ concurrency: 1 })

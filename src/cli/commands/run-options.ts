@@ -8,6 +8,7 @@ import { costFields } from '../cost-field.js'
 import { reportPath } from '../report/html/build.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
+import { dottedPath, type PageJob, paginateFlag } from '../pages/flag.js'
 import type { BodyMode } from '../output/record.js'
 import type { SharedLimit } from '../shared-limit.js'
 import { UsageError } from '../usage.js'
@@ -45,6 +46,9 @@ export interface RunFlags {
   redis?: string | boolean
   key?: string
   report?: string | boolean
+  paginate?: string
+  items?: string
+  maxPages?: string
 }
 
 /** More retries than this is a typo (1e9), not a policy: each waits a backoff, so they would never end. */
@@ -130,6 +134,7 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     failFast: flags.failFast === true,
     shard: shardOf,
     body: oneOf('--body', flags.body, BODY_MODES),
+    pages: pageJob(flags),
     costFields: costFields('--cost-field', flags.costField),
     requests: {
       method,
@@ -169,6 +174,23 @@ function reportOut(flags: RunFlags, out: string, io: Io): string | undefined {
   if (report === out)
     throw new UsageError(`--report ${flags.report} is the results file (--out): give another file`)
   return report
+}
+
+/** --paginate <shape> [--items <path>] [--max-pages <n>]. */
+function pageJob(flags: RunFlags): PageJob | undefined {
+  if (flags.paginate === undefined) {
+    const without =
+      flags.items !== undefined ? '--items' : flags.maxPages !== undefined ? '--max-pages' : undefined
+    if (without) throw new UsageError(`${without} applies to the pages of a list: give --paginate too`)
+    return undefined
+  }
+  if (flags.items !== undefined && flags.body !== 'json')
+    throw new UsageError(`--items writes each item as JSON: it cannot be given with --body ${flags.body}`)
+  return {
+    next: paginateFlag('--paginate', flags.paginate),
+    items: flags.items === undefined ? undefined : dottedPath('--items', flags.items),
+    maxPages: flags.maxPages === undefined ? Infinity : wholeNumber('--max-pages', flags.maxPages, 1),
+  }
 }
 
 /** --redis [url] --key NAME (the same --rate-margin and pacing must be given to every process sharing it). */

@@ -27,6 +27,8 @@ Examples:
   $ cat specs.jsonl | volley run - --base-url https://api.example.com --out - | jq .status
   $ volley run chats.jsonl --base-url https://api.openai.com --cost-field json.max_tokens \\
       --header-env 'Authorization: Bearer $OPENAI_API_KEY'   # token budget learned, each call's cost its max_tokens
+  $ volley run repos.jsonl --base-url https://api.github.com --paginate link --out issues.jsonl  # every page of each list
+  $ volley run channels.jsonl --paginate cursor:response_metadata.next_cursor:cursor --items members
   $ volley run big.jsonl --shard 1/4 --out part1.jsonl      # one of four machines
   $ volley run big.jsonl --shard 2/4 --out part2.jsonl --rate 30/s --redis redis://cache:6379 --key acme-api
 
@@ -90,6 +92,18 @@ export function runCommand(context: CommandContext): Command {
     )
     .option('--shard <i/n>', 'run only lines i, i+n, i+2n... (1-based): split a job across processes')
     .option('--body <mode>', 'response body in the output: json (else text), text, none', 'json')
+    .option(
+      '--paginate <shape>',
+      "follow each line's pages: link, cursor:<from>:<to>, stripe[:<items>[:<id>[:<param>]]], offset:<limit>[:<param>[:<total>]], page[:<param>[:<total>[:<first>]]]; one output line per page",
+    )
+    .option(
+      '--items <path>',
+      "with --paginate: one output line per item, at this dotted path in each page's JSON body",
+    )
+    .option(
+      '--max-pages <n>',
+      'with --paginate: pages a list may have; one more ends it with a MAX_PAGES error',
+    )
     .option('--format <format>', 'jsonl, urls or csv (default: by extension; .csv is CSV)')
     .option('--csv', 'same as --format csv')
     .option('--url-column <name>', 'CSV: the column holding the URL', 'url')
@@ -174,7 +188,7 @@ function printSummary(
   if (options.json) (options.out === '-' ? io.stderr : io.stdout).write(`${JSON.stringify(summary)}\n`)
   else if (!options.quiet) io.stderr.write(`${formatSummary(summary)}\n`)
   if (outcome.stopped !== undefined) {
-    const what = `volley: stopped before the end of the input (${summary.notRun} request(s) not run, not written)`
+    const what = `volley: stopped before the end of the input (${summary.notRun} ${summary.pages ? 'list(s) not ended' : 'request(s) not run, not written'})`
     reporter.note(
       options.out === '-'
         ? `${what}; with --out - there is nothing to resume: write to a file to be able to resume`

@@ -1,5 +1,6 @@
 import { redactBody, redactText } from '../../redact.js'
 import type { Response } from '../../http/response.js'
+import type { AttemptTiming, Timings } from '../../http/timings.js'
 
 /** How a response body goes into the output: parsed `json` (else `text`), always `text`, or left out. */
 export type BodyMode = 'json' | 'text' | 'none'
@@ -23,6 +24,16 @@ export interface ResultRecord {
   status: number | null
   attempts: number
   ms: number
+  /** When the request was made (epoch ms); absent for a line that was never a request. */
+  start?: number
+  /** Each attempt's timing, ms rounded (see AttemptTiming): what `volley report` plots. */
+  tries?: AttemptTiming[]
+  /** --paginate: the page's position in its list, from 0 (on an error, the page that failed or asked for too many). */
+  page?: number
+  /** --paginate: the stored URL of the page after this one (secrets redacted), null on the last page. */
+  next?: string | null
+  /** --paginate --items: how many item lines the page wrote before this record. */
+  items?: number
   json?: unknown
   text?: string
   error?: { code: string; message: string; status?: number; body?: string }
@@ -47,6 +58,7 @@ export function responseRecord(
     status: response.status,
     attempts: response.attempts,
     ms: Math.round(response.ms),
+    ...timingFields(response.timings),
   }
   if (mode === 'none') return record
   const text = redactBody(response.text(), secrets)
@@ -78,6 +90,7 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
     attempts?: unknown
     ms?: unknown
     body?: unknown
+    timings?: Timings
   }
   const code = typeof e.code === 'string' ? e.code : 'ERROR'
   const status = typeof e.status === 'number' ? e.status : undefined
@@ -92,12 +105,27 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
     status: status ?? null,
     attempts: typeof e.attempts === 'number' ? e.attempts : 0,
     ms: typeof e.ms === 'number' ? Math.round(e.ms) : 0,
+    ...(e.timings ? timingFields(e.timings) : {}),
     error: {
       code,
       message,
       ...(status !== undefined ? { status } : {}),
       ...(typeof e.body === 'string' && e.body !== '' ? { body: redactText(e.body, secrets) } : {}),
     },
+  }
+}
+
+/** A request's timings as record fields, in whole ms: a results file stays short. */
+function timingFields(timings: Timings): Pick<ResultRecord, 'start' | 'tries'> {
+  return {
+    start: Math.round(timings.start),
+    tries: timings.attempts.map((t) => ({
+      ...t,
+      at: Math.round(t.at),
+      wait: Math.round(t.wait),
+      rate: Math.round(t.rate),
+      ms: Math.round(t.ms),
+    })),
   }
 }
 

@@ -1,10 +1,17 @@
 import { createReadStream, existsSync, truncateSync } from 'node:fs'
+import { ListProgress, type ListResume } from '../pages/progress.js'
 import { UsageError } from '../usage.js'
 import { DoneSet } from './done-set.js'
 
 export interface ResumeState {
-  /** Input line numbers that have a result line, with the hash of the content each was run from. */
+  /** Input line numbers that have a result line, with the hash of the content each was run from (--paginate: lists ended). */
   done: DoneSet
+  /** Lines that --resume checks unchanged: `done`, and lists with pages written but not ended. */
+  seen: DoneSet
+  /** --paginate: lists to pick up, by input line. */
+  started: Map<number, ListResume>
+  /** Whether the output holds page records (a --paginate run's). */
+  paged: boolean
   /** Of those, the results that failed: they count in the exit code of the resumed run. */
   failed: number
   /** Bytes of a torn last line (a write cut short by a crash) that were truncated away; 0 if none. */
@@ -24,16 +31,22 @@ export function jobLine(job: string): string {
 /**
  * Reads an output file to resume it: a job line, then results (`index` = the input line, `hash` =
  * its content). A last line without its newline was being written when the process died: it is cut
- * off, and its request runs again. Anything else that does not parse means the file is not a volley
+ * off, and its request runs again. So are --items lines not followed by their page's record: a page
+ * is written in one write, and one cut short by a kill is fetched again, whole. Anything else that does not parse means the file is not a volley
  * output (or was edited): resuming into it could lose or repeat results, so it is refused, naming
  * the line.
  */
 export async function readResumeState(path: string): Promise<ResumeState> {
   const done = new DoneSet()
-  if (!existsSync(path)) return { done, failed: 0, repairedBytes: 0, job: undefined }
+  const lists = new ListProgress()
+  let paged = false
+  if (!existsSync(path))
+    return { done, seen: done, started: new Map(), paged, failed: 0, repairedBytes: 0, job: undefined }
   let line = 0
   let failed = 0
   let kept = 0
+  // Bytes up to the last line that is not an --items line: where a page's lines end.
+  let whole = 0
   let job: string | undefined
   let rest: Buffer = Buffer.alloc(0)
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -42,24 +55,46 @@ export async function readResumeState(path: string): Promise<ResumeState> {
     for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
       line++
       const value = parseLine(data.toString('utf8', start, end))
-      if (line === 1 && typeof value.job === 'string') job = value.job
-      else {
+      if (line === 1 && typeof value.job === 'string') {
+        job = value.job
+        whole = end + 1
+      } else {
         const result = asResult(value, line, path)
-        done.add(result.index, result.hash)
-        if (!result.ok) failed++
+        paged ||= value.page !== undefined
+        if (typeof value.item !== 'number') {
+          if (value.page === undefined) {
+            done.add(result.index, result.hash)
+            if (!result.ok) failed++
+          } else {
+            const bad = lists.see(result.index, result.hash, value)
+            if (bad !== undefined) throw notVolley(path, line, bad)
+          }
+          whole = kept + end + 1 - start
+        }
       }
       kept += end + 1 - start
       start = end + 1
     }
     rest = data.subarray(start)
   }
-  if (done.size > 0 && job === undefined) {
+  if (line > 0 && job === undefined) {
     throw new UsageError(
       `--resume: ${path} has results but no job line (its first line, {"job": …}), from which the Idempotency-Keys of its POSTs derive: resuming could send them again under new keys. Keep that line when filtering the file (jq -c 'select(.ok != false)'), or use --overwrite to start again`,
     )
   }
-  if (rest.length > 0) truncateSync(path, kept)
-  return { done, failed, repairedBytes: rest.length, job }
+  const size = kept + rest.length
+  if (whole < size) truncateSync(path, whole)
+  const seen = paged ? new DoneSet() : done
+  const pages = lists.settle(done, seen)
+  return {
+    done,
+    seen,
+    started: pages.started,
+    paged,
+    failed: failed + pages.failed,
+    repairedBytes: size - whole,
+    job,
+  }
 }
 
 function parseLine(text: string): Record<string, unknown> {
@@ -86,7 +121,11 @@ function asResult(
     /^[0-9a-f]{16}$/.test(hash)
   )
     return { index, hash, ok: ok === true }
-  throw new UsageError(
-    `--resume: ${path} line ${line} is not a volley result line (no numeric \`index\` and \`hash\`); resuming into it could lose or repeat results. Use another --out, or --overwrite to start again`,
+  throw notVolley(path, line, 'no numeric `index` and `hash`')
+}
+
+function notVolley(path: string, line: number, why: string): UsageError {
+  return new UsageError(
+    `--resume: ${path} line ${line} is not a volley result line (${why}); resuming into it could lose or repeat results. Use another --out, or --overwrite to start again`,
   )
 }

@@ -13,6 +13,10 @@ export class RunStats {
   previouslyDone = 0
   /** Of those, the failed ones (the exit code counts them: the output as a whole is what it reports on). */
   previouslyFailed = 0
+  /** --paginate: `ok` and `failed` count lists (ended this run); these, the pages and items written. */
+  paginated = false
+  pages = 0
+  items = 0
   ok = 0
   failed = 0
   /** Lines of this job not in the output when the run ends (set then): --resume runs them. */

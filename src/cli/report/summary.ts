@@ -12,6 +12,8 @@ export interface Summary {
   /** Already in the output before this run (--resume). */
   previouslyDone: number
   previouslyFailed: number
+  /** --paginate only: `ok`, `failed`, `notRun` and the previous counts are lists; these, what this run wrote. */
+  pages?: { pages: number; items: number }
   elapsedMs: number
   perSecond: number
   latencyMs: { p50: number; p90: number; p99: number; max: number }
@@ -44,6 +46,7 @@ export function summarize(
     notRun: stats.notRun,
     previouslyDone: stats.previouslyDone,
     previouslyFailed: stats.previouslyFailed,
+    ...(stats.paginated ? { pages: { pages: stats.pages, items: stats.items } } : {}),
     elapsedMs: Math.round(stats.elapsedMs()),
     perSecond: Math.round(throughput(stats) * 10) / 10,
     latencyMs: {
@@ -71,8 +74,9 @@ function costsOf({ costs }: RunStats): NonNullable<Summary['costs']> {
 /** The summary for humans: a few short lines. */
 export function formatSummary(s: Summary): string {
   const total = s.ok + s.failed
+  const what = s.pages ? 'list' : 'request'
   const lines = [
-    `volley: ${total} request${total === 1 ? '' : 's'} in ${formatMs(s.elapsedMs)} (${s.perSecond}/s): ${s.ok} ok, ${s.failed} failed${s.notRun ? `, ${s.notRun} not run` : ''}${s.previouslyDone ? ` (+${s.previouslyDone} done before, ${s.previouslyFailed} of them failed)` : ''}`,
+    `volley: ${total} ${what}${total === 1 ? '' : 's'} in ${formatMs(s.elapsedMs)} (${s.perSecond}/s): ${s.ok} ok, ${s.failed} failed${s.notRun ? `, ${s.notRun} not run` : ''}${s.previouslyDone ? ` (+${s.previouslyDone} done before, ${s.previouslyFailed} of them failed)` : ''}`,
   ]
   if (total > 0) {
     const l = s.latencyMs
@@ -80,6 +84,7 @@ export function formatSummary(s: Summary): string {
     const statuses = Object.entries(s.statuses).map(([status, n]) => `${status} ×${n}`)
     lines.push(`  statuses  ${statuses.join(', ')}`)
   }
+  if (s.pages) lines.push(`  pages     ${s.pages.pages} written, ${s.pages.items} items`)
   lines.push(`  retries ${s.retries} · 429s ${s.rateLimited} · paused by the server ${formatMs(s.pausedMs)}`)
   if (s.costs) lines.push(`  tokens    ${costsText(s.costs)}`)
   lines.push(`  output    ${s.out}`)

@@ -30,8 +30,16 @@ export function admissionLayer(settings: {
       )
     }
     let started = false
+    const limiter = call.state.limiter
+    const asked = clock.now()
+    const rateBefore = limiter.waitedForRate
     const attempt = (context: TaskContext) => {
       started = true
+      const now = clock.now()
+      const wait = now - asked
+      // The limiter's wait for a rate over this attempt's wait: the rest of it was for a slot.
+      const rate = Math.min(wait, limiter.waitedForRate - rateBefore)
+      call.timings.attempts.push({ at: asked - call.start, wait, rate, ms: 0 })
       call.sent = context.sent
       if (!usage) return next(call)
       return next(call).then((answer) => {
@@ -45,7 +53,7 @@ export function admissionLayer(settings: {
     // A cost in tokens is scaled by what the server has shown the estimates to be worth.
     const options =
       cost === undefined ? call.runOptions : { ...call.runOptions, cost: call.state.scaled(cost) }
-    return call.state.limiter.run(attempt, options).catch((error: unknown) => {
+    return limiter.run(attempt, options).catch((error: unknown) => {
       if (started || !(error instanceof AbortError)) throw error
       throw requestAbortError(call.info(call.attempts - 1, clock), error)
     })

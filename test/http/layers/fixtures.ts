@@ -31,6 +31,7 @@ export function testCall(
     many: options.many,
     resendable: true,
     start: clock.now(),
+    wallStart: clock.wallTime(),
   })
   return { call, clock, emitter: new Emitter() }
 }

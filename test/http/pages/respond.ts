@@ -13,6 +13,7 @@ export function respond(
     url,
     attempts: 1,
     ms: 1,
+    timings: { start: 0, attempts: [] },
     id: undefined,
     body: Buffer.from(JSON.stringify(body)),
   })

@@ -1,19 +1,6 @@
 import { createReadStream } from 'node:fs'
+import type { AttemptTiming } from '../../../http/timings.js'
 import { readLines } from '../../input/lines.js'
-
-/**
- * One attempt as a results line records it (`tries`), times in ms: `at` from the request's start
- * to when it asked its origin's limiter, `wait` spent there, `rate` of that held by a rate or a
- * pause, `ms` from then to its answer's end; `status` if it got one, else `error` (a code).
- */
-export interface TryRecord {
-  at: number
-  wait: number
-  rate: number
-  ms: number
-  status?: number
-  error?: string
-}
 
 /** What the report reads of a results line (bodies are not read). `start` and `tries` are newer: old files lack them. */
 export interface ReportRecord {
@@ -25,7 +12,8 @@ export interface ReportRecord {
   ms: number
   /** Epoch ms when the request was made, before any queue wait. */
   start?: number
-  tries?: TryRecord[]
+  /** Each attempt, times in ms from `start`. */
+  tries?: AttemptTiming[]
   error?: { code: string; message: string }
 }
 
@@ -51,6 +39,8 @@ export async function* readResults(path: string): AsyncGenerator<ResultsLine> {
     }
     if (text === '') continue
     const value = parse(text)
+    // --paginate --items: an item of a page, not a request (the page's own record follows it).
+    if (typeof value?.item === 'number') continue
     if (line === 1 && typeof value?.job === 'string') yield { kind: 'job', job: value as JobRecord }
     else if (isResult(value)) yield { kind: 'result', record: value }
     else yield { kind: 'unreadable', line }
@@ -78,7 +68,7 @@ function isResult(
   )
 }
 
-/** One attempt on the time axis: epoch ms when it asked the limiter, then as in TryRecord. */
+/** One attempt on the time axis: epoch ms when it asked the limiter, then as in AttemptTiming. */
 export interface Attempt {
   at: number
   wait: number

@@ -174,6 +174,46 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
   })
 })
 
+describe('volley run --report', () => {
+  it('writes the report after a --fail-fast stop too, counting what the results file holds', async () => {
+    const lines = ['"/status/404"', ...Array.from({ length: 30 }, (_, i) => `"/items/${i + 1}"`)]
+    const input = fixture.tmp.file('stop.jsonl', `${lines.join('\n')}\n`)
+    const out = `${fixture.tmp.dir}/stop.results.jsonl`
+    const report = `${fixture.tmp.dir}/stopped.html`
+    const args = [
+      '--out',
+      out,
+      '--fail-fast',
+      '--concurrency',
+      '1',
+      '--header-env',
+      'Authorization: Bearer $TOKEN',
+    ]
+    const run = await runCli(['run', input, '--base-url', fixture.mock.url, ...args, `--report=${report}`], {
+      env: { TOKEN },
+    })
+    expect(run.code, run.stderr).toBe(1)
+    expect(run.stderr).toContain('--fail-fast')
+    expect(run.stderr).toContain(`volley: the report is in ${report}`)
+    const written = readOutput(out)
+    expect(written.length).toBeLessThan(lines.length)
+    const html = readFileSync(report, 'utf8')
+    expect(html).toContain(`data-figure="total">${written.length}<`)
+    expect(html).toContain(`data-figure="failed">${written.filter((l) => !l.ok).length}<`)
+    expect(html).not.toContain(TOKEN)
+  })
+
+  it('says nothing of the report with --quiet, and writes it all the same', async () => {
+    const input = fixture.tmp.file('quiet.jsonl', '"/items/1"\n')
+    const out = `${fixture.tmp.dir}/quiet.results.jsonl`
+    const args = ['--out', out, '--quiet', '--header-env', 'Authorization: Bearer $TOKEN', '--report']
+    const run = await runCli(['run', input, '--base-url', fixture.mock.url, ...args], { env: { TOKEN } })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toBe('')
+    expect(existsSync(`${fixture.tmp.dir}/quiet.results.report.html`)).toBe(true)
+  })
+})
+
 describe('report usage', () => {
   it('--report with --out - is refused before anything is sent, naming both flags', async () => {
     const input = fixture.tmp.file('stdout.jsonl', '"/items/1"\n')

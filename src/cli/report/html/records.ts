@@ -1,21 +1,15 @@
 import { createReadStream } from 'node:fs'
-import type { AttemptTiming } from '../../../http/timings.js'
 import { readLines } from '../../input/lines.js'
+import type { ResultRecord } from '../../output/record.js'
 
-/** What the report reads of a results line (bodies are not read). `start` and `tries` are newer: old files lack them. */
-export interface ReportRecord {
-  id: string | number
-  index: number
-  ok: boolean
-  status: number | null
-  attempts: number
-  ms: number
-  /** Epoch ms when the request was made, before any queue wait. */
-  start?: number
-  /** Each attempt, times in ms from `start`. */
-  tries?: AttemptTiming[]
-  error?: { code: string; message: string }
-}
+/**
+ * What the report reads of a results line (bodies are not read). `start` and `tries` are newer:
+ * files of an older volley lack them, and still load.
+ */
+export type ReportRecord = Pick<
+  ResultRecord,
+  'id' | 'index' | 'ok' | 'status' | 'attempts' | 'ms' | 'start' | 'tries' | 'error'
+>
 
 /** A results file's first line: the job's id, and whatever else the run wrote there. */
 export type JobRecord = { job: string } & Record<string, unknown>

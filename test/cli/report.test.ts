@@ -110,7 +110,7 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
     const { tmp } = fixture
     const records = timedRecords(400)
     const results = writeResults(`${tmp.dir}/timed.jsonl`, records)
-    const run = await runCli(['report', results])
+    const run = await runCli(['report', results, '--rate', '20/s'])
     const report = `${tmp.dir}/timed.report.html`
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toBe(`volley: the report of 400 result(s) is in ${report}\n`)
@@ -126,7 +126,10 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
       widthMs: number
       sent: number[]
       requests: number[]
+      given: number
     }
+    // The limit drawn against the starts: the --rate given, per second.
+    expect(series.given).toBe(20)
     const total = (values: number[]) =>
       Math.round(values.reduce((sum, v) => sum + (v * series.widthMs) / 1000, 0))
     const sums = { sent: total(series.sent), requests: total(series.requests) }
@@ -233,5 +236,9 @@ describe('report usage', () => {
     const missing = await runCli(['report', `${fixture.tmp.dir}/nope.jsonl`])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('does not exist')
+    const results = writeResults(`${fixture.tmp.dir}/rated.jsonl`, [record({ index: 1 })])
+    const badRate = await runCli(['report', results, '--rate', 'fast'])
+    expect(badRate.code).toBe(2)
+    expect(badRate.stderr).toMatch(/--rate/)
   })
 })

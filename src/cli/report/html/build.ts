@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
-import { parseRates, type ResolvedRate } from '../../../limit/units.js'
+import type { ResolvedRate } from '../../../limit/units.js'
 import { type LiveEvents, startsPerSecond } from './live.js'
 import { reportPage } from './page.js'
 import { type JobRecord, readResults } from './records.js'
@@ -11,7 +11,7 @@ import { UsageError } from '../../usage.js'
 export interface ReportOptions {
   /** Values to remove from error messages again (the run's --header-env and -H secrets). @default [] */
   secrets?: readonly string[]
-  /** Rates given to the run (--rate); else those the job line records, if any. @default [] */
+  /** Rates the run was given (--rate): drawn as the limit in force. @default [] */
   rates?: readonly ResolvedRate[]
   /** Pauses and learned quotas a live run saw. */
   live?: LiveEvents
@@ -54,7 +54,7 @@ export async function buildReport(
   if (figures.total === 0 && figures.unreadable > 0)
     throw new UsageError(`${results} is not a volley results file: none of its lines is a result`)
   const span = tally.span()
-  const given = options.rates?.length ? [...options.rates] : jobRates(job)
+  const given = [...(options.rates ?? [])]
   let timeline: Timeline | undefined
   if (span) {
     timeline = new Timeline(span)
@@ -79,15 +79,5 @@ export async function buildReport(
     bytes: Buffer.byteLength(page),
     results: figures.total,
     charted: timeline !== undefined,
-  }
-}
-
-/** The rates a job line records (`rate`: as --rate takes them), if it does; a line it cannot read gives none. */
-function jobRates(job: JobRecord | undefined): ResolvedRate[] {
-  if (job?.rate === undefined) return []
-  try {
-    return parseRates(job.rate, 'rate')
-  } catch {
-    return []
   }
 }

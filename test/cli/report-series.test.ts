@@ -163,6 +163,22 @@ describe('ResultsTally', () => {
     expect(groups[0]!.examples[0]).toEqual({ id: 1, index: 1, message: 'socket hang up (key [REDACTED]) #1' })
   })
 
+  it('keeps the page small whatever the file holds: long messages cut after redaction, codes past 40 and statuses past 200 pooled', () => {
+    const tally = new ResultsTally(['s3cr3t-value'])
+    const long = `${'x'.repeat(295)}s3cr3t-value${'y'.repeat(5000)}`
+    tally.add(record({ index: 1, ok: false, status: null, error: { code: 'E0', message: long } }))
+    for (let i = 1; i < 60; i++)
+      tally.add(record({ index: i + 1, ok: false, status: 1000 + i, error: { code: `E${i}`, message: 'm' } }))
+    for (let i = 0; i < 300; i++) tally.add(record({ index: 100 + i, status: 2000 + i }))
+    const groups = tally.errors()
+    expect(groups).toHaveLength(41)
+    expect(groups.find((g) => g.code === 'OTHER')!.count).toBe(20)
+    expect(groups.find((g) => g.code === 'E0')!.examples[0]!.message).toBe(`${'x'.repeat(295)}[REDA…`)
+    const statuses = tally.figures().statuses
+    expect(Object.keys(statuses)).toHaveLength(201)
+    expect(statuses.OTHER).toBe(360 - 200)
+  })
+
   it('loads records of an older volley (no start, no tries): no span, latency from each request', () => {
     const tally = new ResultsTally()
     tally.add(record({ index: 1, ms: 120 }))

@@ -39,9 +39,11 @@ export interface ReportFigures {
   withoutStart: number
 }
 
-/** Examples kept per error code, and codes kept: a page to read, not a log. */
+/** Examples kept per error code, codes kept, statuses kept, characters of a message: a page to read, not a log. */
 const EXAMPLES = 3
 const GROUPS = 40
+const STATUSES = 200
+const MESSAGE_CHARS = 300
 
 /**
  * Counts a results file, one record at a time, in bounded memory: the summary figures, the errors
@@ -75,7 +77,8 @@ export class ResultsTally {
   add(record: ReportRecord): void {
     this.#total++
     if (record.ok) this.#ok++
-    const key = record.status !== null ? String(record.status) : (record.error?.code ?? 'ERROR')
+    let key = record.status !== null ? String(record.status) : (record.error?.code ?? 'ERROR')
+    if (!this.#statuses.has(key) && this.#statuses.size >= STATUSES) key = 'OTHER'
     this.#statuses.set(key, (this.#statuses.get(key) ?? 0) + 1)
     this.#attempts += record.attempts
     this.#retries += Math.max(0, record.attempts - 1)
@@ -147,8 +150,17 @@ export class ResultsTally {
     }
     group.count++
     if (group.examples.length < EXAMPLES && record.error?.message) {
-      const message = redactText(String(record.error.message), this.#secrets)
-      group.examples.push({ id: record.id, index: record.index, message })
+      // Redacted whole, then cut: a secret cut in two would no longer be found.
+      const message = cut(redactText(String(record.error.message), this.#secrets))
+      group.examples.push({
+        id: typeof record.id === 'string' ? cut(record.id) : record.id,
+        index: record.index,
+        message,
+      })
     }
   }
+}
+
+function cut(text: string): string {
+  return text.length > MESSAGE_CHARS ? `${text.slice(0, MESSAGE_CHARS)}…` : text
 }

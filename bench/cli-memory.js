@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { runBench } from './lib/bench.js'
-import { importVolley } from './lib/volley.js'
+import { runVolleyCli } from './lib/volley.js'
 
 const CONCURRENCY = 64
 
@@ -85,8 +85,6 @@ async function measure(lines, job) {
   }
 }
 
-const quiet = { write: () => true, once: () => undefined, isTTY: false }
-
 /** @type {import('./lib/bench.js').Contender[]} */
 const contenders = [
   {
@@ -94,25 +92,17 @@ const contenders = [
     kind: 'volley',
     run: ({ lines }) =>
       measure(lines, async ({ input, out, url }) => {
-        const { run } = await importVolley('cli/main.js')
-        const { systemClock } = await importVolley('limit/clock.js')
-        // bin.js's io, less the terminal: no other run holds the fresh output, stdin is not the input.
-        const io = {
-          stdout: quiet,
-          stderr: quiet,
-          stdin: process.stdin,
-          env: {},
-          cwd: process.cwd(),
-          onSignal: () => () => {},
-          clock: systemClock,
-          pid: process.pid,
-          processExists: () => false,
-          stdinFile: () => undefined,
-        }
-        const code = await run(
-          ['run', input, '--base-url', url, '--out', out, '--quiet', '-c', String(CONCURRENCY)],
-          io,
-        )
+        const code = await runVolleyCli([
+          'run',
+          input,
+          '--base-url',
+          url,
+          '--out',
+          out,
+          '--quiet',
+          '-c',
+          String(CONCURRENCY),
+        ])
         if (code !== 0) throw new Error(`volley run exited ${code}`)
       }),
   },

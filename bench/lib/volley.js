@@ -33,3 +33,28 @@ export function resolveDist(dir) {
     throw new Error(`--baseline: no index.js in ${absolute} or its dist/`)
   return dist
 }
+
+/**
+ * Runs the volley command line in this process through `run(argv, io)`, exactly as bin.js runs it,
+ * with bin.js's io less the terminal (output dropped, no signals, no other process holding a lock,
+ * stdin not the input); resolves with its exit code.
+ * @param {string[]} argv
+ */
+export async function runVolleyCli(argv) {
+  const { run } = await importVolley('cli/main.js')
+  const { systemClock } = await importVolley('limit/clock.js')
+  const quiet = { write: () => true, once: () => undefined, isTTY: false }
+  const io = {
+    stdout: quiet,
+    stderr: quiet,
+    stdin: process.stdin,
+    env: {},
+    cwd: process.cwd(),
+    onSignal: () => () => {},
+    clock: systemClock,
+    pid: process.pid,
+    processExists: () => false,
+    stdinFile: () => undefined,
+  }
+  return run(argv, io)
+}

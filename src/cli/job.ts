@@ -26,6 +26,7 @@ import {
 import { checkResumedInput, InputCheck } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
+import type { LiveRecorder } from './report/html/live.js'
 import type { PageJob } from './pages/flag.js'
 import { followLists, type ListStart } from './pages/follow.js'
 import { firstPage } from './pages/next-url.js'
@@ -67,6 +68,8 @@ export interface JobOptions {
   /** How long in-flight requests may finish after the first SIGINT before they are abandoned. */
   graceMs: number
   reporter: Reporter
+  /** --report: collects the server's pauses and the learned quotas for the page. */
+  live?: LiveRecorder
 }
 
 export interface JobOutcome {
@@ -155,8 +158,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         stats.attempt(e.ms)
         if (e.status === 429) stats.rateLimited++
       },
-      pause: (e) => stats.pause(e.ms),
-      quota: (e) => stats.costs.budgets(e.rates, 'learned'),
+      pause: (e) => {
+        stats.pause(e.ms)
+        options.live?.pause(e)
+      },
+      quota: (e) => {
+        stats.costs.budgets(e.rates, 'learned')
+        options.live?.quota(e)
+      },
     },
   })
   // Stream positions -> input lines, for the requests in flight only.

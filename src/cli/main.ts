@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { InvalidOptionError } from '../errors.js'
 import { demoCommand } from './commands/demo.js'
 import { mockCommand } from './commands/mock.js'
+import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
 import type { CommandContext } from './context.js'
 import type { Io } from './io.js'
@@ -21,7 +22,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       'after',
       '\nStart with:\n  $ volley demo          # a real job against a built-in mock API, no network\n  $ volley run --help',
     )
-  for (const command of [runCommand(context), demoCommand(context), mockCommand(context)])
+  for (const command of [
+    runCommand(context),
+    reportCommand(context),
+    demoCommand(context),
+    mockCommand(context),
+  ])
     program.addCommand(command)
   program.hook('preAction', (_program, action) => refuseFlagsAsValues(action))
   for (const command of [program, ...program.commands]) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { killChildren, readOutput, runCli, tempDir } from './helpers.js'
 
@@ -25,6 +26,11 @@ describe('volley demo', () => {
     )
     const output = readOutput(`${tmp.dir}/results.jsonl`)
     expect(output).toHaveLength(800)
+    // Each act writes its report beside its results, and says where.
+    for (const report of ['results.report.html', 'chats.results.report.html']) {
+      expect(run.stderr).toContain(`volley: the report is in ${tmp.dir}/${report}`)
+      expect(readFileSync(`${tmp.dir}/${report}`, 'utf8')).toMatch(/^<!doctype html>/)
+    }
     expect(new Set(output.map((l) => l.index)).size).toBe(800)
 
     // Act two: a token budget learned from OpenAI-style headers, each call's estimate in its line.

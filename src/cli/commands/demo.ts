@@ -74,7 +74,7 @@ export function demoCommand(context: CommandContext): Command {
         if (context.exitCode === 0) context.exitCode = code
       }
       io.stderr.write(
-        `\nvolley demo: the inputs and results are in ${dir}: one JSON line per request (id, index, ok, status, attempts, ms, json).\n` +
+        `\nvolley demo: the inputs and results are in ${dir}: one JSON line per request (id, index, ok, status, attempts, ms, json), and each act's report (*.report.html: open it in a browser).\n` +
           `Next: serve the mock yourself with 'volley mock --rate ${flags.rate}' (or '--profile openai'), and try 'volley run --help'.\n`,
       )
     })
@@ -116,6 +116,7 @@ async function actOne(
     '16',
     '--retries',
     '5',
+    '--report',
   ])
   const stats = server.stats()
   context.io.stderr.write(
@@ -188,6 +189,7 @@ async function actTwo(
     '8',
     '--retries',
     '5',
+    '--report',
   ]
   const code = await runVolley(context, args)
   const stats = server.stats()

@@ -5,6 +5,7 @@ import { redactUrl, secretValues } from '../../redact.js'
 import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
 import { formatOf, type InputFormat } from '../input/open.js'
 import { costFields } from '../cost-field.js'
+import { reportPath } from '../report/html/build.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
 import { dottedPath, type PageJob, paginateFlag } from '../pages/flag.js'
@@ -44,6 +45,7 @@ export interface RunFlags {
   maxLineBytes: string
   redis?: string | boolean
   key?: string
+  report?: string | boolean
   paginate?: string
   items?: string
   maxPages?: string
@@ -60,6 +62,8 @@ export type ResolvedRun = Omit<JobOptions, 'reporter'> & {
   quiet: boolean
   json: boolean
   progressIntervalMs: number
+  /** --report: the HTML report's path (absolute), written at the end of the run; undefined without the flag. */
+  report: string | undefined
 }
 
 export function resolveRunFlags(input: string, flags: RunFlags, io: Io): ResolvedRun {
@@ -81,6 +85,8 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     const stdin = inputPath === '-' ? ' (stdin is read from it)' : ''
     throw new UsageError(`--out ${flags.out ?? out} is the input file${stdin}: results would overwrite it`)
   }
+
+  const report = reportOut(flags, out, io)
 
   const headers: Record<string, string> = {}
   for (const text of flags.header) {
@@ -153,7 +159,21 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
     json: flags.json === true,
     progressIntervalMs: duration('--progress-interval', flags.progressInterval),
     redis: sharedLimit(flags, io),
+    report,
   }
+}
+
+/** --report [file]: the page goes beside the results unless named; it is built from the results file, so --out - cannot have one. */
+function reportOut(flags: RunFlags, out: string, io: Io): string | undefined {
+  if (flags.report === undefined || flags.report === false) return undefined
+  if (out === '-')
+    throw new UsageError(
+      '--report is built from the results file, and --out - writes none: give --out a file, or run volley report on a saved copy',
+    )
+  const report = flags.report === true ? reportPath(out) : resolve(io.cwd, flags.report)
+  if (report === out)
+    throw new UsageError(`--report ${flags.report} is the results file (--out): give another file`)
+  return report
 }
 
 /** --paginate <shape> [--items <path>] [--max-pages <n>]. */

@@ -1,12 +1,17 @@
+import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { API_RATE_MARGIN } from '../../limit/limits.js'
+import { parseRates } from '../../limit/units.js'
 import { type CommandContext, collect } from '../context.js'
 import { redactArgv, shellQuote } from '../flags.js'
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js'
 import type { Io } from '../io.js'
 import { type JobOutcome, runJob } from '../job.js'
+import { buildReport } from '../report/html/build.js'
+import { LiveRecorder } from '../report/html/live.js'
 import { plainReporter, type Reporter, silentReporter, ttyReporter } from '../report/reporter.js'
 import { formatSummary, summarize } from '../report/summary.js'
+import { EXIT, UsageError } from '../usage.js'
 import { type ResolvedRun, type RunFlags, resolveRunFlags } from './run-options.js'
 
 const EXAMPLES = `
@@ -119,7 +124,11 @@ export function runCommand(context: CommandContext): Command {
     )
     .option('--key <name>', 'with --redis: the name of the shared quota')
     .option('--grace <duration>', 'after Ctrl-C, how long in-flight requests may finish', '10s')
-    .option('-q, --quiet', 'no progress and no summary')
+    .option(
+      '--report [file]',
+      'at the end (also after a stop), write an HTML report of the run: starts against the limit, latency, statuses and errors over time (default: <results name>.report.html beside --out)',
+    )
+    .option('-q, --quiet', 'no progress, no summary, and not where the report went')
     .option('--json', 'the summary as one JSON object (on stdout, or stderr with --out -)')
     .option(
       '--progress-interval <duration>',
@@ -136,8 +145,24 @@ export function runCommand(context: CommandContext): Command {
 /** Runs a resolved job with the reporter its flags ask for, then prints the summary. */
 async function runResolved(options: ResolvedRun, io: Io, hint: string): Promise<number> {
   const reporter = pickReporter(options, io)
-  const outcome = await runJob({ ...options, reporter }, io)
+  const live = options.report === undefined ? undefined : new LiveRecorder(() => io.clock.wallTime())
+  const outcome = await runJob({ ...options, reporter, live }, io)
   printSummary(options, outcome, io, hint, reporter)
+  if (live === undefined || options.report === undefined || !existsSync(options.out)) return outcome.exitCode
+  try {
+    await buildReport(options.out, options.report, {
+      secrets: options.requests.secrets,
+      rates: parseRates(options.client.rate, '--rate'),
+      live: live.events,
+      now: io.clock.wallTime(),
+    })
+  } catch (error) {
+    // The run is done and its results are written: a report that cannot be is a failure, not a usage error.
+    if (!(error instanceof UsageError)) throw error
+    reporter.note(`volley: ${error.message}`)
+    return outcome.exitCode === EXIT.ok ? EXIT.failed : outcome.exitCode
+  }
+  if (!options.quiet) io.stderr.write(`volley: the report is in ${options.report}\n`)
   return outcome.exitCode
 }
 

@@ -100,7 +100,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const requests: RequestDefaults = { ...options.requests, job: resumed.job ?? options.runId ?? newJobId() }
   const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats(io.clock)
-  stats.costs.budgets(parseRates(options.client.rate, '--rate'), 'given')
+  const givenRates = parseRates(options.client.rate, '--rate')
+  stats.costs.budgets(givenRates, 'given')
   stats.previouslyDone = done.size
   stats.previouslyFailed = resumed.failed
   stats.paginated = options.pages !== undefined
@@ -223,7 +224,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     // The job's id is on disk before any request carrying a key derived from it is sent: even a
     // machine crash cannot make a resume send those requests again under new keys.
     if (resumed.job === undefined && options.out !== '-') {
-      await sink.write(jobLine(requests.job))
+      await sink.write(jobLine(requests.job, givenRates))
       sink.sync()
     }
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }

@@ -96,7 +96,12 @@ export function readOutput(path: string): OutputLine[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as OutputLine | { job: string })
-  if (lines.length > 0) expect(lines[0]).toEqual({ job: expect.any(String) })
+  if (lines.length > 0) {
+    // The job's line: its id, and the --rate given when there was one.
+    const { job, rate, ...other } = lines[0] as { job?: unknown; rate?: unknown }
+    expect({ job, other }).toEqual({ job: expect.any(String), other: {} })
+    if (rate !== undefined) expect(rate).toEqual(expect.arrayContaining([expect.any(String)]))
+  }
   return lines.slice(1) as OutputLine[]
 }
 

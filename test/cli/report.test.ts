@@ -104,6 +104,12 @@ describe.runIf(browserAvailable())('the run report in headless Chromium', () => 
     expect(opened.requests).toEqual([pathToFileURL(report).href])
     expect(opened.errors).toEqual([])
     await opened.close()
+    // After the fact, the run's --rate comes from the results file's first line.
+    const first = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]!) as unknown
+    expect(first).toEqual({ job: expect.any(String), rate: ['30/1s'] })
+    const later = await runCli(['report', out, '-o', `${tmp.dir}/later.html`])
+    expect(later.code, later.stderr).toBe(0)
+    expect(readFileSync(`${tmp.dir}/later.html`, 'utf8')).toContain('given (--rate): 30/1s')
   })
 
   it('volley report on a file with per-attempt timings draws five uPlot charts whose data add up to the file', async () => {

@@ -10,7 +10,7 @@ const EXAMPLES = `
 Examples:
   $ volley report users.results.jsonl                  # writes users.results.report.html beside it
   $ volley report users.results.jsonl -o /tmp/run.html
-  $ volley report users.results.jsonl --rate 10/s       # the run's --rate, drawn as the limit
+  $ volley report users.results.jsonl --rate 10/s       # draw 10/s as the limit (default: the run's --rate)
 
 The page is one file that loads nothing from the network: open it in a browser, attach it, archive it.`
 
@@ -23,7 +23,7 @@ export function reportCommand(context: CommandContext): Command {
     .option('-o, --out <file>', 'the page to write (default: <name>.report.html beside the results file)')
     .option(
       '-r, --rate <rate>',
-      "the run's --rate, drawn against the starts per second: '10/s', '600/min' (repeatable; the results file does not record it)",
+      "the limit to draw against the starts per second: '10/s', '600/min' (repeatable; by default the run's --rate, which the results file's first line keeps)",
       collect,
       [],
     )

@@ -1,3 +1,4 @@
+import { formatRate, type ResolvedRate } from '../../limit/units.js'
 import { createReadStream, existsSync, truncateSync } from 'node:fs'
 import { ListProgress, type ListResume } from '../pages/progress.js'
 import { UsageError } from '../usage.js'
@@ -24,8 +25,9 @@ export interface ResumeState {
  * An output file's first line: the job's id, written before any request is sent, from which its
  * POSTs' Idempotency-Keys derive. --resume reads it back, so a request sent again keeps its key.
  */
-export function jobLine(job: string): string {
-  return `${JSON.stringify({ job })}\n`
+export function jobLine(job: string, rates: readonly ResolvedRate[] = []): string {
+  // The rates given (--rate) are kept for `volley report`, which draws them as the limit in force.
+  return `${JSON.stringify(rates.length > 0 ? { job, rate: rates.map(formatRate) } : { job })}\n`
 }
 
 /**

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
-import type { ResolvedRate } from '../../../limit/units.js'
+import { parseRates, type ResolvedRate } from '../../../limit/units.js'
 import { type LiveEvents, startsPerSecond } from './live.js'
 import { reportPage } from './page.js'
 import { type JobRecord, readResults } from './records.js'
@@ -54,7 +54,7 @@ export async function buildReport(
   if (figures.total === 0 && figures.unreadable > 0)
     throw new UsageError(`${results} is not a volley results file: none of its lines is a result`)
   const span = tally.span()
-  const given = [...(options.rates ?? [])]
+  const given = options.rates?.length ? [...options.rates] : ratesOf(job)
   let timeline: Timeline | undefined
   if (span) {
     timeline = new Timeline(span)
@@ -79,5 +79,15 @@ export async function buildReport(
     bytes: Buffer.byteLength(page),
     results: figures.total,
     charted: timeline !== undefined,
+  }
+}
+
+/** The rates a run was given, as its job line keeps them (none in files from before it did). */
+function ratesOf(job: JobRecord | undefined): ResolvedRate[] {
+  try {
+    return parseRates(job?.rate, "the job line's rate")
+  } catch {
+    // A job line edited by hand: the report still shows the rest.
+    return []
   }
 }

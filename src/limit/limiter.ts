@@ -59,12 +59,7 @@ export class Limiter implements AsyncDisposable {
       const invalid = runOptionsError(cost, priority, this.policy.rates)
       if (invalid) return Promise.reject(invalid)
     }
-    return this.#scheduler.submit(fn, {
-      signal,
-      cost,
-      priority,
-      countsFromSent: options?.countsFrom === 'sent',
-    })
+    return this.#scheduler.submit(fn, signal, cost, priority, options?.countsFrom === 'sent')
   }
 
   /** The limits in force: concurrency and the resolved rates. */

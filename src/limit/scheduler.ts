@@ -21,14 +21,6 @@ function captureSettlers(resolve: (value: any) => void, reject: (reason: unknown
   settlers.reject = reject
 }
 
-/** What a task is submitted with, checked by the Limiter. */
-export interface Submission {
-  signal: AbortSignal | undefined
-  cost: Cost
-  priority: number
-  countsFromSent: boolean
-}
-
 /**
  * A Limiter's queue and the loop that starts its tasks when the store allows: priority then FIFO,
  * a lighter task past a head that waits for a budget (Overtaking), one timer for the next chance.
@@ -95,18 +87,25 @@ export class Scheduler {
     return since === undefined ? this.#rateHeldBefore : this.#rateHeldBefore + this.#clock.now() - since
   }
 
-  submit<T>(fn: TaskFn<T>, task: Submission): Promise<Awaited<T>> {
+  /** A task, with its options checked by the Limiter (as arguments: no object per task on this path). */
+  submit<T>(
+    fn: TaskFn<T>,
+    signal: AbortSignal | undefined,
+    cost: Cost,
+    priority: number,
+    countsFromSent: boolean,
+  ): Promise<Awaited<T>> {
     // Fast path: nothing waits ahead of this task and the store answers at once. The task runs
     // now, in its caller's async context, before run() returns (as p-queue does; p-limit defers).
     if (this.#queue.size === 0 && this.#store.synchronous && !this.#held) {
       const now = this.#clock.now()
-      const wait = this.#store.acquire(this.#key, this.policy, task.cost, now) as number
-      if (wait === 0) return this.#start(fn, task, undefined, now)
-      const queued = this.#enqueue(fn, task)
+      const wait = this.#store.acquire(this.#key, this.policy, cost, now) as number
+      if (wait === 0) return this.#start(fn, signal, cost, countsFromSent, undefined, now)
+      const queued = this.#enqueue(fn, signal, cost, priority, countsFromSent)
       if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
       return queued
     }
-    const queued = this.#enqueue(fn, task)
+    const queued = this.#enqueue(fn, signal, cost, priority, countsFromSent)
     this.drain()
     return queued
   }
@@ -233,10 +232,24 @@ export class Scheduler {
     return true
   }
 
-  #enqueue<T>(fn: TaskFn<T>, task: Submission): Promise<Awaited<T>> {
+  #enqueue<T>(
+    fn: TaskFn<T>,
+    signal: AbortSignal | undefined,
+    cost: Cost,
+    priority: number,
+    countsFromSent: boolean,
+  ): Promise<Awaited<T>> {
     const queued = new Promise<Awaited<T>>(captureSettlers)
-    const node = new QueuedTask<T>(fn, task, settlers.resolve, settlers.reject)
-    if (task.signal) this.#signals.watch(task.signal, node)
+    const node = new QueuedTask<T>(
+      fn,
+      signal,
+      cost,
+      priority,
+      countsFromSent,
+      settlers.resolve,
+      settlers.reject,
+    )
+    if (signal) this.#signals.watch(signal, node)
     this.#queue.push(node)
     return queued
   }
@@ -244,17 +257,18 @@ export class Scheduler {
   /** `stampedAt`: when the acquire was asked, to restamp at start (a synchronous store) or at `sent()`. */
   #start<T>(
     fn: TaskFn<T>,
-    task: Submission,
+    signal: AbortSignal | undefined,
+    cost: Cost,
+    countsFromSent: boolean,
     context: AsyncResource | undefined,
     stampedAt: number,
   ): Promise<Awaited<T>> {
     this.#running++
     this.#started++
-    const { signal, cost, countsFromSent } = task
     let result: T | PromiseLike<T>
     try {
       const moves = countsFromSent && this.#restamps
-      const given = taskContext(this.#store, this.#key, this.#clock, { signal, stampedAt, moves, cost })
+      const given = taskContext(this.#store, this.#key, this.#clock, signal, stampedAt, moves, cost)
       result = context ? context.runInAsyncScope(fn, undefined, given) : fn(given)
     } catch (error) {
       this.#finish()
@@ -309,7 +323,7 @@ export class Scheduler {
     this.#queue.remove(node)
     this.#signals.detach(node)
     // Resolved with the task's promise, which it adopts: no promise in between.
-    node.resolve(this.#start(node.fn, node, node, stampedAt))
+    node.resolve(this.#start(node.fn, node.signal, node.cost, node.countsFromSent, node, stampedAt))
     return true
   }
 

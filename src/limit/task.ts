@@ -82,16 +82,19 @@ export class QueuedTask<T> extends AsyncResource implements QueueNode {
 
   constructor(
     fn: (context: TaskContext) => T | PromiseLike<T>,
-    task: { signal: AbortSignal | undefined; cost: Cost; priority: number; countsFromSent: boolean },
+    signal: AbortSignal | undefined,
+    cost: Cost,
+    priority: number,
+    countsFromSent: boolean,
     resolve: (value: T | PromiseLike<T>) => void,
     reject: (reason: unknown) => void,
   ) {
     super('volley.task')
     this.fn = fn
-    this.signal = task.signal
-    this.cost = task.cost
-    this.priority = task.priority
-    this.countsFromSent = task.countsFromSent
+    this.signal = signal
+    this.cost = cost
+    this.priority = priority
+    this.countsFromSent = countsFromSent
     this.resolve = resolve
     this.reject = reject
   }
@@ -114,17 +117,20 @@ export function runOptionsError(
 /**
  * The context of a task started at `stampedAt` (its acquire's time): one shared object unless it
  * has a signal, its start `moves` when it is sent (restamp), or it may settle a budget cost.
+ * Arguments rather than an options object: it is called once per task.
  */
 export function taskContext(
   store: LimiterStore,
   key: string,
   clock: Clock,
-  task: { signal: AbortSignal | undefined; stampedAt: number; moves: boolean; cost: Cost },
+  signal: AbortSignal | undefined,
+  stampedAt: number,
+  moves: boolean,
+  cost: Cost,
 ): TaskContext {
-  const { signal, stampedAt, cost } = task
   const settles = typeof cost !== 'number' && store.settle !== undefined
-  if (!task.moves && !settles) return signal ? { signal, sent: noop, used: noop } : unsignalled
-  let moved = !task.moves
+  if (!moves && !settles) return signal ? { signal, sent: noop, used: noop } : unsignalled
+  let moved = !moves
   let settled = !settles
   return {
     signal: signal ?? unsignalled.signal,

@@ -418,7 +418,7 @@ describe('volley run --paginate: secrets and Idempotency-Keys', () => {
   })
   /** Page `p` of three, 2 items each; `next` is the next page's number. */
   const pageOf = (url: URL, res: ServerResponse) => {
-    const page = Number(url.searchParams.get('p') ?? '0')
+    const page = Number(url.searchParams.get('p') ?? url.searchParams.get('pageToken') ?? '0')
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(JSON.stringify({ data: [2 * page, 2 * page + 1], next: page < 2 ? page + 1 : null }))
   }
@@ -467,6 +467,37 @@ describe('volley run --paginate: secrets and Idempotency-Keys', () => {
         .map((l) => l.json),
     ).toEqual([0, 1, 2, 3, 4, 5])
     expect(readFileSync(partial, 'utf8')).not.toContain(KEY)
+  })
+
+  it('keeps a cursor parameter that only sounds secret (pageToken), so a resumed list goes on from it', async () => {
+    const input = tmp.file('token-cursor.jsonl', `${JSON.stringify(`/things?api_key=${KEY}`)}\n`)
+    const args = [
+      'run',
+      input,
+      '--base-url',
+      api.url,
+      '--paginate',
+      'cursor:next:pageToken',
+      '--items',
+      'data',
+    ]
+    const auth = ['--header-env', 'Authorization: Bearer $TOKEN', '--resume']
+    const whole = outPath()
+    const run = await runCli([...args, ...auth, '--out', whole], { env: { TOKEN } })
+    expect(run.code, run.stderr).toBe(0)
+    const text = readFileSync(whole, 'utf8')
+    expect(read(whole)[2]!.next).toMatch(/pageToken=1/)
+    expect(text).not.toContain(KEY)
+    const partial = tmp.file('token-partial.jsonl', text.split('\n').slice(0, 4).join('\n') + '\n')
+    api.seen.length = 0
+    const resumed = await runCli([...args, ...auth, '--out', partial], { env: { TOKEN } })
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(api.seen.map((s) => new URL(s.url, 'http://x').searchParams.get('pageToken'))).toEqual(['1', '2'])
+    expect(
+      read(partial)
+        .filter((l) => l.item !== undefined)
+        .map((l) => l.json),
+    ).toEqual([0, 1, 2, 3, 4, 5])
   })
 
   it('gives each page of a POST list its own Idempotency-Key, the same on resume', async () => {

@@ -1,17 +1,20 @@
 import { InvalidRequestError } from '../../http/errors.js'
 import { atUrl, specObject } from '../../http/pages/next.js'
 import { prepareRequest, type RequestObject, type RequestSpec } from '../../http/spec.js'
-import { REDACTED, redactText } from '../../redact.js'
+import { REDACTED, redactBody } from '../../redact.js'
 import { UsageError } from '../usage.js'
 import type { ListResume } from './progress.js'
 
 /**
- * The next page's URL as the output keeps it for --resume: the secrets the line carries (an api_key
- * parameter, a header value an API echoed into a cursor) are redacted, like everything written.
- * Headers are never in it: a resumed list takes them from its input line and the flags again.
+ * The next page's URL as the output keeps it for --resume: the secret values the line and the run
+ * carry (an api_key parameter, a header value an API echoed into a cursor) are redacted, like
+ * everything written, and come back from the line on resume. Only those values: a parameter that
+ * merely sounds secret (`pageToken`, `next_token`: Google's and X's cursors) is the list's place,
+ * which the page's own body holds anyway. Headers are never in it: a resumed list takes them from
+ * its input line and the flags again.
  */
 export function storedNext(url: string, secrets: readonly string[]): string {
-  return redactText(url, secrets)
+  return redactBody(url, secrets)
 }
 
 /**

@@ -108,6 +108,11 @@ export class Call implements LayerRequest {
     Object.assign(timing, outcome)
   }
 
+  /** The attempt under way was refused before it went out: it was no attempt, and its timing goes. */
+  withdrawn(): void {
+    this.timings.attempts.pop()
+  }
+
   /** What an error about this request says, after `attempts` attempts. */
   info(attempts: number, clock: Clock): RequestErrorInfo {
     const timings: Timings = this.timings

@@ -106,7 +106,7 @@ export class Client implements AsyncDisposable {
     this.#secrets = secretValues(o.headers)
     const { clock } = o
     const emitter = this.#emitter
-    const telemetry = telemetryLayer()
+    const telemetry = telemetryLayer(clock)
     this.#pipeline = compose(
       [
         ...(telemetry ? [telemetry] : []),

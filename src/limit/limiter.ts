@@ -140,9 +140,10 @@ export class Limiter implements AsyncDisposable {
    */
   pause(): void
   pause(duration: Duration): Promise<void>
-  pause(duration?: Duration): Promise<void> | void {
-    if (duration === undefined) return this.#scheduler.hold(true)
-    return this.#pauseFor(duration)
+  pause(...duration: [] | [Duration]): Promise<void> | void {
+    // No argument at all: an explicit undefined (a missing header value, say) is a bad duration.
+    if (duration.length === 0) return this.#scheduler.hold(true)
+    return this.#pauseFor(duration[0])
   }
 
   async #pauseFor(duration: Duration): Promise<void> {
@@ -159,13 +160,19 @@ export class Limiter implements AsyncDisposable {
     return Promise.reject(new InvalidOptionError(message))
   }
 
-  /**
-   * Lifts pause(): both the open one and a timed one (in a shared store, for everyone on the key),
-   * and starts what the limits allow.
-   */
-  async resume(): Promise<void> {
-    await this.#store.resume?.(this.key, this.#clock.now())
+  /** Lifts pause() without a duration, and starts what the limits allow. A timed pause stays: see liftPause(). */
+  resume(): void {
     this.#scheduler.hold(false)
+  }
+
+  /**
+   * Ends a timed pause now, for everyone sharing the store's key (the Redis store tells the other
+   * processes at once). A pause the HTTP client set from a Retry-After is the server's: lift it only
+   * when you know better.
+   */
+  async liftPause(): Promise<void> {
+    await this.#store.resume?.(this.key, this.#clock.now())
+    this.#scheduler.drain()
   }
 
   /**

@@ -112,7 +112,9 @@ export class Scheduler {
 
   hold(held: boolean): void {
     this.#held = held
-    if (!held) this.drain()
+    // An open pause is the user's, not a rate's: the queue's wait for a rate ends here.
+    if (held) this.#rateHeldUntilNow()
+    else this.drain()
   }
 
   /** Resolves once fewer than `below` tasks wait (and, with `idle`, none runs). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClient } from '../../src/http/client.js'
-import { TimeoutError } from '../../src/http/errors.js'
+import { RateLimitError, TimeoutError } from '../../src/http/errors.js'
 import { tinyServer, type TinyServer } from './helpers.js'
 
 let server: TinyServer
@@ -10,6 +10,7 @@ beforeAll(async () => {
   server = await tinyServer((req, res) => {
     const url = req.url ?? ''
     if (url.startsWith('/hang')) return // never answers: the attempt times out
+    if (url.startsWith('/block')) return void res.writeHead(429, { 'retry-after': '3600' }).end()
     if (url.startsWith('/flaky/') && !tried.has(url)) {
       tried.add(url)
       res.writeHead(503).end()
@@ -58,6 +59,17 @@ describe('per-attempt timings', () => {
     expect((error as TimeoutError).timings?.attempts).toEqual([
       expect.objectContaining({ error: 'TIMEOUT', ms: expect.any(Number) }),
     ])
+    await api.close()
+  })
+
+  it('keeps no timing for an attempt refused before it went out (its origin blocked)', async () => {
+    const api = createClient({ baseUrl: server.url, maxRetryAfter: '1s', retry: false })
+    const first = (await api.get('/block').catch((e: unknown) => e)) as RateLimitError
+    expect(first.timings?.attempts.map((a) => a.status)).toEqual([429])
+    const refused = (await api.get('/fast/after').catch((e: unknown) => e)) as RateLimitError
+    expect(refused).toBeInstanceOf(RateLimitError)
+    expect(refused.attempts).toBe(0)
+    expect(refused.timings?.attempts).toEqual([])
     await api.close()
   })
 })

@@ -124,18 +124,41 @@ describe('pause, resume and clear', () => {
     expect(started).toEqual([0, 1, 2])
   })
 
-  it('resume() lifts a timed pause early', async () => {
+  it('resume() lifts only the open pause; liftPause() ends a timed one early', async () => {
     const clock = createManualClock()
     const limiter = createLimiter({ clock })
     await limiter.pause('1h')
     let ran = false
     const run = limiter.run(() => (ran = true))
+    limiter.pause()
+    limiter.resume()
     await clock.advance(1000)
+    // The timed pause (a server's Retry-After, as the HTTP client sets it) is not the user's to resume.
     expect(ran).toBe(false)
-    await limiter.resume()
+    await limiter.liftPause()
     await run
     expect(ran).toBe(true)
     expect(clock.now()).toBe(1000)
+  })
+
+  it('pause(undefined) is a bad duration, not an open pause', async () => {
+    const limiter = createLimiter()
+    const pause = limiter.pause as (duration?: unknown) => Promise<void> | void
+    await expect(pause.call(limiter, undefined)).rejects.toThrow(/Limiter.pause: duration/)
+    expect(limiter.isPaused).toBe(false)
+  })
+
+  it('an open pause is not counted as a wait for the rate', async () => {
+    const clock = createManualClock()
+    const limiter = createLimiter({ rate: '1/s', clock })
+    await limiter.run(() => 1)
+    const next = limiter.run(() => 2)
+    await clock.advance(100)
+    limiter.pause()
+    await clock.advance(5000)
+    limiter.resume()
+    await next
+    expect(limiter.waitedForRate).toBe(100)
   })
 
   it('clear() rejects what waits with an AbortError naming the reason, and lets running tasks end', async () => {

@@ -37,7 +37,7 @@ describe('runtime control with the Redis store', () => {
     await limiter.close()
   })
 
-  it('lifts a timed pause for every limiter on the key when one of them resumes', async () => {
+  it('ends a timed pause for every limiter on the key when one of them lifts it', async () => {
     const a = createLimiter({ store: store(), key: 'resume' })
     const b = createLimiter({ store: store(), key: 'resume' })
     await a.pause('1h')
@@ -45,7 +45,7 @@ describe('runtime control with the Redis store', () => {
     const waiting = b.run(() => (ran = true))
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(ran).toBe(false)
-    await a.resume()
+    await a.liftPause()
     await waiting
     expect(ran).toBe(true)
     await Promise.all([a.close(), b.close()])

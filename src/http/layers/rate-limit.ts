@@ -59,6 +59,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
   return (next) => async (call) => {
     const state = call.state
     if (state.blockedUntil > clock.now()) {
+      call.withdrawn()
       const info = call.info(call.attempts - 1, clock)
       throw blockedError(state.blockedFor, state.blockedBy, info, maxRetryAfter)
     }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type * as OpenTelemetry from '@opentelemetry/api'
+import type { Clock } from '../../limit/clock.js'
 import type { CallLayer, Call } from '../call.js'
 import type { AttemptTiming } from '../timings.js'
 import { shownUrl } from '../spec.js'
@@ -60,7 +61,7 @@ function instruments(otel: Api): Instruments {
  * timings, under the context it was called in. Its waits in the limiter are events of the request
  * span. With the API but no SDK (a tracer that records nothing, a no-op meter) little is done.
  */
-export function telemetryLayer(): CallLayer | undefined {
+export function telemetryLayer(clock: Clock): CallLayer | undefined {
   const otel = api
   if (!otel) return undefined
   const tracer = otel.trace.getTracer(SCOPE)
@@ -70,7 +71,9 @@ export function telemetryLayer(): CallLayer | undefined {
   const metrics = made.duration instanceof noop ? undefined : made
   const record = (call: Call, errorType: string | undefined) => {
     const base = baseAttributes(call)
-    recordSpans(otel, tracer, call, base, errorType)
+    // The request ends now, on the wall clock: after its last attempt, or in a queue or a backoff.
+    const ended = call.timings.start + clock.now() - call.start
+    recordSpans(otel, tracer, call, base, errorType, ended)
     if (metrics) recordMetrics(metrics, call, base, errorType)
   }
   return (next) => async (call) => {
@@ -114,12 +117,12 @@ function recordSpans(
   call: Call,
   base: Attributes,
   errorType: string | undefined,
+  ended: number,
 ): void {
   const { timings } = call
   const attempts = timings.attempts
   const last = attempts.at(-1)
   const request = tracer.startSpan(call.method, { kind: otel.SpanKind.INTERNAL, startTime: timings.start })
-  const ended = last ? timings.start + last.at + last.wait + last.ms : timings.start
   if (!request.isRecording()) return request.end(ended)
   const full = { ...base, 'url.full': shownUrl(call.req) }
   request.setAttributes({

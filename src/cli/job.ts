@@ -224,7 +224,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     // The job's id is on disk before any request carrying a key derived from it is sent: even a
     // machine crash cannot make a resume send those requests again under new keys.
     if (resumed.job === undefined && options.out !== '-') {
-      await sink.write(jobLine(requests.job, givenRates))
+      const paging = options.pages && { paginate: options.pages.shape, items: options.pages.items }
+      await sink.write(jobLine(requests.job, { rates: givenRates, paging }))
       sink.sync()
     }
     const streamOptions = { signal: abort.signal, stopSignal: readingStopped.signal }
@@ -314,6 +315,15 @@ async function openDone(options: JobOptions): Promise<Omit<ResumeState, 'repaire
         state.paged
           ? `--resume: ${out} holds the pages of a --paginate run: give the same --paginate (and --items) to finish it`
           : `--resume: ${out} holds the results of a run without --paginate: resume it without --paginate, or give another --out`,
+      )
+    }
+    const { paging } = state
+    const pages = options.pages
+    if (paging && pages && (paging.paginate !== pages.shape || paging.items !== pages.items)) {
+      const given = (p: { items: string | undefined }, shape: string) =>
+        `--paginate ${shape}${p.items === undefined ? '' : ` --items ${p.items}`}`
+      throw new UsageError(
+        `--resume: ${out} was written with ${given(paging, paging.paginate)}, not ${given(pages, pages.shape)}: give the same to finish its lists`,
       )
     }
     if (options.runId !== undefined && state.job !== undefined && state.job !== options.runId) {

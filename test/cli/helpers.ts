@@ -97,8 +97,10 @@ export function readOutput(path: string): OutputLine[] {
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as OutputLine | { job: string })
   if (lines.length > 0) {
-    // The job's line: its id, and the --rate given when there was one.
-    const { job, rate, ...other } = lines[0] as { job?: unknown; rate?: unknown }
+    // The job's line: its id, and the --rate, --paginate and --items given when there were.
+    const { job, rate, paginate, items, ...other } = lines[0] as Record<string, unknown>
+    if (paginate !== undefined) expect(paginate).toEqual(expect.any(String))
+    if (items !== undefined) expect(items).toEqual(expect.any(String))
     expect({ job, other }).toEqual({ job: expect.any(String), other: {} })
     if (rate !== undefined) expect(rate).toEqual(expect.arrayContaining([expect.any(String)]))
   }

@@ -397,6 +397,43 @@ describe('volley run --paginate --resume', () => {
     expect(paged.code).toBe(2)
     expect(paged.stderr).toMatch(/holds the results of a run without --paginate/)
   })
+
+  it('refuses to resume with another --paginate or --items than the output was written with', async () => {
+    const input = tmp.file('shapes.jsonl', '"/lists/s?style=cursor&pages=2&size=2"\n')
+    const out = outPath()
+    const first = await cli(
+      input,
+      out,
+      '--paginate',
+      'cursor:response_metadata.next_cursor:cursor',
+      '--items',
+      'members',
+    )
+    expect(first.code, first.stderr).toBe(0)
+    const other = await cli(input, out, '--resume', '--paginate', 'link', '--items', 'members')
+    expect(other.code).toBe(2)
+    expect(other.stderr).toContain(
+      'was written with --paginate cursor:response_metadata.next_cursor:cursor --items members, not --paginate link --items members',
+    )
+    const noItems = await cli(
+      input,
+      out,
+      '--resume',
+      '--paginate',
+      'cursor:response_metadata.next_cursor:cursor',
+    )
+    expect(noItems.code).toBe(2)
+    const same = await cli(
+      input,
+      out,
+      '--resume',
+      '--paginate',
+      'cursor:response_metadata.next_cursor:cursor',
+      '--items',
+      'members',
+    )
+    expect(same.code, same.stderr).toBe(0)
+  })
 })
 
 describe('volley run --paginate: secrets and Idempotency-Keys', () => {

@@ -187,6 +187,7 @@ function pageJob(flags: RunFlags): PageJob | undefined {
   if (flags.items !== undefined && flags.body !== 'json')
     throw new UsageError(`--items writes each item as JSON: it cannot be given with --body ${flags.body}`)
   return {
+    shape: flags.paginate,
     next: paginateFlag('--paginate', flags.paginate),
     items: flags.items === undefined ? undefined : dottedPath('--items', flags.items),
     maxPages: flags.maxPages === undefined ? Infinity : wholeNumber('--max-pages', flags.maxPages, 1),

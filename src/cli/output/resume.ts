@@ -19,15 +19,28 @@ export interface ResumeState {
   repairedBytes: number
   /** The job's id, from the output's first line; undefined for an output holding no line yet. */
   job: string | undefined
+  /** --paginate and --items as the job line keeps them (files from before it did: undefined). */
+  paging?: Paging
 }
 
 /**
  * An output file's first line: the job's id, written before any request is sent, from which its
  * POSTs' Idempotency-Keys derive. --resume reads it back, so a request sent again keeps its key.
  */
-export function jobLine(job: string, rates: readonly ResolvedRate[] = []): string {
-  // The rates given (--rate) are kept for `volley report`, which draws them as the limit in force.
-  return `${JSON.stringify(rates.length > 0 ? { job, rate: rates.map(formatRate) } : { job })}\n`
+export function jobLine(job: string, run: { rates?: readonly ResolvedRate[]; paging?: Paging } = {}): string {
+  // The rates given (--rate) are kept for `volley report`, which draws them as the limit in force;
+  // --paginate and --items for --resume, which must follow the lists' pages the same way.
+  const rate = run.rates && run.rates.length > 0 ? { rate: run.rates.map(formatRate) } : {}
+  const paging = run.paging ? { paginate: run.paging.paginate, items: run.paging.items } : {}
+  return `${JSON.stringify({ job, ...rate, ...paging })}\n`
+}
+
+/** How a --paginate run followed its lists, as its job line keeps it. */
+export interface Paging {
+  /** The --paginate value as given. */
+  paginate: string
+  /** --items, when given. */
+  items: string | undefined
 }
 
 /**
@@ -50,6 +63,7 @@ export async function readResumeState(path: string): Promise<ResumeState> {
   // Bytes up to the last line that is not an --items line: where a page's lines end.
   let whole = 0
   let job: string | undefined
+  let paging: Paging | undefined
   let rest: Buffer = Buffer.alloc(0)
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
@@ -59,6 +73,11 @@ export async function readResumeState(path: string): Promise<ResumeState> {
       const value = parseLine(data.toString('utf8', start, end))
       if (line === 1 && typeof value.job === 'string') {
         job = value.job
+        if (typeof value.paginate === 'string')
+          paging = {
+            paginate: value.paginate,
+            items: typeof value.items === 'string' ? value.items : undefined,
+          }
         whole = end + 1
       } else {
         const result = asResult(value, line, path)
@@ -96,6 +115,7 @@ export async function readResumeState(path: string): Promise<ResumeState> {
     failed: failed + pages.failed,
     repairedBytes: size - whole,
     job,
+    paging,
   }
 }
 

@@ -9,6 +9,8 @@ import { UsageError } from '../usage.js'
 
 /** How a paginated run follows each input line's pages (--paginate, --items, --max-pages). */
 export interface PageJob {
+  /** The --paginate value as given: the job line keeps it, and --resume must be given the same. */
+  shape: string
   /** The library's `next` helper the --paginate value names. */
   next: NextPage
   /** --items: dotted path of a page's items in the JSON body ('.': the body itself); one output line per item. Unset: one per page. */

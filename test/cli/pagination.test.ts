@@ -7,6 +7,9 @@ import { jobLine } from '../../src/cli/output/resume.js'
 import { tinyServer } from '../http/helpers.js'
 import { cliFixture, countLines, readOutput, runCli, spawnCli, waitFor } from './helpers.js'
 
+/** A Slack-style list (cursor in response_metadata, items in members), one line per item. */
+const SLACK_MEMBERS = ['--paginate', 'cursor:response_metadata.next_cursor:cursor', '--items', 'members']
+
 const fixture = cliFixture({ latency: { min: 0, max: 3 }, seed: 5 })
 const { tmp } = fixture
 afterEach(() => fixture.mock.resetStats())
@@ -154,14 +157,7 @@ describe('volley run --paginate: lists that never end, and broken links', () => 
   it('a cursor that points back to its own page ends the list with PAGE_LOOP', async () => {
     const input = tmp.file('cursor-loop.jsonl', '"/lists/c?style=cursor&pages=5&size=1&loop=2"\n')
     const out = outPath()
-    const run = await cli(
-      input,
-      out,
-      '--paginate',
-      'cursor:response_metadata.next_cursor:cursor',
-      '--items',
-      'members',
-    )
+    const run = await cli(input, out, ...SLACK_MEMBERS)
     expect(run.code).toBe(1)
     const lines = read(out)
     expect(lines.filter((l) => l.item !== undefined).map((l) => l.json.n)).toEqual([0, 1])
@@ -401,14 +397,7 @@ describe('volley run --paginate --resume', () => {
   it('refuses to resume with another --paginate or --items than the output was written with', async () => {
     const input = tmp.file('shapes.jsonl', '"/lists/s?style=cursor&pages=2&size=2"\n')
     const out = outPath()
-    const first = await cli(
-      input,
-      out,
-      '--paginate',
-      'cursor:response_metadata.next_cursor:cursor',
-      '--items',
-      'members',
-    )
+    const first = await cli(input, out, ...SLACK_MEMBERS)
     expect(first.code, first.stderr).toBe(0)
     const other = await cli(input, out, '--resume', '--paginate', 'link', '--items', 'members')
     expect(other.code).toBe(2)
@@ -423,15 +412,7 @@ describe('volley run --paginate --resume', () => {
       'cursor:response_metadata.next_cursor:cursor',
     )
     expect(noItems.code).toBe(2)
-    const same = await cli(
-      input,
-      out,
-      '--resume',
-      '--paginate',
-      'cursor:response_metadata.next_cursor:cursor',
-      '--items',
-      'members',
-    )
+    const same = await cli(input, out, '--resume', ...SLACK_MEMBERS)
     expect(same.code, same.stderr).toBe(0)
   })
 })

@@ -120,3 +120,15 @@ export function describeValue(value: unknown): string {
     return `a ${typeof value}`
   }
 }
+
+/**
+ * A distributed job (volley/redis's work queue) cannot go on as asked: it is not in Redis
+ * (JOB_NOT_FOUND: never submitted, expired, or lost by a Redis restart without persistence), or the
+ * input given to submit is not the one it already holds (JOB_MISMATCH).
+ */
+export class JobError extends VolleyError {
+  declare readonly code: 'JOB_NOT_FOUND' | 'JOB_MISMATCH'
+  constructor(code: 'JOB_NOT_FOUND' | 'JOB_MISMATCH', message: string) {
+    super(code, message)
+  }
+}

@@ -82,6 +82,17 @@ export class RedisConnection {
     }
   }
 
+  /** Sends one plain command (one round trip), failing as `run` does. */
+  async call(command: string, args: readonly (string | number)[]): Promise<unknown> {
+    await this.#whenReady()
+    this.roundTrips++
+    try {
+      return await this.client.call(command, ...args)
+    } catch (error) {
+      throw this.#wrap(error)
+    }
+  }
+
   /** The connection for pub/sub, opened on first use (a subscribed connection can send nothing else). */
   subscriber(): Redis {
     if (!this.#subscriber) {

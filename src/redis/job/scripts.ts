@@ -1,0 +1,171 @@
+import { RedisScript } from '../connection.js'
+
+/*
+ * The job's scripts, each one round trip that leaves the job consistent. KEYS are always the five of
+ * `keyList` (meta, lines, results, deadlines, workers); times are Redis server time, so workers on
+ * machines whose clocks disagree still agree on leases.
+ */
+
+const PRELUDE = `
+local META, LINES, RESULTS, DEADLINES, WORKERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The job's total, or -1 while submit is still adding lines.
+local function total_of()
+  return tonumber(redis.call('HGET', META, 'total') or '-1')
+end
+
+-- Once every line has a result, every key expires ttl ms after that moment (set again after any
+-- later write, which may have created a key anew).
+local function expire_if_complete(now)
+  local completed = redis.call('HGET', META, 'completed')
+  if not completed then
+    local total = total_of()
+    if total < 0 or redis.call('HLEN', RESULTS) < total then return end
+    completed = now
+    redis.call('HSET', META, 'completed', now)
+  end
+  local at = tonumber(completed) + tonumber(redis.call('HGET', META, 'ttl'))
+  for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], at) end
+end
+
+-- Renews the worker's lease. Returns how many of its lines others took over since it last asked.
+local function heartbeat(me, lease, now)
+  if redis.call('HEXISTS', WORKERS, me .. ':first') == 0 then
+    redis.call('HSET', WORKERS, me .. ':first', now, me .. ':done', 0, me .. ':dupes', 0)
+  end
+  redis.call('ZADD', DEADLINES, now + lease, me)
+  redis.call('HSET', WORKERS, me .. ':seen', now, me .. ':lease', lease)
+  local lost = tonumber(redis.call('HGET', WORKERS, me .. ':lost') or '0')
+  if lost > 0 then redis.call('HDEL', WORKERS, me .. ':lost') end
+  return lost
+end
+`
+
+/**
+ * Adds a chunk of lines after the `ARGV[1]` already queued (refused if another submit moved it).
+ * ARGV: queued before, fingerprint after, ttl ms, then hash and data of each line.
+ * Returns {'ok', queued} | {'queued', n} (submit had ended) | {'moved', n}.
+ */
+export const SUBMIT = new RedisScript(`${PRELUDE}
+local state = redis.call('HGET', META, 'state')
+local queued = tonumber(redis.call('HGET', META, 'queued') or '0')
+if state == 'queued' then return {'queued', queued} end
+if queued ~= tonumber(ARGV[1]) then return {'moved', queued} end
+if not state then
+  local made = redis.pcall('XGROUP', 'CREATE', LINES, 'workers', '0', 'MKSTREAM')
+  if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then return redis.error_reply(made.err) end
+  redis.call('HSET', META, 'state', 'submitting', 'created', now_ms(), 'ttl', ARGV[3],
+    'queued', 0, 'ok', 0, 'failed', 0, 'dupes', 0, 'taken', 0)
+end
+local line = queued
+for i = 4, #ARGV, 2 do
+  line = line + 1
+  redis.call('XADD', LINES, line .. '-0', 'h', ARGV[i], 'd', ARGV[i + 1])
+end
+redis.call('HSET', META, 'queued', line, 'fingerprint', ARGV[2])
+return {'ok', line}
+`)
+
+/** Ends a submit: the job's total is known. ARGV: total. Returns {'ok'} | {'moved', queued}. */
+export const FINISH = new RedisScript(`${PRELUDE}
+local queued = tonumber(redis.call('HGET', META, 'queued') or '-1')
+if queued ~= tonumber(ARGV[1]) then return {'moved', queued} end
+redis.call('HSET', META, 'state', 'queued', 'total', queued)
+expire_if_complete(now_ms())
+return {'ok'}
+`)
+
+/**
+ * Renews the worker's lease and claims up to ARGV[3] lines: first those of workers whose lease
+ * ended (they died, froze, or left), then new ones. ARGV: worker, lease ms, how many.
+ * Returns {'gone'} | {'ok', lost, total, done, entries}.
+ */
+export const CLAIM = new RedisScript(`${PRELUDE}
+if redis.call('EXISTS', META) == 0 then return {'gone'} end
+local me, want = ARGV[1], tonumber(ARGV[3])
+local total = total_of()
+local done = redis.call('HLEN', RESULTS)
+if redis.call('HEXISTS', META, 'completed') == 1 then return {'ok', 0, total, done, {}} end
+local now = now_ms()
+local lost = heartbeat(me, tonumber(ARGV[2]), now)
+local out = {}
+if want > 0 then
+  local lapsed = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', '(' .. now, 'LIMIT', 0, 16)
+  for _, other in ipairs(lapsed) do
+    local pending = redis.call('XPENDING', LINES, 'workers', '-', '+', want - #out, other)
+    if #pending == 0 then
+      redis.call('ZREM', DEADLINES, other)
+      redis.call('XGROUP', 'DELCONSUMER', LINES, 'workers', other)
+    else
+      local ids = {}
+      for i, p in ipairs(pending) do ids[i] = p[1] end
+      for _, entry in ipairs(redis.call('XCLAIM', LINES, 'workers', me, 0, unpack(ids))) do out[#out + 1] = entry end
+      redis.call('HINCRBY', WORKERS, other .. ':lost', #ids)
+      redis.call('HINCRBY', META, 'taken', #ids)
+    end
+    if #out >= want then break end
+  end
+  if #out < want then
+    local read = redis.call('XREADGROUP', 'GROUP', 'workers', me, 'COUNT', want - #out, 'STREAMS', LINES, '>')
+    if read then for _, entry in ipairs(read[1][2]) do out[#out + 1] = entry end end
+  end
+end
+return {'ok', lost, total, done, out}
+`)
+
+/**
+ * Records results: the first result of a line is kept, a later one only counted as a duplicate;
+ * either way the line is acknowledged and its entry deleted (the stream shrinks as the job goes).
+ * ARGV: worker, lease ms, then line, ok (1|0), result of each.
+ * Returns {'gone'} | {'ok', lost, total, done, recorded, duplicates}.
+ */
+export const RECORD = new RedisScript(`${PRELUDE}
+if redis.call('EXISTS', META) == 0 then return {'gone'} end
+local me = ARGV[1]
+local now = now_ms()
+local lost = heartbeat(me, tonumber(ARGV[2]), now)
+local fresh, dupes, ok, failed = 0, 0, 0, 0
+for i = 3, #ARGV, 3 do
+  local line = ARGV[i]
+  if redis.call('HSETNX', RESULTS, line, ARGV[i + 2]) == 1 then
+    fresh = fresh + 1
+    if ARGV[i + 1] == '1' then ok = ok + 1 else failed = failed + 1 end
+  else
+    dupes = dupes + 1
+  end
+  redis.call('XACK', LINES, 'workers', line .. '-0')
+  redis.call('XDEL', LINES, line .. '-0')
+end
+redis.call('HINCRBY', META, 'ok', ok)
+redis.call('HINCRBY', META, 'failed', failed)
+redis.call('HINCRBY', META, 'dupes', dupes)
+redis.call('HINCRBY', WORKERS, me .. ':done', fresh)
+redis.call('HINCRBY', WORKERS, me .. ':dupes', dupes)
+expire_if_complete(now)
+return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh, dupes}
+`)
+
+/** A worker leaves: its lease ends now, so the lines it still holds go to the others at once. ARGV: worker. */
+export const RELEASE = new RedisScript(`${PRELUDE}
+if redis.call('EXISTS', META) == 0 then return 0 end
+if redis.call('ZSCORE', DEADLINES, ARGV[1]) then redis.call('ZADD', DEADLINES, 0, ARGV[1]) end
+redis.call('HSET', WORKERS, ARGV[1] .. ':left', now_ms())
+expire_if_complete(now_ms())
+return 1
+`)
+
+/**
+ * Everything status shows, read at one instant.
+ * Returns {'gone'} | {'ok', now, meta fields, done, lines claimed, claims per worker, worker fields, deadlines}.
+ */
+export const STATUS = new RedisScript(`${PRELUDE}
+if redis.call('EXISTS', META) == 0 then return {'gone'} end
+local pending = redis.call('XPENDING', LINES, 'workers')
+return {'ok', now_ms(), redis.call('HGETALL', META), redis.call('HLEN', RESULTS), pending[1], pending[4] or {},
+  redis.call('HGETALL', WORKERS), redis.call('ZRANGE', DEADLINES, 0, -1, 'WITHSCORES')}
+`)

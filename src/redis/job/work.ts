@@ -1,0 +1,397 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { describeValue, InvalidOptionError, JobError, type StoreUnavailableError } from '../../errors.js'
+import { systemClock, type TimerHandle } from '../../limit/clock.js'
+import { type Duration, parseDuration } from '../../limit/units.js'
+import { RedisConnection } from '../connection.js'
+import { type JobLocation, keyList, lineOf, type OpenJob, openJob } from './keys.js'
+import { CLAIM, RECORD, RELEASE } from './scripts.js'
+
+/** A line handed to `handle`. */
+export interface WorkLine {
+  /** Its number in the input, from 1. */
+  line: number
+  data: string
+  hash: string
+}
+
+/** What `handle` made of a line: the text kept as its result, and whether it counts as ok or failed. */
+export interface WorkResult {
+  ok: boolean
+  result: string
+}
+
+export interface WorkEvents {
+  /** Redis cannot be reached: no line starts until it can; results wait in memory. */
+  outage?(error: StoreUnavailableError): void
+  /** Redis answers again after an outage. */
+  back?(): void
+  /** Others took over `count` of this worker's lines: it was silent longer than its lease. */
+  lost?(count: number): void
+}
+
+export interface WorkOptions extends JobLocation {
+  /**
+   * Makes a line's result. A rejection with the code STORE_UNAVAILABLE (the shared limiter's Redis
+   * is away) runs the line again once Redis answers; any other rejection stops the worker, which
+   * rejects with it after recording what finished.
+   */
+  handle(line: WorkLine): Promise<WorkResult>
+  /** Lines handled at once; as many more are claimed ahead. @default 16 */
+  concurrency?: number
+  /**
+   * How long this worker may be silent before others take over the lines it claimed. It renews the
+   * lease every third of it, however long its lines take, so only a dead or frozen worker loses its lines.
+   * @default '30s'
+   */
+  lease?: Duration
+  /** The worker's name in `jobStatus`. @default '<host>-<pid>-<random>' */
+  name?: string
+  /** Stops claiming: the lines in hand finish and are recorded, the ones not started go back to the others. */
+  signal?: AbortSignal
+  on?: WorkEvents
+}
+
+export interface WorkOutcome {
+  worker: string
+  /** Lines whose result this worker recorded first. */
+  done: number
+  /** Lines this worker finished after another worker's result for them was recorded (not kept). */
+  duplicates: number
+  /** Every line of the job has a result. */
+  complete: boolean
+  /** Results this worker could not record before it stopped (Redis away): their lines run again elsewhere. */
+  unrecorded: number
+}
+
+interface Entry {
+  line: number
+  data: string
+  hash: string
+}
+
+const IDLE_POLL = { min: 20, max: 500 }
+const RETRY_REDIS_MS = 1_000
+
+/**
+ * Joins a job as a worker and resolves when every line of the job has a result (or `signal` stops
+ * it). Lines are claimed through the stream's consumer group, each result recorded once (the first
+ * wins; a line run twice after a takeover is counted, not kept), and the lines of a worker silent
+ * past its lease are taken over by the others.
+ */
+export function workJob(options: WorkOptions): Promise<WorkOutcome> {
+  const job = openJob(options, 'workJob')
+  try {
+    return new JobWorker(job, options).run()
+  } catch (error) {
+    void job.connection.close()
+    throw error
+  }
+}
+
+class JobWorker {
+  readonly #job: OpenJob
+  readonly #keys: string[]
+  readonly #handle: (line: WorkLine) => Promise<WorkResult>
+  readonly #concurrency: number
+  readonly #lease: number
+  readonly #name: string
+  readonly #signal: AbortSignal | undefined
+  readonly #on: WorkEvents
+  /** Claimed, not started. */
+  #buffer: Entry[] = []
+  #inFlight = 0
+  #results: (string | number)[][] = []
+  #recording: Promise<void> | undefined
+  #outage: StoreUnavailableError | undefined
+  #fatal: unknown
+  #total = -1
+  #done = 0
+  #mine = 0
+  #duplicates = 0
+  #lastBeat = 0
+  #wake: (() => void) | undefined
+  /** Something happened while nobody slept: the next sleep returns at once, so no wake-up is lost. */
+  #kicked = false
+
+  constructor(job: OpenJob, options: WorkOptions) {
+    if (typeof options.handle !== 'function')
+      throw new InvalidOptionError(
+        `workJob: option \`handle\` must be a function, got ${describeValue(options.handle)}`,
+      )
+    const concurrency = options.concurrency ?? 16
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new InvalidOptionError(
+        `workJob: option \`concurrency\` must be a whole number >= 1, got ${describeValue(concurrency)}`,
+      )
+    const lease = parseDuration(options.lease ?? 30_000, 'workJob: option `lease`')
+    if (lease < 300)
+      throw new InvalidOptionError(
+        `workJob: option \`lease\` must be at least 300 ms, got ${describeValue(options.lease)}`,
+      )
+    const name = options.name ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    if (typeof name !== 'string' || name === '' || /\s/.test(name))
+      throw new InvalidOptionError(
+        `workJob: option \`name\` must be a non-empty string without spaces, got ${describeValue(name)}`,
+      )
+    this.#job = job
+    this.#keys = keyList(job.keys)
+    this.#handle = options.handle
+    this.#concurrency = concurrency
+    this.#lease = lease
+    this.#name = name
+    this.#signal = options.signal
+    this.#on = options.on ?? {}
+    this.#signal?.addEventListener('abort', () => this.#kick(), { once: true })
+  }
+
+  async run(): Promise<WorkOutcome> {
+    try {
+      const complete = await this.#claimLoop()
+      await this.#drain()
+      if (this.#fatal !== undefined) throw this.#fatal
+      return {
+        worker: this.#name,
+        done: this.#mine,
+        duplicates: this.#duplicates,
+        complete: complete || (this.#total >= 0 && this.#done >= this.#total),
+        unrecorded: this.#results.length,
+      }
+    } finally {
+      await this.#job.connection.close()
+    }
+  }
+
+  /** Claims and starts lines until the job is complete (true), or the worker stops (false). */
+  async #claimLoop(): Promise<boolean> {
+    try {
+      return await this.#claimUntilDone()
+    } catch (error) {
+      this.#fatal ??= error
+      return false
+    }
+  }
+
+  async #claimUntilDone(): Promise<boolean> {
+    let idle = IDLE_POLL.min
+    for (;;) {
+      if (this.#fatal !== undefined || this.#signal?.aborted) return false
+      if (this.#outage) {
+        await this.#waitForRedis()
+        continue
+      }
+      const held = this.#buffer.length + this.#inFlight
+      const claiming = held <= this.#concurrency
+      if (claiming || Date.now() - this.#lastBeat > this.#lease / 3) {
+        const entries = await this.#claim(claiming ? 2 * this.#concurrency - held : 0)
+        if (entries === undefined) continue
+        this.#buffer.push(...entries)
+        this.#start()
+        if (
+          claiming &&
+          entries.length === 0 &&
+          held === 0 &&
+          this.#results.length === 0 &&
+          !this.#recording
+        ) {
+          if (this.#total >= 0 && this.#done >= this.#total) return true
+          await this.#sleep(idle)
+          idle = Math.min(idle * 2, IDLE_POLL.max)
+          continue
+        }
+        idle = IDLE_POLL.min
+      }
+      await this.#sleep(this.#lease / 3)
+    }
+  }
+
+  /** The claimed entries, or undefined when Redis could not be asked (an outage began). */
+  async #claim(want: number): Promise<Entry[] | undefined> {
+    let reply: unknown[]
+    try {
+      reply = (await this.#job.connection.run(CLAIM, this.#keys, [
+        this.#name,
+        this.#lease,
+        want,
+      ])) as unknown[]
+    } catch (error) {
+      if (!RedisConnection.isUnavailable(error)) throw error
+      this.#beginOutage(error)
+      return undefined
+    }
+    if (reply[0] === 'gone') throw this.#gone()
+    const [, lost, total, done, entries] = reply as [string, number, number, number, [string, string[]][]]
+    this.#heard(lost, total, done)
+    return entries.map(([id, fields]) => {
+      const entry: Entry = { line: lineOf(id), data: '', hash: '' }
+      for (let i = 0; i < fields.length; i += 2) {
+        if (fields[i] === 'd') entry.data = fields[i + 1]!
+        else if (fields[i] === 'h') entry.hash = fields[i + 1]!
+      }
+      return entry
+    })
+  }
+
+  #heard(lost: number, total: number, done: number): void {
+    this.#lastBeat = Date.now()
+    this.#total = total
+    this.#done = done
+    if (lost > 0) this.#on.lost?.(lost)
+  }
+
+  /** Starts buffered lines while there is room and nothing stops them. */
+  #start(): void {
+    while (
+      this.#inFlight < this.#concurrency &&
+      this.#buffer.length > 0 &&
+      !this.#outage &&
+      this.#fatal === undefined &&
+      !this.#signal?.aborted
+    ) {
+      const entry = this.#buffer.shift()!
+      this.#inFlight++
+      void this.#run(entry)
+    }
+  }
+
+  async #run(entry: Entry): Promise<void> {
+    try {
+      const outcome = await this.#handle({ line: entry.line, data: entry.data, hash: entry.hash })
+      if (typeof outcome !== 'object' || outcome === null || typeof outcome.result !== 'string')
+        throw new InvalidOptionError(
+          `workJob: handle must resolve to { ok, result: string }, got ${describeValue(outcome)} for line ${entry.line}`,
+        )
+      this.#results.push([entry.line, outcome.ok ? 1 : 0, outcome.result])
+      this.#record()
+    } catch (error) {
+      if ((error as { code?: unknown } | undefined)?.code === 'STORE_UNAVAILABLE') {
+        // The limiter's Redis is away: the line was not run; it runs again once Redis answers.
+        this.#buffer.unshift(entry)
+        this.#beginOutage(error as StoreUnavailableError)
+      } else this.#fatal ??= error
+    } finally {
+      this.#inFlight--
+      this.#start()
+      this.#kick()
+    }
+  }
+
+  /** Records the results waiting, in one script call per batch: those that finish meanwhile form the next. */
+  #record(): void {
+    if (this.#recording || this.#outage || this.#results.length === 0) return
+    this.#recording = (async () => {
+      // Results that finish in this turn of the event loop join the batch.
+      await new Promise((resolve) => setImmediate(resolve))
+      const batch = this.#results
+      this.#results = []
+      try {
+        const reply = (await this.#job.connection.run(RECORD, this.#keys, [
+          this.#name,
+          this.#lease,
+          ...batch.flat(),
+        ])) as unknown[]
+        if (reply[0] === 'gone') throw this.#gone()
+        const [, lost, total, done, fresh, duplicates] = reply as number[] as [
+          never,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ]
+        this.#heard(lost, total, done)
+        this.#mine += fresh
+        this.#duplicates += duplicates
+      } catch (error) {
+        this.#results.unshift(...batch)
+        if (RedisConnection.isUnavailable(error)) this.#beginOutage(error)
+        else this.#fatal ??= error
+      } finally {
+        this.#recording = undefined
+        this.#kick()
+      }
+      this.#record()
+    })()
+  }
+
+  #beginOutage(error: StoreUnavailableError): void {
+    if (this.#outage) return
+    this.#outage = error
+    this.#on.outage?.(error)
+  }
+
+  /** Asks Redis every second until it answers; then the lines and results held meanwhile go on. */
+  async #waitForRedis(): Promise<void> {
+    await this.#sleep(RETRY_REDIS_MS)
+    try {
+      const reply = (await this.#job.connection.run(CLAIM, this.#keys, [
+        this.#name,
+        this.#lease,
+        0,
+      ])) as unknown[]
+      if (reply[0] === 'gone') throw this.#gone()
+      const [, lost, total, done] = reply as [string, number, number, number]
+      this.#heard(lost, total, done)
+    } catch (error) {
+      if (RedisConnection.isUnavailable(error)) return
+      throw error
+    }
+    this.#outage = undefined
+    this.#on.back?.()
+    this.#record()
+    this.#start()
+  }
+
+  /** Lets the lines in hand finish, records their results, and gives back the lines not started. */
+  async #drain(): Promise<void> {
+    const giveUpAt = Date.now() + this.#lease
+    const lost = () => this.#fatal instanceof JobError
+    while (
+      this.#inFlight > 0 ||
+      this.#recording ||
+      (this.#results.length > 0 && !lost() && Date.now() < giveUpAt)
+    ) {
+      if (this.#outage && this.#inFlight === 0 && !this.#recording)
+        await this.#waitForRedis().catch((error: unknown) => {
+          this.#fatal ??= error
+        })
+      else await this.#sleep(this.#lease / 3)
+      this.#record()
+    }
+    try {
+      await this.#job.connection.run(RELEASE, this.#keys, [this.#name])
+    } catch {
+      // Redis is away: the lease runs out instead, and the others take the lines then.
+    }
+  }
+
+  #gone(): JobError {
+    return new JobError(
+      'JOB_NOT_FOUND',
+      `job ${this.#job.name} is not in Redis at ${this.#job.connection.where}: it expired, or Redis restarted without persistence and lost it; submit it again, then run the workers`,
+    )
+  }
+
+  #kick(): void {
+    if (this.#wake) this.#wake()
+    else this.#kicked = true
+  }
+
+  /** Waits `ms`, or less when a line finishes, a batch is recorded or the worker is stopped. */
+  #sleep(ms: number): Promise<void> {
+    if (this.#kicked) {
+      this.#kicked = false
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      let timer: TimerHandle
+      const done = () => {
+        systemClock.clearTimer(timer)
+        this.#wake = undefined
+        resolve()
+      }
+      timer = systemClock.setTimer(done, ms)
+      this.#wake = done
+    })
+  }
+}

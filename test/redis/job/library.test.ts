@@ -1,0 +1,225 @@
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
+import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../helpers.js'
+
+const prefix = uniquePrefix()
+let redis: Redis
+beforeAll(async () => {
+  redis = await connectRedis()
+})
+afterAll(async () => {
+  await deletePrefix(redis, prefix)
+  redis.disconnect()
+})
+
+let jobs = 0
+const place = () => ({ job: `lib-${++jobs}`, url: REDIS_URL, prefix })
+const numbers = (n: number) => Array.from({ length: n }, (_, i) => `item ${i + 1}`)
+const echo = async ({ line, data }: WorkLine) => ({ ok: line % 7 !== 0, result: `${line}:${data}` })
+
+async function collected(where: { job: string; url: string; prefix: string }) {
+  const out = []
+  for await (const entry of collectJob(where)) out.push(entry)
+  return out
+}
+
+describe('a job on Redis Streams, in one process', () => {
+  it('runs every line once with several workers, and collect gives them in input order', async () => {
+    const where = place()
+    expect(await submitJob({ ...where, lines: numbers(1200) })).toEqual({
+      queued: 1200,
+      total: 1200,
+      already: false,
+      resumed: 0,
+    })
+    const runs = new Map<number, number>()
+    const handle = async (line: WorkLine) => {
+      runs.set(line.line, (runs.get(line.line) ?? 0) + 1)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3))
+      return echo(line)
+    }
+    const outcomes = await Promise.all(
+      [1, 2, 3].map((n) => workJob({ ...where, handle, concurrency: 8, name: `w${n}` })),
+    )
+    expect(outcomes.every((o) => o.complete)).toBe(true)
+    expect(outcomes.reduce((sum, o) => sum + o.done, 0)).toBe(1200)
+    expect([...runs.values()].every((n) => n === 1)).toBe(true)
+    expect(runs.size).toBe(1200)
+    const lines = await collected(where)
+    expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1))
+    expect(lines[41]).toEqual({ line: 42, result: '42:item 42' })
+    const status = await jobStatus(where)
+    expect(status).toMatchObject({ state: 'complete', total: 1200, done: 1200, claimed: 0, duplicates: 0 })
+    expect(status.failed).toBe(Math.floor(1200 / 7))
+    expect(status.workers.map((w) => w.name).sort()).toEqual(['w1', 'w2', 'w3'])
+    expect(status.expiresInMs).toBeGreaterThan(6 * 86_400_000)
+    // Every key of a complete job expires.
+    const keys = await redis.keys(`${prefix}job:{${where.job}}:*`)
+    expect(keys.length).toBeGreaterThan(0)
+    for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0)
+  })
+
+  it('the same input again is a no-op; another one is refused, naming the job', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(30) })
+    expect(await submitJob({ ...where, lines: numbers(30) })).toMatchObject({ queued: 0, already: true })
+    const changed = numbers(30)
+    changed[10] = 'other'
+    await expect(submitJob({ ...where, lines: changed })).rejects.toMatchObject({
+      code: 'JOB_MISMATCH',
+      message: expect.stringContaining(`job ${where.job} already holds 30 line(s)`),
+    })
+    await expect(submitJob({ ...where, lines: numbers(31) })).rejects.toMatchObject({ code: 'JOB_MISMATCH' })
+    await expect(submitJob({ ...where, lines: numbers(29) })).rejects.toThrow(/only 29 line/)
+  })
+
+  it('a submit that stopped part way is finished by the next, without queuing a line twice', async () => {
+    const where = place()
+    async function* dies() {
+      yield* numbers(700)
+      throw new Error('reading the input failed')
+    }
+    await expect(submitJob({ ...where, lines: dies() })).rejects.toThrow('reading the input failed')
+    expect(await jobStatus(where)).toMatchObject({ state: 'submitting', total: null, queued: 500 })
+    expect(await submitJob({ ...where, lines: numbers(900) })).toEqual({
+      queued: 400,
+      total: 900,
+      already: false,
+      resumed: 500,
+    })
+    await workJob({ ...where, handle: echo })
+    expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 900 }, (_, i) => i + 1))
+  })
+
+  it('workers that join before the submit ends wait for its last line', async () => {
+    const where = place()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    async function* slow() {
+      yield* numbers(600)
+      await gate
+      yield* numbers(10)
+    }
+    const submitting = submitJob({ ...where, lines: slow() })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const working = workJob({ ...where, handle: echo })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect((await jobStatus(where)).done).toBe(500)
+    release()
+    await submitting
+    expect(await working).toMatchObject({ complete: true, done: 610 })
+  })
+
+  it('an empty input is a complete job', async () => {
+    const where = place()
+    expect(await submitJob({ ...where, lines: [] })).toMatchObject({ total: 0 })
+    expect(await workJob({ ...where, handle: echo })).toMatchObject({ complete: true, done: 0 })
+  })
+
+  it('the lines of a worker whose lease ran out go to the others', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(40) })
+    const key = (name: string) => `${prefix}job:{${where.job}}:${name}`
+    // A worker that claimed ten lines and then went silent, as Redis sees one: its lease is in the past.
+    await redis.xreadgroup('GROUP', 'workers', 'ghost', 'COUNT', 10, 'STREAMS', key('lines'), '>')
+    await redis.zadd(key('deadlines'), Date.now() - 1000, 'ghost')
+    await redis.hset(key('workers'), 'ghost:first', Date.now() - 5000)
+    const runs: number[] = []
+    const outcome = await workJob({
+      ...where,
+      name: 'live',
+      handle: async (line) => {
+        runs.push(line.line)
+        return echo(line)
+      },
+    })
+    expect(outcome).toMatchObject({ complete: true, done: 40, duplicates: 0 })
+    expect(runs.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    const status = await jobStatus(where)
+    expect(status).toMatchObject({ done: 40, takenOver: 10, claimed: 0 })
+    // The ghost no longer holds anything: it was removed from the group once its lines were taken.
+    expect(status.workers.find((w) => w.name === 'ghost')).toMatchObject({ alive: false, claimed: 0 })
+  })
+
+  it('a live worker keeps its lines, however long they take', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(6) })
+    const ran = new Map<number, string>()
+    const slow = workJob({
+      ...where,
+      name: 'slow',
+      lease: 300,
+      concurrency: 6,
+      handle: async (line) => {
+        ran.set(line.line, 'slow')
+        await new Promise((resolve) => setTimeout(resolve, 1200))
+        return echo(line)
+      },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const other = workJob({
+      ...where,
+      name: 'other',
+      lease: 300,
+      handle: async (line) => {
+        ran.set(line.line, 'other')
+        return echo(line)
+      },
+    })
+    expect(await other).toMatchObject({ complete: true, done: 0 })
+    expect(await slow).toMatchObject({ complete: true, done: 6, duplicates: 0 })
+    expect([...ran.values()]).toEqual(Array(6).fill('slow'))
+    expect((await jobStatus(where)).takenOver).toBe(0)
+  })
+
+  it('a stopped worker gives the lines it had not started back at once', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(50) })
+    const stop = new AbortController()
+    let started = 0
+    const first = workJob({
+      ...where,
+      name: 'first',
+      concurrency: 5,
+      signal: stop.signal,
+      handle: async (line) => {
+        if (++started === 5) stop.abort()
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return echo(line)
+      },
+    })
+    expect(await first).toMatchObject({ complete: false, done: 5 })
+    expect(await workJob({ ...where, name: 'second', lease: 60_000, handle: echo })).toMatchObject({
+      complete: true,
+      done: 45,
+    })
+    expect((await collected(where)).length).toBe(50)
+  })
+
+  it('a handler that throws stops its worker after recording what finished; its lines go to the others', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(20) })
+    const failing = workJob({
+      ...where,
+      name: 'failing',
+      concurrency: 2,
+      handle: async (line) => {
+        if (line.line === 4) throw new Error('handler bug')
+        return echo(line)
+      },
+    })
+    await expect(failing).rejects.toThrow('handler bug')
+    expect(await workJob({ ...where, name: 'fine', handle: echo })).toMatchObject({ complete: true })
+    expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+  })
+
+  it('refuses bad options, naming them', async () => {
+    await expect(submitJob({ job: 'has space', lines: [] })).rejects.toThrow(/option `job`/)
+    await expect(submitJob({ ...place(), lines: 5 as never })).rejects.toThrow(/option `lines`/)
+    await expect(submitJob({ ...place(), lines: [{ data: 3 } as never] })).rejects.toThrow(/line 1 must be/)
+    expect(() => workJob({ ...place(), handle: echo, concurrency: 0 })).toThrow(/option `concurrency`/)
+    expect(() => workJob({ ...place(), handle: echo, lease: 10 })).toThrow(/option `lease`/)
+    await expect(workJob({ ...place(), handle: echo })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
+  })
+})

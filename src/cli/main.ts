@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, JobError, StoreError } from '../errors.js'
+import { collectCommand } from './commands/collect.js'
 import { demoCommand } from './commands/demo.js'
 import { mockCommand } from './commands/mock.js'
 import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
+import { statusCommand } from './commands/status.js'
+import { submitCommand } from './commands/submit.js'
+import { workCommand } from './commands/work.js'
 import type { CommandContext } from './context.js'
 import type { Io } from './io.js'
 import { EXIT, UsageError } from './usage.js'
@@ -24,6 +28,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     )
   for (const command of [
     runCommand(context),
+    submitCommand(context),
+    workCommand(context),
+    statusCommand(context),
+    collectCommand(context),
     reportCommand(context),
     demoCommand(context),
     mockCommand(context),
@@ -49,6 +57,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (error instanceof UsageError || error instanceof InvalidOptionError) {
       io.stderr.write(`volley: ${error.message}\n`)
       return EXIT.usage
+    }
+    // A distributed job that is not there (or holds another input), or its Redis away: said, not a crash.
+    if (error instanceof JobError || error instanceof StoreError) {
+      io.stderr.write(`volley: ${error.message}\n`)
+      return error.code === 'JOB_MISMATCH' ? EXIT.usage : EXIT.failed
     }
     throw error
   }

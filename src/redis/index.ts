@@ -9,6 +9,7 @@ export { RedisStore, redisStore } from './store.js'
 export type { JobLocation } from './job/keys.js'
 export { type JobLine, type SubmitOptions, type SubmitOutcome, submitJob } from './job/submit.js'
 export {
+  type JobProgress,
   type WorkEvents,
   type WorkLine,
   type WorkOptions,

@@ -1,48 +1,26 @@
 import { existsSync, type Stats, statSync } from 'node:fs'
 import { basename, dirname, extname, join, resolve } from 'node:path'
-import { resolveBaseUrl } from '../../http/options.js'
-import { redactUrl, secretValues } from '../../redact.js'
-import { duration, header, headerFromEnv, httpUrl, oneOf, rates, shard, wholeNumber } from '../flags.js'
-import { formatOf, type InputFormat } from '../input/open.js'
-import { costFields } from '../cost-field.js'
+import { duration, shard, wholeNumber } from '../flags.js'
 import { reportPath } from '../report/html/build.js'
 import type { Io } from '../io.js'
 import type { JobOptions } from '../job.js'
 import { dottedPath, type PageJob, paginateFlag } from '../pages/flag.js'
-import type { BodyMode } from '../output/record.js'
 import type { SharedLimit } from '../shared-limit.js'
 import { UsageError } from '../usage.js'
+import { type InputFlags, resolveInputFlags } from './input-flags.js'
+import { type RequestFlags, redisUrl, requestMethod, resolveRequestFlags } from './request-flags.js'
 
 /** `volley run` flags as commander hands them over (strings; repeatable ones as arrays). */
-export interface RunFlags {
-  baseUrl?: string
-  header: string[]
-  headerEnv: string[]
-  allowOrigin: string[]
-  concurrency: string
-  rate: string[]
-  costField: string[]
-  rateMargin: string
-  retries: string
-  timeout: string
-  method: string
+export interface RunFlags extends RequestFlags, InputFlags {
   out?: string
   resume?: boolean
   overwrite?: boolean
   failFast?: boolean
   shard?: string
-  body: string
-  format?: string
-  csv?: boolean
-  urlColumn: string
-  idColumn?: string
-  params?: string
   runId?: string
-  grace: string
   quiet?: boolean
   json?: boolean
   progressInterval: string
-  maxLineBytes: string
   redis?: string | boolean
   key?: string
   report?: string | boolean
@@ -50,12 +28,6 @@ export interface RunFlags {
   items?: string
   maxPages?: string
 }
-
-/** More retries than this is a typo (1e9), not a policy: each waits a backoff, so they would never end. */
-const MAX_RETRIES = 100
-
-export const BODY_MODES: readonly BodyMode[] = ['json', 'text', 'none']
-export const FORMATS: readonly InputFormat[] = ['jsonl', 'urls', 'csv']
 
 /** Everything but the reporter, checked: a bad flag is a UsageError naming it and its value. */
 export type ResolvedRun = Omit<JobOptions, 'reporter'> & {
@@ -67,18 +39,8 @@ export type ResolvedRun = Omit<JobOptions, 'reporter'> & {
 }
 
 export function resolveRunFlags(input: string, flags: RunFlags, io: Io): ResolvedRun {
-  const inputPath = input === '-' ? '-' : resolve(io.cwd, input)
-  if (inputPath !== '-') {
-    if (!existsSync(inputPath)) throw new UsageError(`the input file ${input} does not exist`)
-    if (!statSync(inputPath).isFile()) throw new UsageError(`the input ${input} is not a file`)
-  }
-  const format: InputFormat = flags.csv
-    ? 'csv'
-    : flags.format !== undefined
-      ? oneOf('--format', flags.format, FORMATS)
-      : inputPath === '-'
-        ? 'jsonl'
-        : formatOf(inputPath)
+  const inputOptions = resolveInputFlags(input, flags, requestMethod(flags.method), io)
+  const inputPath = inputOptions.path
   const shardOf = flags.shard === undefined ? undefined : shard('--shard', flags.shard)
   const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? defaultOut(inputPath, io.cwd, shardOf))
   if (out !== '-' && sameFile(inputPath === '-' ? io.stdinFile() : statSync(inputPath), out)) {
@@ -87,74 +49,18 @@ export function resolveRunFlags(input: string, flags: RunFlags, io: Io): Resolve
   }
 
   const report = reportOut(flags, out, io)
-
-  const headers: Record<string, string> = {}
-  for (const text of flags.header) {
-    const [name, value] = header('--header', text)
-    headers[name] = value
-  }
-  const secrets: string[] = []
-  for (const text of flags.headerEnv) {
-    const [name, value] = headerFromEnv('--header-env', text, io.env)
-    headers[name] = value
-    // Taken from the environment means secret, whatever the header is called.
-    secrets.push(value, ...value.split(' ').slice(1))
-  }
-  secrets.push(...secretValues(headers))
-  const base = flags.baseUrl === undefined ? undefined : resolveBaseUrl(httpUrl('--base-url', flags.baseUrl))
-  const allowOrigins = flags.allowOrigin.map((origin) => httpUrl('--allow-origin', origin))
-  // Headers (credentials, most often) go only to origins the user named, never to whatever host a line names.
-  if (base === undefined && allowOrigins.length === 0 && Object.keys(headers).length > 0)
-    throw new UsageError(
-      '-H and --header-env headers are sent only to the --base-url origin and --allow-origin origins: give --base-url, or --allow-origin <origin> for each origin that may receive them',
-    )
-  const method = flags.method.toUpperCase()
-  if (!/^[A-Z]+$/.test(method))
-    throw new UsageError(
-      `--method must be an HTTP method such as GET or POST, got ${JSON.stringify(flags.method)}`,
-    )
-  const params =
-    flags.params === undefined
-      ? undefined
-      : flags.params
-          .split(',')
-          .map((c) => c.trim())
-          .filter((c) => c !== '')
+  const sent = resolveRequestFlags(flags, io)
 
   return {
-    input: {
-      path: inputPath,
-      format,
-      csv: { urlColumn: flags.urlColumn, idColumn: flags.idColumn, paramColumns: params, method },
-      maxLineBytes: wholeNumber('--max-line-bytes', flags.maxLineBytes, 1),
-    },
+    input: inputOptions,
     out,
     resume: flags.resume === true,
     overwrite: flags.overwrite === true,
     failFast: flags.failFast === true,
     shard: shardOf,
-    body: oneOf('--body', flags.body, BODY_MODES),
     pages: pageJob(flags),
-    costFields: costFields('--cost-field', flags.costField),
-    requests: {
-      method,
-      base,
-      secrets: [...new Set(secrets)],
-    },
+    ...sent,
     runId: flags.runId,
-    client: {
-      baseUrl: base,
-      allowOrigins,
-      headers,
-      concurrency: wholeNumber('--concurrency', flags.concurrency, 1),
-      rate: rates('--rate', flags.rate),
-      // The rate must hold at the API, which counts arrivals: a margin and even pacing (see docs/cli.md).
-      rateMargin: duration('--rate-margin', flags.rateMargin, { positive: false }),
-      smooth: true,
-      retry: wholeNumber('--retries', flags.retries, 0, MAX_RETRIES),
-      timeout: duration('--timeout', flags.timeout),
-    },
-    graceMs: duration('--grace', flags.grace, { positive: false }),
     quiet: flags.quiet === true,
     json: flags.json === true,
     progressIntervalMs: duration('--progress-interval', flags.progressInterval),
@@ -206,11 +112,7 @@ function sharedLimit(flags: RunFlags, io: Io): SharedLimit | undefined {
       "--redis needs --key NAME: the name of the quota the processes share (e.g. the API key's name)",
     )
   }
-  const url = typeof flags.redis === 'string' ? flags.redis : (io.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)
-  }
-  return { url, key: flags.key }
+  return { url: redisUrl(flags.redis, io), key: flags.key }
 }
 
 /**

@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs'
 import { Command } from 'commander'
-import { API_RATE_MARGIN } from '../../limit/limits.js'
 import { parseRates } from '../../limit/units.js'
-import { type CommandContext, collect } from '../context.js'
+import type { CommandContext } from '../context.js'
 import { redactArgv, shellQuote } from '../flags.js'
-import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js'
 import type { Io } from '../io.js'
 import { type JobOutcome, runJob } from '../job.js'
 import { buildReport } from '../report/html/build.js'
@@ -12,6 +10,8 @@ import { LiveRecorder } from '../report/html/live.js'
 import { plainReporter, type Reporter, silentReporter, ttyReporter } from '../report/reporter.js'
 import { formatSummary, summarize } from '../report/summary.js'
 import { EXIT, UsageError } from '../usage.js'
+import { withInputFlags } from './input-flags.js'
+import { withRequestFlags } from './request-flags.js'
 import { type ResolvedRun, type RunFlags, resolveRunFlags } from './run-options.js'
 
 const EXAMPLES = `
@@ -35,51 +35,12 @@ Examples:
 Exit codes: 0 all ok, 1 some failed (or were not run), 2 bad usage or input, 130 interrupted.`
 
 export function runCommand(context: CommandContext): Command {
-  return new Command('run')
+  const command = new Command('run')
     .description(
       'Run a file of requests (JSONL, plain URLs or CSV), write every result as a JSON line, resume after a crash',
     )
     .argument('<input>', "the input file, or '-' for stdin")
-    .option('-b, --base-url <url>', 'relative URLs in the input are resolved against it')
-    .option(
-      '-H, --header <header>',
-      "'Name: value' sent with every request to --base-url's origin and --allow-origin ones (repeatable)",
-      collect,
-      [],
-    )
-    .option(
-      '--header-env <header>',
-      "'Name: ENV_VAR' or 'Name: Bearer $ENV_VAR': a secret from the environment (repeatable)",
-      collect,
-      [],
-    )
-    .option(
-      '--allow-origin <origin>',
-      'another origin that requests may go to and that receives the headers (repeatable); without --base-url, needed for -H and --header-env',
-      collect,
-      [],
-    )
-    .option('-c, --concurrency <n>', 'requests in flight at once', '16')
-    .option(
-      '-r, --rate <rate>',
-      "most starts per window: '10/s', '600/min', '100/10s'; a budget in another unit: '30000 tokens/min' (repeatable: all hold)",
-      collect,
-      [],
-    )
-    .option(
-      '--cost-field <[unit=]path>',
-      "where each line's cost is: 'json.max_tokens' (tokens), 'output-tokens=json.max_tokens'; a line's own cost wins (repeatable, one per unit)",
-      collect,
-      [],
-    )
-    .option(
-      '--rate-margin <duration>',
-      'added to every rate window (--rate and quotas learned from the API), all paced evenly, so the API counts no more than the rate',
-      `${API_RATE_MARGIN}ms`,
-    )
-    .option('--retries <n>', 'retries per request (timeouts, 429, 5xx, connection errors)', '3')
-    .option('--timeout <duration>', 'per attempt', '30s')
-    .option('-m, --method <method>', 'method of plain-URL, [url, params] and CSV lines', 'GET')
+  return withInputFlags(withRequestFlags(command))
     .option(
       '-o, --out <file>',
       "results file, '-' for stdout (default: <name>.results.jsonl beside the input <name>.<ext>; <name>.shard-i-of-n.results.jsonl with --shard)",
@@ -91,7 +52,6 @@ export function runCommand(context: CommandContext): Command {
       'stop at the first failed request (in-flight ones are abandoned; --resume finishes)',
     )
     .option('--shard <i/n>', 'run only lines i, i+n, i+2n... (1-based): split a job across processes')
-    .option('--body <mode>', 'response body in the output: json (else text), text, none', 'json')
     .option(
       '--paginate <shape>',
       "follow each line's pages: link, cursor:<from>:<to>, stripe[:<items>[:<id>[:<param>]]], offset:<limit>[:<param>[:<total>]], page[:<param>[:<total>[:<first>]]]; one output line per page",
@@ -104,16 +64,6 @@ export function runCommand(context: CommandContext): Command {
       '--max-pages <n>',
       'with --paginate: pages a list may have; one more ends it with a MAX_PAGES error',
     )
-    .option('--format <format>', 'jsonl, urls or csv (default: by extension; .csv is CSV)')
-    .option('--csv', 'same as --format csv')
-    .option('--url-column <name>', 'CSV: the column holding the URL', 'url')
-    .option('--id-column <name>', 'CSV: the column holding the request id')
-    .option('--params <columns>', 'CSV: comma-separated columns sent as query params (default: all others)')
-    .option(
-      '--max-line-bytes <n>',
-      'a longer input line (or CSV record) is an error result, never read whole',
-      String(DEFAULT_MAX_LINE_BYTES),
-    )
     .option(
       '--run-id <id>',
       "the job's id in the Idempotency-Keys of POSTs: the same id gives the same keys (default: new for each new job, kept by --resume)",
@@ -123,7 +73,6 @@ export function runCommand(context: CommandContext): Command {
       'share --rate and --concurrency with every process using the same --key, through Redis (default: $REDIS_URL, else redis://127.0.0.1:6379)',
     )
     .option('--key <name>', 'with --redis: the name of the shared quota')
-    .option('--grace <duration>', 'after Ctrl-C, how long in-flight requests may finish', '10s')
     .option(
       '--report [file]',
       'at the end (also after a stop), write an HTML report of the run: starts against the limit, latency, statuses and errors over time (default: <results name>.report.html beside --out)',

@@ -28,6 +28,19 @@ export interface WorkEvents {
   back?(): void
   /** Others took over `count` of this worker's lines: it was silent longer than its lease. */
   lost?(count: number): void
+  /** A batch of results was recorded: where the job stands now. */
+  recorded?(progress: JobProgress): void
+}
+
+export interface JobProgress {
+  /** Lines in the job; null while submit is still adding them. */
+  total: number | null
+  /** Lines of the job with a result. */
+  done: number
+  /** Of those, the ones this worker recorded. */
+  mine: number
+  /** Lines this worker ran whose result another had recorded first. */
+  duplicates: number
 }
 
 export interface WorkOptions extends JobLocation {
@@ -302,6 +315,12 @@ class JobWorker {
         this.#heard(lost, total, done)
         this.#mine += fresh
         this.#duplicates += duplicates
+        this.#on.recorded?.({
+          total: total < 0 ? null : total,
+          done,
+          mine: this.#mine,
+          duplicates: this.#duplicates,
+        })
       } catch (error) {
         this.#results.unshift(...batch)
         if (RedisConnection.isUnavailable(error)) this.#beginOutage(error)

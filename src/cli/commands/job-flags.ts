@@ -1,0 +1,24 @@
+import type { Command } from 'commander'
+import type { JobLocation } from '../../redis/job/keys.js'
+import type { Io } from '../io.js'
+import { redisUrl } from './request-flags.js'
+
+/** --redis [url] --job <name>: where a distributed job is. submit, work, status and collect share them. */
+export interface JobFlags {
+  redis?: string | boolean
+  job: string
+}
+
+export function withJobFlags(command: Command): Command {
+  return command
+    .requiredOption('--job <name>', "the job's name: letters, digits and . _ : - (the same on every machine)")
+    .option('--redis [url]', 'where the job is (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+}
+
+/** The job's location; the name is checked by volley/redis, which names the bad option. */
+export function resolveJobFlags(flags: JobFlags, io: Io): Required<Pick<JobLocation, 'job' | 'url'>> {
+  return {
+    job: flags.job,
+    url: redisUrl(flags.redis === undefined || flags.redis === false ? true : flags.redis, io),
+  }
+}

@@ -403,13 +403,12 @@ class JobWorker {
       return Promise.resolve()
     }
     return new Promise((resolve) => {
-      let timer: TimerHandle
       const done = () => {
         systemClock.clearTimer(timer)
         this.#wake = undefined
         resolve()
       }
-      timer = systemClock.setTimer(done, ms)
+      const timer: TimerHandle = systemClock.setTimer(done, ms)
       this.#wake = done
     })
   }

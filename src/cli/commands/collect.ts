@@ -24,7 +24,7 @@ export function collectCommand(context: CommandContext): Command {
       const { io } = context
       const location = resolveJobFlags(flags, io)
       const out = flags.out === '-' ? '-' : resolve(io.cwd, flags.out ?? `${location.job}.results.jsonl`)
-      const { collectJob } = await import('../../redis/index.js')
+      const { collectJob } = await import('../../redis/job/collect.js')
       let extent = { total: null as number | null, queued: 0, done: 0 }
       const lines = collectJob({ ...location, onStart: (job) => (extent = job) })
       // Nothing is created before the job is found: a typo in --job leaves no empty file.

@@ -16,7 +16,7 @@ export function statusCommand(context: CommandContext): Command {
   )
     .option('--json', 'as one JSON object')
     .action(async (flags: StatusFlags) => {
-      const { jobStatus } = await import('../../redis/index.js')
+      const { jobStatus } = await import('../../redis/job/status.js')
       const status = await jobStatus(resolveJobFlags(flags, context.io))
       context.io.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : formatStatus(status))
     })

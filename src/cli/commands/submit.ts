@@ -41,7 +41,7 @@ export function submitCommand(context: CommandContext): Command {
       const location = resolveJobFlags(flags, io)
       const inputOptions = resolveInputFlags(input, flags, requestMethod(flags.method), io)
       const ttl = duration('--ttl', flags.ttl)
-      const { submitJob } = await import('../../redis/index.js')
+      const { submitJob } = await import('../../redis/job/submit.js')
       const lines = (async function* () {
         for await (const entry of openInput(inputOptions, io)) yield queuedLine(entry)
       })()

@@ -36,7 +36,10 @@ export interface WorkerOptions {
  * Requests are limited through the job's Redis, shared with every worker under the same key.
  */
 export async function runWorker(options: WorkerOptions, io: Io): Promise<number> {
-  const { redisStore, workJob } = await import('../../redis/index.js')
+  const [{ redisStore }, { workJob }] = await Promise.all([
+    import('../../redis/store.js'),
+    import('../../redis/job/work.js'),
+  ])
   const say = (text: string) => {
     if (!options.quiet) io.stderr.write(`volley work: ${text}\n`)
   }

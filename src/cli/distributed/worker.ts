@@ -8,7 +8,7 @@ import { AbortError } from '../../errors.js'
 import { withCostFields, type CostField } from '../cost-field.js'
 import { InputError } from '../input/entry.js'
 import type { Io } from '../io.js'
-import { notRunReason } from '../not-run.js'
+import { isRefusal, notRunReason } from '../not-run.js'
 import { type BodyMode, errorRecord, recordLine, responseRecord } from '../output/record.js'
 import { formatMs } from '../report/format.js'
 import { prepareLine, type RequestDefaults } from '../requests.js'
@@ -131,9 +131,14 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
     }
     if (!('code' in stopped) || notRunReason(stopped) === undefined) throw failure
     say(`stopped: ${notRunReason(stopped)}; the lines not finished go to the other workers`)
-    return EXIT.failed
+    return isRefusal(stopped) ? EXIT.refused : EXIT.failed
   }
-  const mine = `this worker recorded ${outcome!.done} line(s)${outcome!.duplicates > 0 ? ` (and ran ${outcome!.duplicates} another worker had recorded first)` : ''} in ${took}`
+  const { done, duplicates, unrecorded } = outcome!
+  const mine = `this worker recorded ${done} line(s)${duplicates > 0 ? ` (and ran ${duplicates} another worker had recorded first)` : ''} in ${took}`
+  if (unrecorded > 0)
+    say(
+      `${unrecorded} result(s) could not be recorded before Redis went away: their lines run again on the other workers`,
+    )
   if (interrupted) {
     say(`interrupted by ${interrupted}: ${mine}; the lines it had not started go to the other workers`)
     return EXIT.interrupted

@@ -204,7 +204,7 @@ describe('volley submit, work, status and collect', () => {
 
   it('bad flags are refused, naming them', async () => {
     const bad = [
-      [['submit', input('x.jsonl', 1), '--job', 'has space'], /option `job`/],
+      [['submit', input('x.jsonl', 1), '--job', 'has space'], /--job must be a name of letters, digits/],
       [['submit', input('y.jsonl', 1)], /required option '--job <name>'/],
       [['work', '--job', 'j', '--lease', '10ms'], /--lease must be at least 300ms/],
       [['work', '--job', 'j', '--redis', 'http://x'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],

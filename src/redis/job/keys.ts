@@ -3,6 +3,7 @@ import { describeValue, InvalidOptionError } from '../../errors.js'
 import { type Duration, parseDuration } from '../../limit/units.js'
 import { maskUrl } from '../../redact.js'
 import { RedisConnection } from '../connection.js'
+import { isJobName, JOB_NAME_RULE } from './name.js'
 
 /** Where a job lives: its name and the Redis that holds it. Every job function takes these. */
 export interface JobLocation {
@@ -38,8 +39,6 @@ export interface JobKeys {
 /** The consumer group of a job's stream. */
 export const GROUP = 'workers'
 
-const NAME = /^[A-Za-z0-9._:-]{1,200}$/
-
 export interface OpenJob {
   name: string
   keys: JobKeys
@@ -51,9 +50,9 @@ export function openJob(location: JobLocation, caller: string): OpenJob {
   if (typeof location !== 'object' || location === null)
     throw new InvalidOptionError(`${caller}: options must be an object, got ${describeValue(location)}`)
   const { job } = location
-  if (typeof job !== 'string' || !NAME.test(job)) {
+  if (!isJobName(job)) {
     throw new InvalidOptionError(
-      `${caller}: option \`job\` must be a name of letters, digits and . _ : - (up to 200), got ${describeValue(job)}`,
+      `${caller}: option \`job\` must be a name of ${JOB_NAME_RULE}, got ${describeValue(job)}`,
     )
   }
   const url = location.url ?? 'redis://127.0.0.1:6379'

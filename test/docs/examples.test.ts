@@ -168,8 +168,9 @@ describe('code examples in README.md and docs/*.md', () => {
     expect(diagnostics).toEqual([])
   })
 
-  // Examples fenced ```ts run use only what they start themselves (a mock server, a limiter): no
-  // network. From the repo's root, so an example may read the test fixtures.
+  // Examples fenced ```ts run use only what they start themselves (a mock server, a limiter) and
+  // the tests' Redis (REDIS_URL, else 127.0.0.1:6379): no network. From the repo's root, so an
+  // example may read the test fixtures.
   it.for(examples.filter((b) => b.run))('$id runs offline and exits 0 by itself', async (b) => {
     const js = path.join(consumer, 'out', moduleOf(b).replace(/\.ts$/, '.js'))
     await exec(process.execPath, [js], { cwd: root, timeout: 20_000 })

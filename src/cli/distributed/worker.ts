@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { createClient } from '../../http/client.js'
 import type { ClientError } from '../../http/errors.js'
 import type { ClientOptions } from '../../http/options.js'
@@ -49,6 +50,8 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
   const client = createClient({ ...options.client, store, key: options.key, clock: io.clock })
   const stop = new AbortController()
   const abandon = new AbortController()
+  // Every line in flight listens to it (bounded by the concurrency): not a leak, and no warning past 10.
+  setMaxListeners(0, abandon.signal)
   let interrupted: string | undefined
   let graceTimer: TimerHandle | undefined
   const onInterrupt = (signal: string) => () => {

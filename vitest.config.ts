@@ -12,6 +12,7 @@ const serverTimed = [
   'test/arrivals/shared-budget.test.ts',
   'test/redis/processes.test.ts',
   'test/redis/outage.test.ts',
+  'test/redis/job/processes.test.ts',
   'test/http/adaptive-mock.test.ts',
   'test/cli/redis.test.ts',
   // The demo says how many requests the mock refused: none, by the arrivals it counts.

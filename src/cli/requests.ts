@@ -95,6 +95,14 @@ function idempotencyKey(obj: RequestObject, line: number, defaults: RequestDefau
   return `volley-${defaults.job}-${line}-${digest([req.method, req.url.href, req.body ?? '', ...headers])}`
 }
 
+/** Whether an input line carries a secret of its own (a secret header, or a secret query parameter). */
+export function carriesSecrets(spec: RequestSpec): boolean {
+  if (typeof spec === 'string') return lineSecrets({ url: spec }).length > 0
+  if (Array.isArray(spec))
+    return lineSecrets({ url: spec[0] as string, params: spec[1] as Params }).length > 0
+  return typeof spec === 'object' && spec !== null && lineSecrets(spec as RequestObject).length > 0
+}
+
 /** Secrets the line itself carries: its secret headers, and secret query parameters in its params or URL. */
 function lineSecrets(obj: RequestObject): string[] {
   const out = obj.headers ? secretValues(obj.headers as Record<string, string>) : []

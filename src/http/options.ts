@@ -17,6 +17,9 @@ import { maskUrl, redactUrl } from '../redact.js'
 import { type RetryOptions, type RetryPolicy, resolveRetry } from './retry.js'
 import { type HeaderValues, mergeHeaders, type RequestSpec } from './spec.js'
 
+/** Statuses that stop a call by default: a 401 would be the answer to every other request too. */
+export const DEFAULT_STOP_ON: readonly number[] = [401]
+
 export interface ClientOptions {
   /** Relative request URLs are appended to it; its origin may receive `headers`. @default none (absolute URLs only) */
   baseUrl?: string | URL
@@ -262,7 +265,7 @@ export function resolveClientOptions(options: ClientOptions | undefined): Resolv
       `${name('timeout')} must be a finite duration > 0 (it is never infinite), got ${describeValue(opts.timeout)}`,
     )
   }
-  const stopOn = opts.stopOn ?? [401]
+  const stopOn = opts.stopOn ?? DEFAULT_STOP_ON
   if (!Array.isArray(stopOn) || stopOn.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) {
     throw new InvalidOptionError(
       `${name('stopOn')} must be an array of HTTP statuses (100-599), got ${describeValue(stopOn)}`,

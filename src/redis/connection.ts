@@ -21,6 +21,8 @@ export interface ConnectionOptions {
   connectTimeout: number
   /** Ms a command may take before it fails (own client only; a given client keeps its settings). */
   commandTimeout: number
+  /** What cannot happen while Redis is away, for the message. @default the shared limit's */
+  consequence?: string
 }
 
 /**
@@ -36,6 +38,7 @@ export class RedisConnection {
   roundTrips = 0
   readonly #owned: boolean
   readonly #connectTimeout: number
+  readonly #consequence: string
   #everReady: boolean
   #lastError: Error | undefined
   #subscriber: Redis | undefined
@@ -44,6 +47,7 @@ export class RedisConnection {
   constructor(options: ConnectionOptions) {
     this.#owned = options.client === undefined
     this.#connectTimeout = options.connectTimeout
+    this.#consequence = options.consequence ?? 'the shared limit cannot be checked, so nothing starts'
     this.client =
       options.client ??
       new Redis(options.url, {
@@ -164,7 +168,7 @@ export class RedisConnection {
   #unavailable(cause = this.#lastError): StoreUnavailableError {
     const reason = cause ? `: ${cause.message}` : ` (connection ${this.client.status})`
     return new StoreUnavailableError(
-      `Redis at ${this.where} is unreachable${reason}; the shared limit cannot be checked, so nothing starts`,
+      `Redis at ${this.where} is unreachable${reason}; ${this.#consequence}`,
       cause ? { cause } : undefined,
     )
   }

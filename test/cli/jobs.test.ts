@@ -202,6 +202,39 @@ describe('volley submit, work, status and collect', () => {
     expect(existsSync(out)).toBe(false)
   })
 
+  it('a 401 stops the worker and gives its line back: the job is not filled with refusals', async () => {
+    const job = newJob()
+    writeFileSync(join(tmp.dir, 'auth.jsonl'), ['"/anything/1"', '"/status/401"', '"/anything/3"'].join('\n'))
+    await volley(['submit', join(tmp.dir, 'auth.jsonl'), '--job', job])
+    const refused = await volley(['work', '--job', job, '--base-url', fixture.mock.url, '-c', '1'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /stopped: line 2: GET .*\/status\/401 answered 401.*; 401 is in stopOn; the lines not finished go to the other workers/,
+    )
+    const status = JSON.parse((await volley(['status', '--job', job, '--json'])).stdout)
+    // Line 1 is done; line 2 has no result (a worker the API accepts will run it), nor has line 3.
+    expect(status).toMatchObject({ total: 3, done: 1, failed: 0 })
+  })
+
+  it('submit says when input lines carry their own secrets, which Redis then holds', async () => {
+    const job = newJob()
+    const file = tmp.file(
+      'secret-lines.jsonl',
+      [
+        '"/anything/1"',
+        '{"url": "/anything/2", "headers": {"Authorization": "Bearer abc"}}',
+        '"/anything/3?api_key=k"',
+      ].join('\n'),
+    )
+    const submitted = await volley(['submit', file, '--job', job])
+    expect(submitted.code).toBe(0)
+    expect(submitted.stderr).toContain(
+      'volley: 2 line(s) of the input carry a secret header or parameter of their own (line 2 first), and Redis holds them as given',
+    )
+    const plain = await volley(['submit', input('plain.jsonl', 3), '--job', newJob()])
+    expect(plain.stderr).not.toContain('secret')
+  })
+
   it('bad flags are refused, naming them', async () => {
     const bad = [
       [['submit', input('x.jsonl', 1), '--job', 'has space'], /--job must be a name of letters, digits/],

@@ -77,7 +77,11 @@ export function withRequestFlags(command: Command): Command {
     )
     .option('--retries <n>', 'retries per request (timeouts, 429, 5xx, connection errors)', '3')
     .option('--timeout <duration>', 'per attempt', '30s')
-    .option('-m, --method <method>', 'method of plain-URL, [url, params] and CSV lines', 'GET')
+    .option(
+      '-m, --method <method>',
+      'method of plain-URL and [url, params] lines (and, for run, of CSV records)',
+      'GET',
+    )
     .option('--body <mode>', 'response body in the output: json (else text), text, none', 'json')
     .option('--grace <duration>', 'after Ctrl-C, how long in-flight requests may finish', '10s')
 }

@@ -3,6 +3,7 @@ import { duration } from '../flags.js'
 import type { CommandContext } from '../context.js'
 import { queuedLine } from '../distributed/queued-line.js'
 import { openInput } from '../input/open.js'
+import { carriesSecrets } from '../requests.js'
 import { type InputFlags, resolveInputFlags, withInputFlags } from './input-flags.js'
 import { type JobFlags, resolveJobFlags, withJobFlags } from './job-flags.js'
 import { requestMethod } from './request-flags.js'
@@ -42,10 +43,23 @@ export function submitCommand(context: CommandContext): Command {
       const inputOptions = resolveInputFlags(input, flags, requestMethod(flags.method), io)
       const ttl = duration('--ttl', flags.ttl)
       const { submitJob } = await import('../../redis/job/submit.js')
+      // Lines carrying their own secrets are queued as they are: Redis holds them. Said, once.
+      let secretLines = 0
+      let firstSecret = 0
       const lines = (async function* () {
-        for await (const entry of openInput(inputOptions, io)) yield queuedLine(entry)
+        for await (const entry of openInput(inputOptions, io)) {
+          if (entry.spec !== undefined && carriesSecrets(entry.spec)) {
+            secretLines++
+            firstSecret ||= entry.line
+          }
+          yield queuedLine(entry)
+        }
       })()
       const outcome = await submitJob({ ...location, lines, ttl })
+      if (secretLines > 0)
+        io.stderr.write(
+          `volley: ${secretLines} line(s) of the input carry a secret header or parameter of their own (line ${firstSecret} first), and Redis holds them as given: give secrets to the workers instead (-H, --header-env), which never write them to Redis\n`,
+        )
       if (flags.quiet) return
       const { job } = location
       io.stderr.write(

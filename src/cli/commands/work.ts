@@ -19,8 +19,10 @@ Examples:
       --header-env 'Authorization: Bearer $API_TOKEN' --rate 50/s --concurrency 16
 
 Every worker on a job shares --rate and --concurrency through the job's Redis (the limit's key is
-the job's name unless --key names another). Headers stay on the machine: nothing secret is written
-to Redis. A worker exits 0 once every line of the job has a result, whoever ran it.`
+the job's name unless --key names another). The -H and --header-env headers stay on this machine:
+they are never written to Redis (secrets inside the input's lines are, as submitted). A 401 stops
+the worker and gives its line back. A worker exits 0 once every line of the job has a result,
+whoever ran it.`
 
 export function workCommand(context: CommandContext): Command {
   const command = new Command('work').description(

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { createClient } from '../../http/client.js'
 import type { ClientError } from '../../http/errors.js'
-import type { ClientOptions } from '../../http/options.js'
+import { type ClientOptions, DEFAULT_STOP_ON } from '../../http/options.js'
 import type { JobLocation } from '../../redis/job/keys.js'
 import type { WorkLine, WorkOutcome, WorkResult } from '../../redis/job/work.js'
 import type { TimerHandle } from '../../limit/clock.js'
@@ -72,6 +72,7 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
     io.onSignal('SIGTERM', onInterrupt('SIGTERM')),
   ]
 
+  const stopOn = new Set(options.client.stopOn ?? DEFAULT_STOP_ON)
   const handle = async ({ line, data, hash }: WorkLine): Promise<WorkResult> => {
     const entry = entryOf(line, data)
     const at = { index: line, hash }
@@ -86,6 +87,13 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
       // Not carried out (a stop, the API refusing us, the limiter's Redis away): not a result.
       // Thrown, the line goes back to the job (or waits for Redis), and the worker stops or waits.
       if (notRunReason(error as ClientError) !== undefined) throw error
+      // A stopOn status (401) answers this worker's credentials, not the line: the worker stops and
+      // the line goes back to the job, for a worker the API accepts (volley run stops the same way).
+      const { status } = error as { status?: unknown }
+      if (typeof status === 'number' && stopOn.has(status)) {
+        const detail = `line ${line}: ${(error as Error).message}; ${status} is in stopOn`
+        throw AbortError.stopped({ code: 'STOP_ON_STATUS', status, detail })
+      }
       return written(errorRecord(error as Error, prepared.meta, prepared.secrets))
     }
   }

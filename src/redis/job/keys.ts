@@ -80,7 +80,13 @@ export function openJob(location: JobLocation, caller: string): OpenJob {
       deadlines: `${base}deadlines`,
       workers: `${base}workers`,
     },
-    connection: new RedisConnection({ url, client: location.client, connectTimeout: 5_000, commandTimeout }),
+    connection: new RedisConnection({
+      url,
+      client: location.client,
+      connectTimeout: 5_000,
+      commandTimeout,
+      consequence: `job ${job} cannot be read or its results recorded`,
+    }),
   }
 }
 

@@ -33,6 +33,14 @@ local function expire_if_complete(now)
   for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], at) end
 end
 
+-- Whether this is the job the caller knows: it exists and, once the caller learned its epoch (a
+-- random id drawn by the submit that created it), has that epoch. A job submitted anew under the
+-- same name (after Redis lost the first) is another job: its lines must not take the old one's results.
+local function is_job(epoch)
+  if redis.call('EXISTS', META) == 0 then return false end
+  return epoch == '' or redis.call('HGET', META, 'epoch') == epoch
+end
+
 -- Renews the worker's lease. Returns how many of its lines others took over since it last asked.
 local function heartbeat(me, lease, now)
   if redis.call('HEXISTS', WORKERS, me .. ':first') == 0 then
@@ -48,7 +56,7 @@ end
 
 /**
  * Adds a chunk of lines after the `ARGV[1]` already queued (refused if another submit moved it).
- * ARGV: queued before, fingerprint after, ttl ms, then hash and data of each line.
+ * ARGV: queued before, fingerprint after, ttl ms, epoch (used if this creates the job), then hash and data of each line.
  * Returns {'ok', queued} | {'queued', n} (submit had ended) | {'moved', n}.
  */
 export const SUBMIT = new RedisScript(`${PRELUDE}
@@ -59,11 +67,11 @@ if queued ~= tonumber(ARGV[1]) then return {'moved', queued} end
 if not state then
   local made = redis.pcall('XGROUP', 'CREATE', LINES, 'workers', '0', 'MKSTREAM')
   if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then return redis.error_reply(made.err) end
-  redis.call('HSET', META, 'state', 'submitting', 'created', now_ms(), 'ttl', ARGV[3],
+  redis.call('HSET', META, 'state', 'submitting', 'created', now_ms(), 'ttl', ARGV[3], 'epoch', ARGV[4],
     'queued', 0, 'ok', 0, 'failed', 0, 'dupes', 0, 'taken', 0)
 end
 local line = queued
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   line = line + 1
   redis.call('XADD', LINES, line .. '-0', 'h', ARGV[i], 'd', ARGV[i + 1])
 end
@@ -81,56 +89,81 @@ return {'ok'}
 `)
 
 /**
- * Renews the worker's lease and claims up to ARGV[3] lines: first those of workers whose lease
- * ended (they died, froze, or left), then new ones. ARGV: worker, lease ms, how many.
- * Returns {'gone'} | {'ok', lost, total, done, entries}.
+ * Renews the worker's lease and claims up to `want` lines: first its own pending ones when it holds
+ * none (their results were lost with a Redis that lost its last writes), then those of workers whose
+ * lease ended (they died, froze, or left), then new ones.
+ * ARGV: worker, lease ms, want, epoch ('' before the first call), '1' when it holds no line.
+ * Returns {'gone'} | {'ok', lost, total, done, entries, epoch}.
  */
 export const CLAIM = new RedisScript(`${PRELUDE}
-if redis.call('EXISTS', META) == 0 then return {'gone'} end
-local me, want = ARGV[1], tonumber(ARGV[3])
+local me, want, epoch = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+if not is_job(epoch) then return {'gone'} end
+epoch = redis.call('HGET', META, 'epoch')
 local total = total_of()
 local done = redis.call('HLEN', RESULTS)
-if redis.call('HEXISTS', META, 'completed') == 1 then return {'ok', 0, total, done, {}} end
+if redis.call('HEXISTS', META, 'completed') == 1 then return {'ok', 0, total, done, {}, epoch} end
 local now = now_ms()
 local lost = heartbeat(me, tonumber(ARGV[2]), now)
 local out = {}
-if want > 0 then
+local function take(ids)
+  for _, entry in ipairs(redis.call('XCLAIM', LINES, 'workers', me, 0, unpack(ids))) do out[#out + 1] = entry end
+end
+local function pending_ids(worker, count)
+  local ids = {}
+  for i, p in ipairs(redis.call('XPENDING', LINES, 'workers', '-', '+', count, worker)) do ids[i] = p[1] end
+  return ids
+end
+if want > 0 and ARGV[5] == '1' then
+  local orphans = pending_ids(me, want)
+  if #orphans > 0 then take(orphans) end
+end
+if #out < want then
   local lapsed = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', '(' .. now, 'LIMIT', 0, 16)
   for _, other in ipairs(lapsed) do
-    local pending = redis.call('XPENDING', LINES, 'workers', '-', '+', want - #out, other)
-    if #pending == 0 then
+    local ids = pending_ids(other, want - #out)
+    if #ids == 0 then
       redis.call('ZREM', DEADLINES, other)
       redis.call('XGROUP', 'DELCONSUMER', LINES, 'workers', other)
     else
-      local ids = {}
-      for i, p in ipairs(pending) do ids[i] = p[1] end
-      for _, entry in ipairs(redis.call('XCLAIM', LINES, 'workers', me, 0, unpack(ids))) do out[#out + 1] = entry end
+      take(ids)
       redis.call('HINCRBY', WORKERS, other .. ':lost', #ids)
       redis.call('HINCRBY', META, 'taken', #ids)
     end
     if #out >= want then break end
   end
-  if #out < want then
-    local read = redis.call('XREADGROUP', 'GROUP', 'workers', me, 'COUNT', want - #out, 'STREAMS', LINES, '>')
-    if read then for _, entry in ipairs(read[1][2]) do out[#out + 1] = entry end end
-  end
 end
-return {'ok', lost, total, done, out}
+if #out < want then
+  local read = redis.call('XREADGROUP', 'GROUP', 'workers', me, 'COUNT', want - #out, 'STREAMS', LINES, '>')
+  if read then for _, entry in ipairs(read[1][2]) do out[#out + 1] = entry end end
+end
+return {'ok', lost, total, done, out, epoch}
+`)
+
+/**
+ * Which of the given lines the worker still holds (after others took some over while it was silent).
+ * ARGV: worker, then entry ids. Returns the ids it holds.
+ */
+export const HELD = new RedisScript(`${PRELUDE}
+local held = {}
+for i = 2, #ARGV do
+  if #redis.call('XPENDING', LINES, 'workers', ARGV[i], ARGV[i], 1, ARGV[1]) > 0 then held[#held + 1] = ARGV[i] end
+end
+return held
 `)
 
 /**
  * Records results: the first result of a line is kept, a later one only counted as a duplicate;
  * either way the line is acknowledged and its entry deleted (the stream shrinks as the job goes).
- * ARGV: worker, lease ms, then line, ok (1|0), result of each.
+ * ARGV: worker, lease ms, epoch, then line, ok (1|0), result of each.
  * Returns {'gone'} | {'ok', lost, total, done, recorded, duplicates}.
  */
 export const RECORD = new RedisScript(`${PRELUDE}
-if redis.call('EXISTS', META) == 0 then return {'gone'} end
+if not is_job(ARGV[3]) then return {'gone'} end
 local me = ARGV[1]
 local now = now_ms()
 local lost = heartbeat(me, tonumber(ARGV[2]), now)
 local fresh, dupes, ok, failed = 0, 0, 0, 0
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local line = ARGV[i]
   if redis.call('HSETNX', RESULTS, line, ARGV[i + 2]) == 1 then
     fresh = fresh + 1
@@ -150,9 +183,9 @@ expire_if_complete(now)
 return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh, dupes}
 `)
 
-/** A worker leaves: its lease ends now, so the lines it still holds go to the others at once. ARGV: worker. */
+/** A worker leaves: its lease ends now, so the lines it still holds go to the others at once. ARGV: worker, epoch. */
 export const RELEASE = new RedisScript(`${PRELUDE}
-if redis.call('EXISTS', META) == 0 then return 0 end
+if not is_job(ARGV[2]) then return 0 end
 if redis.call('ZSCORE', DEADLINES, ARGV[1]) then redis.call('ZADD', DEADLINES, 0, ARGV[1]) end
 redis.call('HSET', WORKERS, ARGV[1] .. ':left', now_ms())
 expire_if_complete(now_ms())

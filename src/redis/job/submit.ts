@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { describeValue, InvalidOptionError, JobError } from '../../errors.js'
 import { type Duration, parseDuration } from '../../limit/units.js'
 import { type JobLocation, keyList, openJob } from './keys.js'
@@ -52,6 +52,8 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitOutcome> 
       `submitJob: option \`lines\` must be an iterable of lines, got ${describeValue(lines)}`,
     )
   const keyArgs = keyList(keys)
+  // Told to SUBMIT with every chunk, used by the one that creates the job: its workers check it.
+  const epoch = randomBytes(8).toString('hex')
   try {
     const meta = (await connection.call('HMGET', [keys.meta, 'state', 'queued', 'fingerprint'])) as (
       string | null
@@ -75,6 +77,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitOutcome> 
         line - chunk.length / 2,
         print,
         ttl,
+        epoch,
         ...chunk,
       ])) as [string, number]
       if (reply[0] !== 'ok') throw moved(name, reply)

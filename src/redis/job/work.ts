@@ -4,8 +4,8 @@ import { describeValue, InvalidOptionError, JobError, type StoreUnavailableError
 import { systemClock, type TimerHandle } from '../../limit/clock.js'
 import { type Duration, parseDuration } from '../../limit/units.js'
 import { RedisConnection } from '../connection.js'
-import { type JobLocation, keyList, lineOf, type OpenJob, openJob } from './keys.js'
-import { CLAIM, RECORD, RELEASE } from './scripts.js'
+import { entryId, type JobLocation, keyList, lineOf, type OpenJob, openJob } from './keys.js'
+import { CLAIM, HELD, RECORD, RELEASE } from './scripts.js'
 
 /** A line handed to `handle`. */
 export interface WorkLine {
@@ -92,14 +92,16 @@ const RETRY_REDIS_MS = 1_000
  * wins; a line run twice after a takeover is counted, not kept), and the lines of a worker silent
  * past its lease are taken over by the others.
  */
-export function workJob(options: WorkOptions): Promise<WorkOutcome> {
+export async function workJob(options: WorkOptions): Promise<WorkOutcome> {
   const job = openJob(options, 'workJob')
+  let worker: JobWorker
   try {
-    return new JobWorker(job, options).run()
+    worker = new JobWorker(job, options)
   } catch (error) {
-    void job.connection.close()
+    await job.connection.close()
     throw error
   }
+  return worker.run()
 }
 
 class JobWorker {
@@ -123,6 +125,10 @@ class JobWorker {
   #mine = 0
   #duplicates = 0
   #lastBeat = 0
+  /** The job's epoch, learned from the first answer: a job submitted anew under the name is another job. */
+  #epoch = ''
+  /** The job is not in Redis (any more): nothing can be recorded. */
+  #jobGone = false
   #wake: (() => void) | undefined
   /** Something happened while nobody slept: the next sleep returns at once, so no wake-up is lost. */
   #kicked = false
@@ -167,7 +173,7 @@ class JobWorker {
         worker: this.#name,
         done: this.#mine,
         duplicates: this.#duplicates,
-        complete: complete || (this.#total >= 0 && this.#done >= this.#total),
+        complete: complete || this.#complete(),
         unrecorded: this.#results.length,
       }
     } finally {
@@ -196,18 +202,13 @@ class JobWorker {
       const held = this.#buffer.length + this.#inFlight
       const claiming = held <= this.#concurrency
       if (claiming || Date.now() - this.#lastBeat > this.#lease / 3) {
-        const entries = await this.#claim(claiming ? 2 * this.#concurrency - held : 0)
+        const holdsNothing = held === 0 && this.#results.length === 0 && !this.#recording
+        const entries = await this.#claim(claiming ? 2 * this.#concurrency - held : 0, holdsNothing)
         if (entries === undefined) continue
         this.#buffer.push(...entries)
         this.#start()
-        if (
-          claiming &&
-          entries.length === 0 &&
-          held === 0 &&
-          this.#results.length === 0 &&
-          !this.#recording
-        ) {
-          if (this.#total >= 0 && this.#done >= this.#total) return true
+        if (claiming && entries.length === 0 && holdsNothing) {
+          if (this.#complete()) return true
           await this.#sleep(idle)
           idle = Math.min(idle * 2, IDLE_POLL.max)
           continue
@@ -219,13 +220,15 @@ class JobWorker {
   }
 
   /** The claimed entries, or undefined when Redis could not be asked (an outage began). */
-  async #claim(want: number): Promise<Entry[] | undefined> {
+  async #claim(want: number, holdsNothing: boolean): Promise<Entry[] | undefined> {
     let reply: unknown[]
     try {
       reply = (await this.#job.connection.run(CLAIM, this.#keys, [
         this.#name,
         this.#lease,
         want,
+        this.#epoch,
+        holdsNothing ? 1 : 0,
       ])) as unknown[]
     } catch (error) {
       if (!RedisConnection.isUnavailable(error)) throw error
@@ -233,8 +236,16 @@ class JobWorker {
       return undefined
     }
     if (reply[0] === 'gone') throw this.#gone()
-    const [, lost, total, done, entries] = reply as [string, number, number, number, [string, string[]][]]
-    this.#heard(lost, total, done)
+    const [, lost, total, done, entries, epoch] = reply as [
+      string,
+      number,
+      number,
+      number,
+      [string, string[]][],
+      string,
+    ]
+    this.#epoch = epoch
+    await this.#answered(lost, total, done)
     return entries.map(([id, fields]) => {
       const entry: Entry = { line: lineOf(id), data: '', hash: '' }
       for (let i = 0; i < fields.length; i += 2) {
@@ -245,7 +256,45 @@ class JobWorker {
     })
   }
 
-  #heard(lost: number, total: number, done: number): void {
+  /**
+   * Others took over lines of this worker while it was silent: the claimed lines it has not started
+   * and no longer holds are dropped, so that they run once (the ones already running finish, and
+   * count as run twice if the others record them first).
+   */
+  async #dropTakenOver(): Promise<void> {
+    if (this.#buffer.length === 0) return
+    const ids = this.#buffer.map((entry) => entryId(entry.line))
+    try {
+      const held = new Set(
+        (await this.#job.connection.run(HELD, this.#keys, [this.#name, ...ids])) as string[],
+      )
+      this.#buffer = this.#buffer.filter((entry) => held.has(entryId(entry.line)))
+    } catch (error) {
+      // Unverified, they are kept: at worst they run twice, and count as such.
+      if (RedisConnection.isUnavailable(error)) this.#beginOutage(error)
+      else this.#fatal ??= error
+    }
+  }
+
+  /** Every line of the job has a result: what this worker still holds was done by others. */
+  #complete(): boolean {
+    return this.#total >= 0 && this.#done >= this.#total
+  }
+
+  /**
+   * This worker has been silent longer than its lease (frozen, or cut off): others may have taken its
+   * buffered lines, so none starts until Redis says which it still holds.
+   */
+  #lapsed(): boolean {
+    if (Date.now() - this.#lastBeat <= this.#lease) return false
+    this.#kick()
+    return true
+  }
+
+  /** Redis answered a script: the lease is renewed, after dropping the lines others took meanwhile. */
+  async #answered(lost: number, total: number, done: number): Promise<void> {
+    // Before the lease counts as renewed (which lets buffered lines start again).
+    if (lost > 0) await this.#dropTakenOver()
     this.#lastBeat = Date.now()
     this.#total = total
     this.#done = done
@@ -259,7 +308,9 @@ class JobWorker {
       this.#buffer.length > 0 &&
       !this.#outage &&
       this.#fatal === undefined &&
-      !this.#signal?.aborted
+      !this.#signal?.aborted &&
+      !this.#complete() &&
+      !this.#lapsed()
     ) {
       const entry = this.#buffer.shift()!
       this.#inFlight++
@@ -291,7 +342,7 @@ class JobWorker {
 
   /** Records the results waiting, in one script call per batch: those that finish meanwhile form the next. */
   #record(): void {
-    if (this.#recording || this.#outage || this.#results.length === 0) return
+    if (this.#recording || this.#outage || this.#jobGone || this.#results.length === 0) return
     this.#recording = (async () => {
       // Results that finish in this turn of the event loop join the batch.
       await new Promise((resolve) => setImmediate(resolve))
@@ -301,6 +352,7 @@ class JobWorker {
         const reply = (await this.#job.connection.run(RECORD, this.#keys, [
           this.#name,
           this.#lease,
+          this.#epoch,
           ...batch.flat(),
         ])) as unknown[]
         if (reply[0] === 'gone') throw this.#gone()
@@ -312,9 +364,9 @@ class JobWorker {
           number,
           number,
         ]
-        this.#heard(lost, total, done)
         this.#mine += fresh
         this.#duplicates += duplicates
+        await this.#answered(lost, total, done)
         this.#on.recorded?.({
           total: total < 0 ? null : total,
           done,
@@ -342,19 +394,7 @@ class JobWorker {
   /** Asks Redis every second until it answers; then the lines and results held meanwhile go on. */
   async #waitForRedis(): Promise<void> {
     await this.#sleep(RETRY_REDIS_MS)
-    try {
-      const reply = (await this.#job.connection.run(CLAIM, this.#keys, [
-        this.#name,
-        this.#lease,
-        0,
-      ])) as unknown[]
-      if (reply[0] === 'gone') throw this.#gone()
-      const [, lost, total, done] = reply as [string, number, number, number]
-      this.#heard(lost, total, done)
-    } catch (error) {
-      if (RedisConnection.isUnavailable(error)) return
-      throw error
-    }
+    if ((await this.#claim(0, false)) === undefined) return
     this.#outage = undefined
     this.#on.back?.()
     this.#record()
@@ -364,11 +404,10 @@ class JobWorker {
   /** Lets the lines in hand finish, records their results, and gives back the lines not started. */
   async #drain(): Promise<void> {
     const giveUpAt = Date.now() + this.#lease
-    const lost = () => this.#fatal instanceof JobError
     while (
       this.#inFlight > 0 ||
       this.#recording ||
-      (this.#results.length > 0 && !lost() && Date.now() < giveUpAt)
+      (this.#results.length > 0 && !this.#jobGone && Date.now() < giveUpAt)
     ) {
       if (this.#outage && this.#inFlight === 0 && !this.#recording)
         await this.#waitForRedis().catch((error: unknown) => {
@@ -378,13 +417,19 @@ class JobWorker {
       this.#record()
     }
     try {
-      await this.#job.connection.run(RELEASE, this.#keys, [this.#name])
+      await this.#job.connection.run(RELEASE, this.#keys, [this.#name, this.#epoch])
     } catch {
       // Redis is away: the lease runs out instead, and the others take the lines then.
     }
   }
 
   #gone(): JobError {
+    this.#jobGone = true
+    if (this.#epoch === '')
+      return new JobError(
+        'JOB_NOT_FOUND',
+        `no job ${this.#job.name} in Redis at ${this.#job.connection.where}: submit it first (volley submit), or it expired`,
+      )
     return new JobError(
       'JOB_NOT_FOUND',
       `job ${this.#job.name} is not in Redis at ${this.#job.connection.where}: it expired, or Redis restarted without persistence and lost it; submit it again, then run the workers`,

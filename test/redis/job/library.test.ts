@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
@@ -214,12 +215,106 @@ describe('a job on Redis Streams, in one process', () => {
     expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
   })
 
+  it('a worker whose job was lost and submitted anew under its name records nothing into the new one', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(10) })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let started = 0
+    const old = workJob({
+      ...where,
+      concurrency: 2,
+      handle: async ({ line }) => {
+        started++
+        await gate
+        return { ok: true, result: `old ${line}` }
+      },
+    })
+    await expect.poll(() => started).toBe(2)
+    // Redis loses the job; another input is submitted under the same name before the worker speaks again.
+    await deletePrefix(redis, `${prefix}job:{${where.job}}:`)
+    await submitJob({ ...where, lines: ['a', 'b', 'c'] })
+    release()
+    await expect(old).rejects.toMatchObject({
+      code: 'JOB_NOT_FOUND',
+      message: expect.stringContaining('is not in Redis'),
+    })
+    expect(await jobStatus(where)).toMatchObject({ total: 3, done: 0, claimed: 0 })
+    await workJob({ ...where, handle: echo })
+    expect(await collected(where)).toEqual([
+      { line: 1, result: '1:a' },
+      { line: 2, result: '2:b' },
+      { line: 3, result: '3:c' },
+    ])
+  })
+
+  it('a worker takes back its own pending lines when it holds none (their results were lost)', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(12) })
+    const key = (name: string) => `${prefix}job:{${where.job}}:${name}`
+    // Lines claimed under this worker's name, then forgotten (as if Redis lost the results it recorded).
+    await redis.xreadgroup('GROUP', 'workers', 'me', 'COUNT', 5, 'STREAMS', key('lines'), '>')
+    await redis.zadd(key('deadlines'), Date.now() + 60_000, 'me')
+    const outcome = await workJob({ ...where, name: 'me', handle: echo })
+    expect(outcome).toMatchObject({ complete: true, done: 12 })
+    expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
+  })
+
+  it('a worker frozen past its lease does not start the claimed lines the others took meanwhile', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(4) })
+    const runs: number[] = []
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const frozen = workJob({
+      ...where,
+      name: 'frozen',
+      concurrency: 1,
+      lease: 600,
+      handle: async (line) => {
+        runs.push(line.line)
+        if (line.line === 1) await gate
+        return echo(line)
+      },
+    })
+    // It holds line 1 (running) and line 2 (claimed, not started).
+    await expect.poll(() => runs).toEqual([1])
+    release()
+    // Freezes this process (its event loop, so the worker's heartbeat too) while another process
+    // waits past the lease, takes the frozen worker's two lines, runs them and leaves.
+    const taker = `
+      const { workJob } = await import(${JSON.stringify(new URL('../../../dist/redis/index.js', import.meta.url).href)})
+      await new Promise((resolve) => setTimeout(resolve, 900))
+      const stop = new AbortController()
+      const ran = []
+      const outcome = await workJob({ job: ${JSON.stringify(where.job)}, url: ${JSON.stringify(REDIS_URL)}, prefix: ${JSON.stringify(prefix)},
+        name: 'taker', concurrency: 2, signal: stop.signal,
+        handle: async ({ line, data }) => {
+          ran.push(line)
+          if (ran.length === 2) stop.abort()
+          return { ok: true, result: line + ':' + data }
+        } })
+      process.stdout.write(JSON.stringify({ ...outcome, ran }))`
+    const taken = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', taker], { encoding: 'utf8' }),
+    )
+    expect(taken).toMatchObject({ complete: false, done: 2, ran: [1, 2] })
+    const outcome = await frozen
+    // Line 1 was running when it froze: it ends, and counts as run twice. Line 2 is the taker's now:
+    // it never starts here. Lines 3 and 4, which the taker gave back, run here once.
+    expect(runs).toEqual([1, 3, 4])
+    expect(outcome).toMatchObject({ complete: true, done: 2, duplicates: 1 })
+    expect(await jobStatus(where)).toMatchObject({ done: 4, duplicates: 1 })
+  })
+
   it('refuses bad options, naming them', async () => {
     await expect(submitJob({ job: 'has space', lines: [] })).rejects.toThrow(/option `job`/)
     await expect(submitJob({ ...place(), lines: 5 as never })).rejects.toThrow(/option `lines`/)
     await expect(submitJob({ ...place(), lines: [{ data: 3 } as never] })).rejects.toThrow(/line 1 must be/)
-    expect(() => workJob({ ...place(), handle: echo, concurrency: 0 })).toThrow(/option `concurrency`/)
-    expect(() => workJob({ ...place(), handle: echo, lease: 10 })).toThrow(/option `lease`/)
+    await expect(workJob({ ...place(), handle: echo, concurrency: 0 })).rejects.toThrow(
+      /option `concurrency`/,
+    )
+    await expect(workJob({ ...place(), handle: echo, lease: 10 })).rejects.toThrow(/option `lease`/)
     await expect(workJob({ ...place(), handle: echo })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
   })
 })

@@ -198,8 +198,9 @@ async function measure(unit, { lines, input, redisUrl, dir, own, concurrency }) 
         .filter(([field]) => field.endsWith(':first'))
         .map(([, at]) => Number(at))
       const jobStart = Math.min(...firsts)
-      await checkJob(redis, keys.results, lines)
+      const finishes = await checkJob(redis, keys.results, lines)
       Object.assign(figures, {
+        steadyLinesPerSec: steadyRate(finishes),
         jobLinesPerSec: (lines * 1000) / (Number(completed) - jobStart),
         exitLagMs: finished - Number(completed),
         duplicates: Number(dupes),
@@ -217,10 +218,11 @@ async function measure(unit, { lines, input, redisUrl, dir, own, concurrency }) 
         })
       await redis.del(...Object.values(keys), `volley:job:{${job}}:deadlines`)
     } else {
-      checkShards(
+      const finishes = checkShards(
         runs.map((_, i) => join(dir, `${job}-part-${i + 1}.jsonl`)),
         lines,
       )
+      figures.steadyLinesPerSec = steadyRate(finishes)
     }
     return figures
   } finally {
@@ -228,8 +230,23 @@ async function measure(unit, { lines, input, redisUrl, dir, own, concurrency }) 
   }
 }
 
-/** Every line of the job has a result, a response record of that line with status 200. */
+/**
+ * Lines per second between the moments 10% and 90% of the lines had finished (a record's `start`
+ * plus its `ms`): the rate once every process runs, without Node's start-up or the last stragglers.
+ */
+function steadyRate(finishes) {
+  const sorted = finishes.sort((a, b) => a - b)
+  const from = Math.floor(sorted.length * 0.1)
+  const to = Math.ceil(sorted.length * 0.9) - 1
+  return ((to - from) * 1000) / (sorted[to] - sorted[from])
+}
+
+/**
+ * Every line of the job has a result, a response record of that line with status 200. Returns
+ * when each line's request finished (epoch ms).
+ */
 async function checkJob(redis, resultsKey, lines) {
+  const finishes = []
   for (let from = 1; from <= lines; from += 1000) {
     const ids = Array.from({ length: Math.min(1000, lines - from + 1) }, (_, i) => from + i)
     const results = await redis.hmget(resultsKey, ...ids)
@@ -237,24 +254,29 @@ async function checkJob(redis, resultsKey, lines) {
       const record = text === null ? undefined : JSON.parse(text)
       if (record?.index !== ids[i] || record.status !== 200)
         throw new Error(`line ${ids[i]}: expected a 200 record, got ${text}`)
+      finishes.push(record.start + record.ms)
     })
   }
+  return finishes
 }
 
-/** The shards' output files hold every line once, each a 200. */
+/** The shards' output files hold every line once, each a 200. Returns when each line's request finished. */
 function checkShards(files, lines) {
   const seen = new Uint8Array(lines + 1)
+  const finishes = []
   for (const file of files) {
     for (const text of readFileSync(file, 'utf8').split('\n')) {
       if (!text.startsWith('{"id"')) continue
       const record = JSON.parse(text)
       if (record.status !== 200) throw new Error(`${file}: line ${record.index} answered ${record.status}`)
       if (seen[record.index]++) throw new Error(`line ${record.index} is in the shards' output twice`)
+      finishes.push(record.start + record.ms)
     }
     rmSync(file)
   }
   const missing = seen.findIndex((n, i) => i > 0 && n === 0)
   if (missing !== -1) throw new Error(`line ${missing} is in no shard's output`)
+  return finishes
 }
 
 /** The unit's name for --only: work-1, shard-2, kill-4... */
@@ -330,19 +352,19 @@ async function main() {
     `- Job: ${formatNumber(args.lines)} lines \`/items/<n>\`; server: volley's mock answering every request after ${LATENCY_MS} ms, no rate limit, in a process of its own (bench/lib/mock-process.js), a fresh one per measurement.`,
     `- \`volley work --job J --redis R --key J-w<i> --lease ${LEASE} --concurrency ${args.concurrency} --body none -q\` per process, after \`volley submit\`; \`volley run input --shard i/n --out part-i.jsonl --redis R --key J-s<i> --concurrency ${args.concurrency} --body none -q\` per process. Each process's limiter is in Redis under its own key, so ${args.concurrency} in flight per process (one shared key would make --concurrency the total of all of them). At most ${args.concurrency} × ${LATENCY_MS} ms gives ${formatNumber((args.concurrency * 1000) / LATENCY_MS)} lines/s per process.`,
     `- Redis: ${privateRedis ? 'a private redis-server started by the benchmark (its counters hold only this benchmark)' : `${redisUrl} (counters are the whole server's)`}.`,
-    '- lines/s: lines over the wall time from starting the processes to the last one exiting (Node start-up included). Job lines/s (work): lines over Redis time from the first worker joining to the last result. Exit lag: from the last result to the last process exiting.',
+    '- lines/s: lines over the wall time from starting the processes to the last one exiting (Node start-up included). Steady lines/s: 80% of the lines over the time from the 10th to the 90th percentile of the moments their requests finished (from each record’s `start` and `ms`, in Redis or in the shards’ files): the rate with every process running, start-up and stragglers left out. Exit lag: from the last result to the last process exiting.',
     '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run (the job queue and the limiter in Redis both), per line. Commands per line: `total_commands_processed` delta (commands run inside scripts included), less the benchmark polling, per line.',
     `- Every run checks that every line has one result, a 200 record of that line (Redis results hash for work, the shards' files for run).`,
     `- Machine shared with other jobs while it ran: figures are noisy; 2 cores run the n volley processes, the mock and Redis.`,
   ]
+  const efficiency = (unit, key) => formatRatio(median(unit, key) / (unit.n * median({ ...unit, n: 1 }, key)))
   const rows = units.map((unit) => [
     label(unit),
     formatSummary(cell(unit, 'linesPerSec')),
     formatSummary(cell(unit, 'wallS'), 2),
-    unit.kind === 'work' ? formatSummary(cell(unit, 'jobLinesPerSec')) : '—',
-    unit.kill
-      ? '—'
-      : formatRatio(median(unit, 'linesPerSec') / (unit.n * median({ ...unit, n: 1 }, 'linesPerSec'))),
+    unit.kill ? '—' : efficiency(unit, 'linesPerSec'),
+    formatSummary(cell(unit, 'steadyLinesPerSec')),
+    unit.kill ? '—' : efficiency(unit, 'steadyLinesPerSec'),
     formatSummary(cell(unit, 'roundTripsPerLine'), 2),
     formatSummary(cell(unit, 'commandsPerLine'), 1),
     unit.kind === 'work' ? formatSummary(cell(unit, 'exitLagMs')) : '—',
@@ -353,8 +375,9 @@ async function main() {
       'processes',
       'lines/s',
       'wall (s)',
-      'job lines/s',
       'scaling efficiency',
+      'steady lines/s (10%–90%)',
+      'steady scaling efficiency',
       'round trips / line',
       'Redis commands / line',
       'exit lag (ms)',
@@ -363,10 +386,18 @@ async function main() {
     rows,
   )
   const ratios = markdownTable(
-    ['processes', 'work ÷ shard, lines/s', 'work ÷ shard, round trips / line'],
+    [
+      'processes',
+      'work ÷ shard, lines/s',
+      'work ÷ shard, steady lines/s',
+      'work ÷ shard, round trips / line',
+    ],
     [1, 2, 4].map((n) => [
       String(n),
       formatRatio(median({ kind: 'work', n }, 'linesPerSec') / median({ kind: 'shard', n }, 'linesPerSec')),
+      formatRatio(
+        median({ kind: 'work', n }, 'steadyLinesPerSec') / median({ kind: 'shard', n }, 'steadyLinesPerSec'),
+      ),
       formatRatio(
         median({ kind: 'work', n }, 'roundTripsPerLine') / median({ kind: 'shard', n }, 'roundTripsPerLine'),
       ),
@@ -410,7 +441,7 @@ async function main() {
     '',
     table,
     '',
-    'Scaling efficiency: lines/s with n processes ÷ (n × lines/s with 1), on medians.',
+    'Scaling efficiency: lines/s with n processes ÷ (n × lines/s with 1), on medians (wall, and steady).',
     '',
     ratios,
     ...(hasKill ? ['', '### Recovery', '', recovery, '', ...recoveryNotes] : []),

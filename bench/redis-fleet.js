@@ -156,6 +156,8 @@ async function measure(unit, { lines, redisUrl, own }) {
     while (!ended) {
       await sleep(POLL_MS)
       const doneNow = await redis.hlen(keys.results)
+      if (watch.at10 === undefined && doneNow >= 0.1 * lines) watch.at10 = { at: Date.now(), done: doneNow }
+      if (watch.at90 === undefined && doneNow >= 0.9 * lines) watch.at90 = { at: Date.now(), done: doneNow }
       if (watch.markAt === undefined && doneNow >= KILL_AT * lines) {
         watch.markAt = Date.now()
         if (unit.kill) {
@@ -210,6 +212,7 @@ async function measure(unit, { lines, redisUrl, own }) {
         linesPerSec: (lines * 1000) / (finished - started),
         wallS: (finished - started) / 1000,
         jobLinesPerSec: (lines * 1000) / (Number(completed) - jobStart),
+        steadyLinesPerSec: ((watch.at90.done - watch.at10.done) * 1000) / (watch.at90.at - watch.at10.at),
         jobS: (Number(completed) - jobStart) / 1000,
         exitLagMs: finished - Number(completed),
         roundTripsPerLine: counted.roundTrips / lines,
@@ -282,7 +285,7 @@ async function main() {
     `- Server: a node:http server in a process of its own (bench/http-server.js), \`GET /delay/${LATENCY_MS}\` answering after ${LATENCY_MS} ms; a fresh one per measurement.`,
     `- Fleet: ${PROCESSES} processes, each ${CONSUMERS} \`workJob({ job, url, handle, concurrency: ${CONCURRENCY}, lease: ${LEASE_MS} })\` calls (their own Redis connection each) sharing an undici Agent; \`handle\` GETs the server and returns \`{ ok, result: '<line> <status>' }\`. ${PROCESSES * CONSUMERS} consumers, up to ${PROCESSES * CONSUMERS * CONCURRENCY} requests in flight: the 2 cores bind, not the server's latency.`,
     `- Redis: ${privateRedis ? 'a private redis-server started by the benchmark (its counters hold only this benchmark)' : `${redisUrl} (counters are the whole server's)`}.`,
-    '- lines/s and wall: from telling the (already started) processes to go until the last one exited. Job time: Redis time from the first consumer joining to the last result. Exit lag: from the last result to the last process exiting.',
+    '- lines/s and wall: from telling the (already started) processes to go until the last one exited. Steady lines/s: between the polls (every 50 ms) that first saw 10% and 90% of the lines with a result: the rate once every process has warmed up (each of the 10 compiles its code anew). Job time: Redis time from the first consumer joining to the last result. Exit lag: from the last result to the last process exiting.',
     '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run, per line (CLAIM, RECORD and RELEASE: there is no limiter here). Commands per line: `total_commands_processed` delta (commands run inside the scripts included), less the benchmark polling. Lines per RECORD: lines the surviving consumers recorded over their RECORD calls.',
     `- Kill: once ${KILL_AT * 100}% of the lines have a result, processes p8 and p9 (20 consumers) get SIGKILL; the lines they held are their consumers' pending entries at that moment.`,
     '- Machine shared with other jobs while it ran: figures are noisy.',
@@ -291,6 +294,7 @@ async function main() {
     [
       'fleet',
       'lines/s',
+      'steady lines/s (10%–90%)',
       'wall (s)',
       'job time (s)',
       'exit lag (ms)',
@@ -303,6 +307,7 @@ async function main() {
     units.map((unit) => [
       label(unit),
       formatSummary(cell(unit, 'linesPerSec')),
+      formatSummary(cell(unit, 'steadyLinesPerSec')),
       formatSummary(cell(unit, 'wallS'), 2),
       formatSummary(cell(unit, 'jobS'), 2),
       formatSummary(cell(unit, 'exitLagMs')),

@@ -188,6 +188,7 @@ async function measure(unit, { lines, input, redisUrl, dir, own, concurrency }) 
       wallS: (finished - started) / 1000,
       roundTripsPerLine: counted.roundTrips / lines,
       commandsPerLine: counted.commands / lines,
+      redisCpuUsPerLine: (counted.cpuS * 1e6) / lines,
       requests: stats.requests,
     }
     if (unit.kind === 'work') {
@@ -353,7 +354,7 @@ async function main() {
     `- \`volley work --job J --redis R --key J-w<i> --lease ${LEASE} --concurrency ${args.concurrency} --body none -q\` per process, after \`volley submit\`; \`volley run input --shard i/n --out part-i.jsonl --redis R --key J-s<i> --concurrency ${args.concurrency} --body none -q\` per process. Each process's limiter is in Redis under its own key, so ${args.concurrency} in flight per process (one shared key would make --concurrency the total of all of them). At most ${args.concurrency} × ${LATENCY_MS} ms gives ${formatNumber((args.concurrency * 1000) / LATENCY_MS)} lines/s per process.`,
     `- Redis: ${privateRedis ? 'a private redis-server started by the benchmark (its counters hold only this benchmark)' : `${redisUrl} (counters are the whole server's)`}.`,
     '- lines/s: lines over the wall time from starting the processes to the last one exiting (Node start-up included). Steady lines/s: 80% of the lines over the time from the 10th to the 90th percentile of the moments their requests finished (from each record’s `start` and `ms`, in Redis or in the shards’ files): the rate with every process running, start-up and stragglers left out. Exit lag: from the last result to the last process exiting.',
-    '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run (the job queue and the limiter in Redis both), per line. Commands per line: `total_commands_processed` delta (commands run inside scripts included), less the benchmark polling, per line.',
+    '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run (the job queue and the limiter in Redis both), per line. Commands per line: `total_commands_processed` delta (commands run inside scripts included), less the benchmark polling, per line. Redis CPU: the private Redis’s `used_cpu_user` + `used_cpu_sys` over the run (the benchmark’s polling included), per line.',
     `- Every run checks that every line has one result, a 200 record of that line (Redis results hash for work, the shards' files for run).`,
     `- Machine shared with other jobs while it ran: figures are noisy; 2 cores run the n volley processes, the mock and Redis.`,
   ]
@@ -367,6 +368,7 @@ async function main() {
     unit.kill ? '—' : efficiency(unit, 'steadyLinesPerSec'),
     formatSummary(cell(unit, 'roundTripsPerLine'), 2),
     formatSummary(cell(unit, 'commandsPerLine'), 1),
+    formatSummary(cell(unit, 'redisCpuUsPerLine'), 1),
     unit.kind === 'work' ? formatSummary(cell(unit, 'exitLagMs')) : '—',
     formatSummary(cell(unit, 'requests')),
   ])
@@ -380,6 +382,7 @@ async function main() {
       'steady scaling efficiency',
       'round trips / line',
       'Redis commands / line',
+      'Redis CPU (µs / line)',
       'exit lag (ms)',
       'requests served',
     ],

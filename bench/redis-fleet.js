@@ -217,6 +217,7 @@ async function measure(unit, { lines, redisUrl, own }) {
         exitLagMs: finished - Number(completed),
         roundTripsPerLine: counted.roundTrips / lines,
         commandsPerLine: counted.commands / lines,
+        redisCpuUsPerLine: (counted.cpuS * 1e6) / lines,
         // RECORD calls of the surviving processes, per line they recorded.
         linesPerRecord: survivorsDone / records,
         takenOver: status.takenOver,
@@ -286,7 +287,7 @@ async function main() {
     `- Fleet: ${PROCESSES} processes, each ${CONSUMERS} \`workJob({ job, url, handle, concurrency: ${CONCURRENCY}, lease: ${LEASE_MS} })\` calls (their own Redis connection each) sharing an undici Agent; \`handle\` GETs the server and returns \`{ ok, result: '<line> <status>' }\`. ${PROCESSES * CONSUMERS} consumers, up to ${PROCESSES * CONSUMERS * CONCURRENCY} requests in flight: the 2 cores bind, not the server's latency.`,
     `- Redis: ${privateRedis ? 'a private redis-server started by the benchmark (its counters hold only this benchmark)' : `${redisUrl} (counters are the whole server's)`}.`,
     '- lines/s and wall: from telling the (already started) processes to go until the last one exited. Steady lines/s: between the polls (every 50 ms) that first saw 10% and 90% of the lines with a result: the rate once every process has warmed up (each of the 10 compiles its code anew). Job time: Redis time from the first consumer joining to the last result. Exit lag: from the last result to the last process exiting.',
-    '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run, per line (CLAIM, RECORD and RELEASE: there is no limiter here). Commands per line: `total_commands_processed` delta (commands run inside the scripts included), less the benchmark polling. Lines per RECORD: lines the surviving consumers recorded over their RECORD calls.',
+    '- Round trips per line: EVALSHA/EVAL/SCRIPT/INFO/CLIENT... calls in `INFO commandstats` over the run, per line (CLAIM, RECORD and RELEASE: there is no limiter here). Commands per line: `total_commands_processed` delta (commands run inside the scripts included), less the benchmark polling. Redis CPU: `used_cpu_user` + `used_cpu_sys` over the run (the benchmark’s polling included), per line. Lines per RECORD: lines the surviving consumers recorded over their RECORD calls.',
     `- Kill: once ${KILL_AT * 100}% of the lines have a result, processes p8 and p9 (20 consumers) get SIGKILL; the lines they held are their consumers' pending entries at that moment.`,
     '- Machine shared with other jobs while it ran: figures are noisy.',
   ]
@@ -300,6 +301,7 @@ async function main() {
       'exit lag (ms)',
       'round trips / line',
       'Redis commands / line',
+      'Redis CPU (µs / line)',
       'lines / RECORD',
       'taken over',
       'duplicates',
@@ -313,6 +315,7 @@ async function main() {
       formatSummary(cell(unit, 'exitLagMs')),
       formatSummary(cell(unit, 'roundTripsPerLine'), 2),
       formatSummary(cell(unit, 'commandsPerLine'), 1),
+      formatSummary(cell(unit, 'redisCpuUsPerLine'), 1),
       formatSummary(cell(unit, 'linesPerRecord'), 2),
       formatSummary(cell(unit, 'takenOver')),
       formatSummary(cell(unit, 'duplicates')),

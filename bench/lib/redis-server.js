@@ -73,20 +73,25 @@ export async function startPrivateRedis() {
 const TOP_LEVEL =
   /^(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro|script|client|hello|select|auth|ping|info|quit|command|subscribe|unsubscribe|psubscribe|punsubscribe)(\||$)/
 
-/** `INFO stats commandstats`: total_commands_processed and the calls of each command. */
+/** `INFO stats commandstats cpu`: total_commands_processed, the calls of each command, Redis's CPU seconds. */
 export async function readCounters(client) {
-  const text = await client.info('stats', 'commandstats')
-  const total = Number(/total_commands_processed:(\d+)/.exec(text)?.[1] ?? Number.NaN)
+  const text = await client.info('stats', 'commandstats', 'cpu')
+  const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? Number.NaN)
   const calls = {}
   for (const [, name, count] of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[name] = Number(count)
-  return { total, calls }
+  return {
+    total: field('total_commands_processed'),
+    cpuS: field('used_cpu_user') + field('used_cpu_sys'),
+    calls,
+  }
 }
 
 /**
  * What Redis did between two readings, less what the benchmark's own client sent (`own`: its
  * commands, of which `ownInfo` were INFO): round trips (calls of TOP_LEVEL commands: EVALSHA,
  * EVAL, SCRIPT LOAD, the connection's INFO and CLIENT...) and commands (total_commands_processed,
- * which counts every command a script ran as well).
+ * which counts every command a script ran as well) and Redis's CPU time (user + system, all of it:
+ * the benchmark's own few commands included).
  */
 export function countersBetween(before, after, { own = 0, ownInfo = 0 } = {}) {
   let roundTrips = 0
@@ -98,7 +103,12 @@ export function countersBetween(before, after, { own = 0, ownInfo = 0 } = {}) {
     if (TOP_LEVEL.test(name)) roundTrips += delta
   }
   // The INFO of the first reading shows up in the second: it is the benchmark's, not the workers'.
-  return { roundTrips: roundTrips - ownInfo, commands: after.total - before.total - own, byCommand }
+  return {
+    roundTrips: roundTrips - ownInfo,
+    commands: after.total - before.total - own,
+    cpuS: after.cpuS - before.cpuS,
+    byCommand,
+  }
 }
 
 /**

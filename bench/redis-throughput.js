@@ -1,12 +1,17 @@
 // Tasks per second through a Redis-backed shared limiter, from 1 and from 4 processes, and Redis
 // round trips per task: volley's redisStore against bottleneck's Redis clustering (ioredis), in the
 // same run, against the same Redis. Tasks are empty: this measures the limiter's cost, not an API.
+// Two limits: a rate alone (1,000,000/s, which never binds: every task still takes a start from
+// the shared window) and a concurrency of 32 shared by all processes (plus, for volley, that rate).
 //
-//   npm run build && node bench/redis-throughput.js [--tasks 4000] [--rounds 3]
+//   npm run build && node bench/redis-throughput.js [--tasks 20000] [--rounds 3]
 //
 // Each measurement runs in fresh processes; contenders alternate, and each cell is the median of
 // the rounds. Round trips are commands sent by the limiter's own ioredis client (counted in the
 // client), so pub/sub deliveries and script loading on first use are the only things not counted.
+// CPU is the workers' own (user + system, summed over the processes) and Redis's (INFO cpu, which
+// counts every client of that Redis: run it on a Redis nothing else uses), per second of the run:
+// 1.00 is one core busy the whole time.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -14,8 +19,11 @@ import { importVolley } from './lib/volley.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CONCURRENCY = 32
+const RATE = 1_000_000
+/** bottleneck runs this fraction of the tasks: at its speed the same count would take minutes. */
+const BOTTLENECK_SHARE = 0.1
 
-async function worker({ lib, key, tasks, processes }) {
+async function worker({ lib, limit, key, tasks, processes }) {
   const { Redis } = await import('ioredis')
   // Counts every command this process's limiter sends: one command = one round trip.
   const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 })
@@ -25,14 +33,15 @@ async function worker({ lib, key, tasks, processes }) {
     commands++
     return send(command, stream)
   }
+  const shared = limit === 'concurrency'
   let schedule
   let close
   if (lib === 'volley') {
     const { redisStore } = await importVolley('redis/index.js')
     const { createLimiter } = await importVolley('limit/limiter.js')
     const store = redisStore({ client })
-    // Concurrency shared by all processes, and a rate high enough never to bind: both scripts run.
-    const limiter = createLimiter({ store, key, concurrency: CONCURRENCY, rate: '1000000/s' })
+    const concurrency = shared ? CONCURRENCY : undefined
+    const limiter = createLimiter({ store, key, concurrency, rate: `${RATE}/s` })
     schedule = (fn) => limiter.run(fn)
     close = async () => {
       await limiter.close()
@@ -41,7 +50,10 @@ async function worker({ lib, key, tasks, processes }) {
   } else {
     const { default: Bottleneck } = await import('bottleneck')
     const connection = new Bottleneck.IORedisConnection({ client })
-    const limiter = new Bottleneck({ id: key, datastore: 'ioredis', connection, maxConcurrent: CONCURRENCY })
+    const limits = shared
+      ? { maxConcurrent: CONCURRENCY }
+      : { reservoir: RATE, reservoirRefreshAmount: RATE, reservoirRefreshInterval: 1000 }
+    const limiter = new Bottleneck({ id: key, datastore: 'ioredis', connection, ...limits })
     await limiter.ready()
     schedule = (fn) => limiter.schedule(fn)
     close = async () => {
@@ -51,8 +63,9 @@ async function worker({ lib, key, tasks, processes }) {
   process.send({ type: 'ready' })
   await new Promise((resolve) => process.once('message', resolve))
   const before = commands
+  const cpuBefore = process.cpuUsage()
   const start = performance.now()
-  // Keep twice the shared concurrency queued in this process, like a busy worker.
+  // Keep twice the shared concurrency queued over all processes, like busy workers.
   let next = 0
   let done = 0
   const per = Math.ceil(tasks / processes)
@@ -70,18 +83,27 @@ async function worker({ lib, key, tasks, processes }) {
     launch()
   })
   const ms = performance.now() - start
+  const cpu = process.cpuUsage(cpuBefore)
   const sent = commands - before
   await close()
   client.disconnect()
   // Exit once the figures are delivered: bottleneck keeps timers alive after disconnect().
-  process.send({ type: 'done', tasks: per, ms, commands: sent }, () => process.exit(0))
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  process.send({ type: 'done', tasks: per, ms, commands: sent, cpuMs }, () => process.exit(0))
 }
 
-async function measure(lib, processes, tasks) {
+/** Redis's own CPU seconds so far (user + system, main thread and children). */
+async function redisCpuSeconds(redis) {
+  const info = await redis.info('cpu')
+  const field = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0)
+  return field('used_cpu_user') + field('used_cpu_sys')
+}
+
+async function measure(redis, lib, limit, processes, tasks) {
   const key = `bench-${randomBytes(4).toString('hex')}`
   const script = fileURLToPath(import.meta.url)
   const children = Array.from({ length: processes }, () =>
-    fork(script, ['--worker', JSON.stringify({ lib, key, tasks, processes })]),
+    fork(script, ['--worker', JSON.stringify({ lib, limit, key, tasks, processes })]),
   )
   const message = (child, type) =>
     new Promise((resolve, reject) => {
@@ -90,12 +112,21 @@ async function measure(lib, processes, tasks) {
     })
   await Promise.all(children.map((child) => message(child, 'ready')))
   const results = children.map((child) => message(child, 'done'))
+  const redisBefore = await redisCpuSeconds(redis)
   for (const child of children) child.send('go')
   const done = await Promise.all(results)
+  const redisSeconds = (await redisCpuSeconds(redis)) - redisBefore
   const total = done.reduce((sum, r) => sum + r.tasks, 0)
   const ms = Math.max(...done.map((r) => r.ms))
   const commands = done.reduce((sum, r) => sum + r.commands, 0)
-  return { tasksPerSec: (total * 1000) / ms, roundTrips: commands / total }
+  const workerCpuMs = done.reduce((sum, r) => sum + r.cpuMs, 0)
+  return {
+    tasksPerSec: (total * 1000) / ms,
+    roundTrips: commands / total,
+    workerCores: workerCpuMs / ms,
+    // The workers' 'done' messages arrive a little after their last task: Redis idles meanwhile.
+    redisCores: (redisSeconds * 1000) / ms,
+  }
 }
 
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -105,29 +136,37 @@ async function main() {
     const i = process.argv.indexOf(name)
     return i === -1 ? fallback : Number(process.argv[i + 1])
   }
-  const tasks = arg('--tasks', 4000)
+  const tasks = arg('--tasks', 20_000)
   const rounds = arg('--rounds', 3)
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 })
   const cells = new Map()
   for (let round = 0; round < rounds; round++) {
     const libs = round % 2 === 0 ? ['volley', 'bottleneck'] : ['bottleneck', 'volley']
-    for (const processes of [1, 4]) {
-      for (const lib of libs) {
-        const result = await measure(lib, processes, tasks)
-        const id = `${lib} ${processes}`
-        cells.set(id, [...(cells.get(id) ?? []), result])
-        process.stderr.write(`round ${round + 1} ${id}: ${Math.round(result.tasksPerSec)} tasks/s\n`)
+    for (const limit of ['rate', 'concurrency']) {
+      for (const processes of [1, 4]) {
+        for (const lib of libs) {
+          const count = lib === 'volley' ? tasks : Math.round(tasks * BOTTLENECK_SHARE)
+          const result = await measure(redis, lib, limit, processes, count)
+          const id = `${limit} ${lib} ${processes}`
+          cells.set(id, [...(cells.get(id) ?? []), result])
+          process.stderr.write(`round ${round + 1} ${id}: ${Math.round(result.tasksPerSec)} tasks/s\n`)
+        }
       }
     }
   }
+  redis.disconnect()
   const lines = [
-    `| limiter | processes | tasks/s (median of ${rounds}) | round trips per task |`,
-    '| --- | --- | --- | --- |',
+    `| limit | limiter | processes | tasks/s (median of ${rounds}) | round trips per task | CPU: workers + Redis (cores) |`,
+    '| --- | --- | --- | --- | --- | --- |',
   ]
   for (const [id, results] of cells) {
-    const [lib, processes] = id.split(' ')
+    const [limit, lib, processes] = id.split(' ')
     const name = lib === 'volley' ? 'volley redisStore' : 'bottleneck (ioredis)'
+    const limitName = limit === 'rate' ? `${RATE.toLocaleString('en')}/s` : `concurrency ${CONCURRENCY}`
+    const cores = (key) => median(results.map((r) => r[key])).toFixed(2)
     lines.push(
-      `| ${name} | ${processes} | ${Math.round(median(results.map((r) => r.tasksPerSec)))} | ${median(results.map((r) => r.roundTrips)).toFixed(2)} |`,
+      `| ${limitName} | ${name} | ${processes} | ${Math.round(median(results.map((r) => r.tasksPerSec)))} | ${median(results.map((r) => r.roundTrips)).toFixed(2)} | ${cores('workerCores')} + ${cores('redisCores')} |`,
     )
   }
   process.stdout.write(`${lines.join('\n')}\n`)

@@ -4,7 +4,8 @@
 // Two limits: a rate alone (1,000,000/s, which never binds: every task still takes a start from
 // the shared window) and a concurrency of 32 shared by all processes (plus, for volley, that rate).
 //
-//   npm run build && node bench/redis-throughput.js [--tasks 20000] [--rounds 3]
+//   npm run build && node bench/redis-throughput.js [--tasks 20000] [--rounds 3] [--quick: 4000 tasks, 1 round]
+//     [--baseline DIR: volley also as "volley (baseline)", loaded from another build, interleaved]
 //
 // Each measurement runs in fresh processes; contenders alternate, and each cell is the median of
 // the rounds. Round trips are commands sent by the limiter's own ioredis client (counted in the
@@ -15,7 +16,7 @@
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { importVolley } from './lib/volley.js'
+import { importVolley, resolveDist, VOLLEY_DIST_ENV } from './lib/volley.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CONCURRENCY = 32
@@ -36,7 +37,7 @@ async function worker({ lib, limit, key, tasks, processes }) {
   const shared = limit === 'concurrency'
   let schedule
   let close
-  if (lib === 'volley') {
+  if (lib !== 'bottleneck') {
     const { redisStore } = await importVolley('redis/index.js')
     const { createLimiter } = await importVolley('limit/limiter.js')
     const store = redisStore({ client })
@@ -99,11 +100,13 @@ async function redisCpuSeconds(redis) {
   return field('used_cpu_user') + field('used_cpu_sys')
 }
 
-async function measure(redis, lib, limit, processes, tasks) {
+async function measure(redis, lib, limit, processes, tasks, baseline) {
   const key = `bench-${randomBytes(4).toString('hex')}`
   const script = fileURLToPath(import.meta.url)
+  // The baseline's children load volley from the other build (see lib/volley.js).
+  const env = lib === 'baseline' ? { ...process.env, [VOLLEY_DIST_ENV]: baseline } : process.env
   const children = Array.from({ length: processes }, () =>
-    fork(script, ['--worker', JSON.stringify({ lib, limit, key, tasks, processes })]),
+    fork(script, ['--worker', JSON.stringify({ lib, limit, key, tasks, processes })], { env }),
   )
   const message = (child, type) =>
     new Promise((resolve, reject) => {
@@ -136,18 +139,23 @@ async function main() {
     const i = process.argv.indexOf(name)
     return i === -1 ? fallback : Number(process.argv[i + 1])
   }
-  const tasks = arg('--tasks', 20_000)
-  const rounds = arg('--rounds', 3)
+  const quick = process.argv.includes('--quick')
+  const tasks = arg('--tasks', quick ? 4000 : 20_000)
+  const rounds = arg('--rounds', quick ? 1 : 3)
+  const at = process.argv.indexOf('--baseline')
+  const baseline = at === -1 ? undefined : resolveDist(process.argv[at + 1])
+  const contenders = ['volley', ...(baseline ? ['baseline'] : []), 'bottleneck']
   const { Redis } = await import('ioredis')
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 })
   const cells = new Map()
   for (let round = 0; round < rounds; round++) {
-    const libs = round % 2 === 0 ? ['volley', 'bottleneck'] : ['bottleneck', 'volley']
+    // The order rotates each round, so a drifting machine spreads over every contender alike.
+    const libs = contenders.map((_, i) => contenders[(i + round) % contenders.length])
     for (const limit of ['rate', 'concurrency']) {
       for (const processes of [1, 4]) {
         for (const lib of libs) {
-          const count = lib === 'volley' ? tasks : Math.round(tasks * BOTTLENECK_SHARE)
-          const result = await measure(redis, lib, limit, processes, count)
+          const count = lib === 'bottleneck' ? Math.round(tasks * BOTTLENECK_SHARE) : tasks
+          const result = await measure(redis, lib, limit, processes, count, baseline)
           const id = `${limit} ${lib} ${processes}`
           cells.set(id, [...(cells.get(id) ?? []), result])
           process.stderr.write(`round ${round + 1} ${id}: ${Math.round(result.tasksPerSec)} tasks/s\n`)
@@ -162,7 +170,8 @@ async function main() {
   ]
   for (const [id, results] of cells) {
     const [limit, lib, processes] = id.split(' ')
-    const name = lib === 'volley' ? 'volley redisStore' : 'bottleneck (ioredis)'
+    const name =
+      { volley: 'volley redisStore', baseline: 'volley redisStore (baseline)' }[lib] ?? 'bottleneck (ioredis)'
     const limitName = limit === 'rate' ? `${RATE.toLocaleString('en')}/s` : `concurrency ${CONCURRENCY}`
     const cores = (key) => median(results.map((r) => r[key])).toFixed(2)
     lines.push(

@@ -6,28 +6,30 @@
 //
 //   npm run build && node bench/redis-throughput.js [--tasks 20000] [--rounds 3] [--quick: 4000 tasks, 1 round]
 //     [--baseline DIR: volley also as "volley (baseline)", loaded from another build, interleaved]
+//     [--redis URL]
 //
 // Each measurement runs in fresh processes; contenders alternate, and each cell is the median of
 // the rounds. Round trips are commands sent by the limiter's own ioredis client (counted in the
 // client), so pub/sub deliveries and script loading on first use are the only things not counted.
-// CPU is the workers' own (user + system, summed over the processes) and Redis's (INFO cpu, which
-// counts every client of that Redis: run it on a Redis nothing else uses), per second of the run:
-// 1.00 is one core busy the whole time.
+// Redis is a private redis-server the benchmark starts (lib/redis-server.js), unless --redis URL
+// names another. CPU is the workers' own (user + system, summed over the processes) and Redis's
+// (INFO cpu: every client of that Redis counts, hence a private one), per second of the run: 1.00
+// is one core busy the whole time.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { readCounters, startPrivateRedis } from './lib/redis-server.js'
 import { importVolley, resolveDist, VOLLEY_DIST_ENV } from './lib/volley.js'
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CONCURRENCY = 32
 const RATE = 1_000_000
 /** bottleneck runs this fraction of the tasks: at its speed the same count would take minutes. */
 const BOTTLENECK_SHARE = 0.1
 
-async function worker({ lib, limit, key, tasks, processes }) {
+async function worker({ lib, limit, key, tasks, processes, redisUrl }) {
   const { Redis } = await import('ioredis')
   // Counts every command this process's limiter sends: one command = one round trip.
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 })
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: 0 })
   let commands = 0
   const send = client.sendCommand.bind(client)
   client.sendCommand = (command, stream) => {
@@ -93,20 +95,13 @@ async function worker({ lib, limit, key, tasks, processes }) {
   process.send({ type: 'done', tasks: per, ms, commands: sent, cpuMs }, () => process.exit(0))
 }
 
-/** Redis's own CPU seconds so far (user + system, main thread and children). */
-async function redisCpuSeconds(redis) {
-  const info = await redis.info('cpu')
-  const field = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0)
-  return field('used_cpu_user') + field('used_cpu_sys')
-}
-
-async function measure(redis, lib, limit, processes, tasks, baseline) {
+async function measure(redis, redisUrl, lib, limit, processes, tasks, baseline) {
   const key = `bench-${randomBytes(4).toString('hex')}`
   const script = fileURLToPath(import.meta.url)
   // The baseline's children load volley from the other build (see lib/volley.js).
   const env = lib === 'baseline' ? { ...process.env, [VOLLEY_DIST_ENV]: baseline } : process.env
   const children = Array.from({ length: processes }, () =>
-    fork(script, ['--worker', JSON.stringify({ lib, limit, key, tasks, processes })], { env }),
+    fork(script, ['--worker', JSON.stringify({ lib, limit, key, tasks, processes, redisUrl })], { env }),
   )
   const message = (child, type) =>
     new Promise((resolve, reject) => {
@@ -115,10 +110,10 @@ async function measure(redis, lib, limit, processes, tasks, baseline) {
     })
   await Promise.all(children.map((child) => message(child, 'ready')))
   const results = children.map((child) => message(child, 'done'))
-  const redisBefore = await redisCpuSeconds(redis)
+  const redisBefore = (await readCounters(redis)).cpuS
   for (const child of children) child.send('go')
   const done = await Promise.all(results)
-  const redisSeconds = (await redisCpuSeconds(redis)) - redisBefore
+  const redisSeconds = (await readCounters(redis)).cpuS - redisBefore
   const total = done.reduce((sum, r) => sum + r.tasks, 0)
   const ms = Math.max(...done.map((r) => r.ms))
   const commands = done.reduce((sum, r) => sum + r.commands, 0)
@@ -145,8 +140,11 @@ async function main() {
   const at = process.argv.indexOf('--baseline')
   const baseline = at === -1 ? undefined : resolveDist(process.argv[at + 1])
   const contenders = ['volley', ...(baseline ? ['baseline'] : []), 'bottleneck']
+  const given = process.argv.indexOf('--redis')
+  const privateRedis = given === -1 ? await startPrivateRedis() : undefined
+  const redisUrl = privateRedis?.url ?? process.argv[given + 1]
   const { Redis } = await import('ioredis')
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 })
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0 })
   const cells = new Map()
   for (let round = 0; round < rounds; round++) {
     // The order rotates each round, so a drifting machine spreads over every contender alike.
@@ -155,7 +153,7 @@ async function main() {
       for (const processes of [1, 4]) {
         for (const lib of libs) {
           const count = lib === 'bottleneck' ? Math.round(tasks * BOTTLENECK_SHARE) : tasks
-          const result = await measure(redis, lib, limit, processes, count, baseline)
+          const result = await measure(redis, redisUrl, lib, limit, processes, count, baseline)
           const id = `${limit} ${lib} ${processes}`
           cells.set(id, [...(cells.get(id) ?? []), result])
           process.stderr.write(`round ${round + 1} ${id}: ${Math.round(result.tasksPerSec)} tasks/s\n`)
@@ -164,6 +162,7 @@ async function main() {
     }
   }
   redis.disconnect()
+  await privateRedis?.close()
   const lines = [
     `| limit | limiter | processes | tasks/s (median of ${rounds}) | round trips per task | CPU: workers + Redis (cores) |`,
     '| --- | --- | --- | --- | --- | --- |',

@@ -137,7 +137,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
 
   /** Writes lines at once; `end` is the record they end an input line with (a --paginate page does not always). */
   const writeLines = async (text: string, end: ResultRecord | undefined) => {
-    // Counted once handed to the sink, which writes it by the end of this turn (a full disk fails a later call).
+    // Counted once written, so the summary says what the file holds (a full disk fails the write).
     await sink.write(text)
     if (end === undefined) return
     stats.result(end)
@@ -265,8 +265,6 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         await write(record)
         stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
       }
-    // The last group goes out here, where a full disk is said like any write error.
-    sink.sync()
   } catch (error) {
     if (error instanceof UsageError) {
       options.reporter.note(`volley: ${error.message}`)

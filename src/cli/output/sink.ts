@@ -6,89 +6,42 @@ import { UsageError } from '../usage.js'
 export interface Sink {
   /** Resolves at once for a file; waits for 'drain' on a full pipe. */
   write(line: string): Promise<void> | undefined
-  /** Writes what is held and flushes it to disk (fsync). */
+  /** Flushes to disk (fsync). */
   sync(): void
   /** Flushes to disk (fsync) and closes. */
   close(): void
 }
 
-/** A group is written at once when it reaches this size, without waiting for the end of the turn. */
-const GROUP_BYTES = 64 * 1024
-
 /**
- * An output file written in groups: the lines handed over in one turn of the event loop (up to
- * 64 KB) go out in one write() call at the end of the turn. The results of a turn are one syscall,
- * not one each. A write() to a regular file is not torn by a kill, so a SIGKILL loses whole lines:
- * the group not yet written (results finished in that turn; --resume sends those requests again)
- * and never half of one. A short write (a full disk) is finished or fails, and resume truncates a
- * torn last line anyway. No fsync per group (it would cap a run at the disk's sync rate): the
- * kernel keeps what was written when the process dies; `sync()` and `close()` fsync.
- * A failed group write is thrown by the next `write`, `sync` or `close`.
+ * An output file written with one write() call per line, synchronously: a line is in the kernel
+ * before the next result is handled, so a SIGKILL loses at most the line being written (which resume
+ * truncates away) and never interleaves two lines. No fsync per line (it would cap a run at the
+ * disk's sync rate): the kernel keeps what was written when the process dies; only a machine crash
+ * can lose the tail, and resume repairs that too. `close()` fsyncs once at the end.
  */
 export function fileSink(path: string, append: boolean): Sink {
   const fd = openSync(path, append ? 'a' : 'w')
   let closed = false
-  let group: string[] = []
-  let groupBytes = 0
-  let scheduled = false
-  let failure: unknown
-  const flush = () => {
-    if (failure !== undefined) throw failure
-    if (group.length === 0) return
-    const text = group.length === 1 ? group[0]! : group.join('')
-    group = []
-    groupBytes = 0
-    try {
-      writeAll(fd, text)
-    } catch (error) {
-      failure = error
-      throw error
-    }
-  }
-  const flushAtEndOfTurn = () => {
-    scheduled = false
-    try {
-      flush()
-    } catch {
-      // Kept in `failure`: the next call on the sink throws it, where the job can say so.
-    }
-  }
   return {
     write(line) {
-      if (failure !== undefined) throw failure
-      group.push(line)
-      groupBytes += line.length
-      if (groupBytes >= GROUP_BYTES) flush()
-      else if (!scheduled) {
-        scheduled = true
-        setImmediate(flushAtEndOfTurn)
+      const written = writeSync(fd, line)
+      // A regular file takes the whole line in one call; a full disk's short write is finished here.
+      if (written < Buffer.byteLength(line)) {
+        const bytes = Buffer.from(line)
+        for (let at = written; at < bytes.length;) at += writeSync(fd, bytes, at)
       }
       return undefined
     },
-    sync() {
-      flush()
-      sync(fd)
-    },
+    sync: () => sync(fd),
     close() {
       if (closed) return
       closed = true
       try {
-        // After a failed write the rest cannot go anywhere; the failure was thrown already.
-        if (failure === undefined) flush()
         sync(fd)
       } finally {
         closeSync(fd)
       }
     },
-  }
-}
-
-/** Writes all of `text`: a regular file takes it in one call; a full disk's short write is finished here. */
-function writeAll(fd: number, text: string): void {
-  const written = writeSync(fd, text)
-  if (written < Buffer.byteLength(text)) {
-    const bytes = Buffer.from(text)
-    for (let at = written; at < bytes.length;) at += writeSync(fd, bytes, at)
   }
 }
 

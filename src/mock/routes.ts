@@ -3,7 +3,7 @@ import type { Handler } from './handler.js'
 import { list } from './lists.js'
 import { chatCompletion, messages, readChatCompletion, readMessages } from './llm.js'
 import type { LlmRequest } from './profiles/quota.js'
-import { geocodeBatch, showJob, submitJob } from './work.js'
+import { geocodeBatch, showJob, acceptJob } from './work.js'
 
 interface Route {
   /** '/items/:id': the name requests are counted under in `byPath`. */
@@ -45,7 +45,7 @@ export const ROUTES: readonly Route[] = [
   route('/status/:code', ANY, 'answers with that status', status),
   route('/delay/:ms', ANY, 'answers after that many ms', delay),
   route('/batch/geocode', POST, '{ "addresses": [...] } -> results keyed by address', geocodeBatch),
-  route('/jobs', POST, '{ "items": [...] } -> 202 { id, status: "pending" }', submitJob),
+  route('/jobs', POST, '{ "items": [...] } -> 202 { id, status: "pending" }', acceptJob),
   route('/jobs/:id', GET, 'pending until jobDuration has passed, then done with results', showJob),
   route('/redirect-to', ANY, '?url=<target>&status=<3xx> redirects there', redirect),
   route(

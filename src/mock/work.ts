@@ -33,7 +33,7 @@ export async function geocodeBatch(exchange: MockExchange, { options, stats }: M
 const MAX_JOB_ITEMS = 100_000
 
 /** POST /jobs `{ "items": [...] }` -> 202 `{ id, status: "pending" }`. */
-export async function submitJob(exchange: MockExchange, { jobs, stats, clock }: MockContext): Promise<void> {
+export async function acceptJob(exchange: MockExchange, { jobs, stats, clock }: MockContext): Promise<void> {
   const body = await exchange.readJson()
   const items = (body as { items?: unknown } | null)?.items
   if (!Array.isArray(items) || items.length > MAX_JOB_ITEMS) {

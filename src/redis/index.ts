@@ -8,14 +8,14 @@ export type { RedisStoreOptions } from './options.js'
 export { RedisStore, redisStore } from './store.js'
 export type { JobLocation } from './job/keys.js'
 export { type JobLine, type SubmitOptions, type SubmitOutcome, submitJob } from './job/submit.js'
-export {
-  type JobProgress,
-  type WorkEvents,
-  type WorkLine,
-  type WorkOptions,
-  type WorkOutcome,
-  type WorkResult,
-  workJob,
-} from './job/work.js'
+export type {
+  JobProgress,
+  WorkEvents,
+  WorkLine,
+  WorkOptions,
+  WorkOutcome,
+  WorkResult,
+} from './job/work-options.js'
+export { workJob } from './job/work.js'
 export { type JobStatus, jobStatus, type WorkerStatus } from './job/status.js'
 export { type CollectedLine, type CollectOptions, collectJob } from './job/collect.js'

@@ -184,7 +184,7 @@ return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh, dupes}
 `)
 
 /** A worker leaves: its lease ends now, so the lines it still holds go to the others at once. ARGV: worker, epoch. */
-export const RELEASE = new RedisScript(`${PRELUDE}
+export const LEAVE = new RedisScript(`${PRELUDE}
 if not is_job(ARGV[2]) then return 0 end
 if redis.call('ZSCORE', DEADLINES, ARGV[1]) then redis.call('ZADD', DEADLINES, 0, ARGV[1]) end
 redis.call('HSET', WORKERS, ARGV[1] .. ':left', now_ms())

@@ -1,81 +1,16 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
 import { describeValue, InvalidOptionError, JobError, type StoreUnavailableError } from '../../errors.js'
-import { systemClock, type TimerHandle } from '../../limit/clock.js'
-import { type Duration, parseDuration } from '../../limit/units.js'
 import { RedisConnection } from '../connection.js'
-import { entryId, type JobLocation, keyList, lineOf, type OpenJob, openJob } from './keys.js'
-import { CLAIM, HELD, RECORD, RELEASE } from './scripts.js'
-
-/** A line handed to `handle`. */
-export interface WorkLine {
-  /** Its number in the input, from 1. */
-  line: number
-  data: string
-  hash: string
-}
-
-/** What `handle` made of a line: the text kept as its result, and whether it counts as ok or failed. */
-export interface WorkResult {
-  ok: boolean
-  result: string
-}
-
-export interface WorkEvents {
-  /** Redis cannot be reached: no line starts until it can; results wait in memory. */
-  outage?(error: StoreUnavailableError): void
-  /** Redis answers again after an outage. */
-  back?(): void
-  /** Others took over `count` of this worker's lines: it was silent longer than its lease. */
-  lost?(count: number): void
-  /** A batch of results was recorded: where the job stands now. */
-  recorded?(progress: JobProgress): void
-}
-
-export interface JobProgress {
-  /** Lines in the job; null while submit is still adding them. */
-  total: number | null
-  /** Lines of the job with a result. */
-  done: number
-  /** Of those, the ones this worker recorded. */
-  mine: number
-  /** Lines this worker ran whose result another had recorded first. */
-  duplicates: number
-}
-
-export interface WorkOptions extends JobLocation {
-  /**
-   * Makes a line's result. A rejection with the code STORE_UNAVAILABLE (the shared limiter's Redis
-   * is away) runs the line again once Redis answers; any other rejection stops the worker, which
-   * rejects with it after recording what finished.
-   */
-  handle(line: WorkLine): Promise<WorkResult>
-  /** Lines handled at once; as many more are claimed ahead. @default 16 */
-  concurrency?: number
-  /**
-   * How long this worker may be silent before others take over the lines it claimed. It renews the
-   * lease every third of it, however long its lines take, so only a dead or frozen worker loses its lines.
-   * @default '30s'
-   */
-  lease?: Duration
-  /** The worker's name in `jobStatus`. @default '<host>-<pid>-<random>' */
-  name?: string
-  /** Stops claiming: the lines in hand finish and are recorded, the ones not started go back to the others. */
-  signal?: AbortSignal
-  on?: WorkEvents
-}
-
-export interface WorkOutcome {
-  worker: string
-  /** Lines whose result this worker recorded first. */
-  done: number
-  /** Lines this worker finished after another worker's result for them was recorded (not kept). */
-  duplicates: number
-  /** Every line of the job has a result. */
-  complete: boolean
-  /** Results this worker could not record before it stopped (Redis away): their lines run again elsewhere. */
-  unrecorded: number
-}
+import { entryId, keyList, lineOf, type OpenJob, openJob } from './keys.js'
+import { CLAIM, HELD, RECORD, LEAVE } from './scripts.js'
+import { Wakeup } from './wakeup.js'
+import {
+  resolveWorkOptions,
+  type WorkEvents,
+  type WorkLine,
+  type WorkOptions,
+  type WorkOutcome,
+  type WorkResult,
+} from './work-options.js'
 
 interface Entry {
   line: number
@@ -129,30 +64,10 @@ class JobWorker {
   #epoch = ''
   /** The job is not in Redis (any more): nothing can be recorded. */
   #jobGone = false
-  #wake: (() => void) | undefined
-  /** Something happened while nobody slept: the next sleep returns at once, so no wake-up is lost. */
-  #kicked = false
+  readonly #wakeup = new Wakeup()
 
   constructor(job: OpenJob, options: WorkOptions) {
-    if (typeof options.handle !== 'function')
-      throw new InvalidOptionError(
-        `workJob: option \`handle\` must be a function, got ${describeValue(options.handle)}`,
-      )
-    const concurrency = options.concurrency ?? 16
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new InvalidOptionError(
-        `workJob: option \`concurrency\` must be a whole number >= 1, got ${describeValue(concurrency)}`,
-      )
-    const lease = parseDuration(options.lease ?? 30_000, 'workJob: option `lease`')
-    if (lease < 300)
-      throw new InvalidOptionError(
-        `workJob: option \`lease\` must be at least 300 ms, got ${describeValue(options.lease)}`,
-      )
-    const name = options.name ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
-    if (typeof name !== 'string' || name === '' || /\s/.test(name))
-      throw new InvalidOptionError(
-        `workJob: option \`name\` must be a non-empty string without spaces, got ${describeValue(name)}`,
-      )
+    const { concurrency, lease, name } = resolveWorkOptions(options)
     this.#job = job
     this.#keys = keyList(job.keys)
     this.#handle = options.handle
@@ -161,7 +76,7 @@ class JobWorker {
     this.#name = name
     this.#signal = options.signal
     this.#on = options.on ?? {}
-    this.#signal?.addEventListener('abort', () => this.#kick(), { once: true })
+    this.#signal?.addEventListener('abort', () => this.#wakeup.kick(), { once: true })
   }
 
   async run(): Promise<WorkOutcome> {
@@ -209,13 +124,13 @@ class JobWorker {
         this.#start()
         if (claiming && entries.length === 0 && holdsNothing) {
           if (this.#complete()) return true
-          await this.#sleep(idle)
+          await this.#wakeup.sleep(idle)
           idle = Math.min(idle * 2, IDLE_POLL.max)
           continue
         }
         idle = IDLE_POLL.min
       }
-      await this.#sleep(this.#lease / 3)
+      await this.#wakeup.sleep(this.#lease / 3)
     }
   }
 
@@ -287,7 +202,7 @@ class JobWorker {
    */
   #lapsed(): boolean {
     if (Date.now() - this.#lastBeat <= this.#lease) return false
-    this.#kick()
+    this.#wakeup.kick()
     return true
   }
 
@@ -336,7 +251,7 @@ class JobWorker {
     } finally {
       this.#inFlight--
       this.#start()
-      this.#kick()
+      this.#wakeup.kick()
     }
   }
 
@@ -379,7 +294,7 @@ class JobWorker {
         else this.#fatal ??= error
       } finally {
         this.#recording = undefined
-        this.#kick()
+        this.#wakeup.kick()
       }
       this.#record()
     })()
@@ -393,7 +308,7 @@ class JobWorker {
 
   /** Asks Redis every second until it answers; then the lines and results held meanwhile go on. */
   async #waitForRedis(): Promise<void> {
-    await this.#sleep(RETRY_REDIS_MS)
+    await this.#wakeup.sleep(RETRY_REDIS_MS)
     if ((await this.#claim(0, false)) === undefined) return
     this.#outage = undefined
     this.#on.back?.()
@@ -413,11 +328,11 @@ class JobWorker {
         await this.#waitForRedis().catch((error: unknown) => {
           this.#fatal ??= error
         })
-      else await this.#sleep(this.#lease / 3)
+      else await this.#wakeup.sleep(this.#lease / 3)
       this.#record()
     }
     try {
-      await this.#job.connection.run(RELEASE, this.#keys, [this.#name, this.#epoch])
+      await this.#job.connection.run(LEAVE, this.#keys, [this.#name, this.#epoch])
     } catch {
       // Redis is away: the lease runs out instead, and the others take the lines then.
     }
@@ -434,27 +349,5 @@ class JobWorker {
       'JOB_NOT_FOUND',
       `job ${this.#job.name} is not in Redis at ${this.#job.connection.where}: it expired, or Redis restarted without persistence and lost it; submit it again, then run the workers`,
     )
-  }
-
-  #kick(): void {
-    if (this.#wake) this.#wake()
-    else this.#kicked = true
-  }
-
-  /** Waits `ms`, or less when a line finishes, a batch is recorded or the worker is stopped. */
-  #sleep(ms: number): Promise<void> {
-    if (this.#kicked) {
-      this.#kicked = false
-      return Promise.resolve()
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        systemClock.clearTimer(timer)
-        this.#wake = undefined
-        resolve()
-      }
-      const timer: TimerHandle = systemClock.setTimer(done, ms)
-      this.#wake = done
-    })
   }
 }

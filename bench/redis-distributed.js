@@ -21,6 +21,7 @@
  * processes under a job name of its own; the units alternate in rotated order each round, and every
  * cell is the median (min–max) over rounds.
  */
+import { flagValue } from './lib/args.js'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -42,10 +43,7 @@ const KILL_AT = 0.4
 const POLL_MS = 25
 
 function parseArgs(argv = process.argv.slice(2)) {
-  const value = (flag) => {
-    const at = argv.indexOf(flag)
-    return at === -1 ? undefined : argv[at + 1]
-  }
+  const value = (flag) => flagValue(argv, flag)
   const quick = argv.includes('--quick')
   return {
     quick,

@@ -15,6 +15,7 @@
  * --redis URL. The two units (no kill, kill 2) alternate, order rotated each round; every cell is
  * the median (min–max) over rounds.
  */
+import { flagValue } from './lib/args.js'
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -37,10 +38,7 @@ const KILL_AT = 0.4
 const POLL_MS = 50
 
 function parseArgs(argv = process.argv.slice(2)) {
-  const value = (flag) => {
-    const at = argv.indexOf(flag)
-    return at === -1 ? undefined : argv[at + 1]
-  }
+  const value = (flag) => flagValue(argv, flag)
   const quick = argv.includes('--quick')
   return {
     quick,

@@ -14,12 +14,15 @@
  */
 import { resolveDist } from './volley.js'
 
+/** The value after `flag` in `argv`, or undefined. @param {string[]} argv @param {string} flag */
+export function flagValue(argv, flag) {
+  const at = argv.indexOf(flag)
+  return at === -1 ? undefined : argv[at + 1]
+}
+
 /** @param {string[]} argv @returns {BenchArgs} */
 export function parseBenchArgs(argv = process.argv.slice(2)) {
-  const value = (flag) => {
-    const at = argv.indexOf(flag)
-    return at === -1 ? undefined : argv[at + 1]
-  }
+  const value = (flag) => flagValue(argv, flag)
   const rounds = value('--rounds')
   const only = value('--only')
   const child = value('--child')

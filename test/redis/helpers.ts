@@ -48,6 +48,23 @@ export async function closedPort(): Promise<number> {
 }
 
 /**
+ * Registers a suite's own key prefix: a client for looking at Redis from the outside (valid inside
+ * tests), and every key under the prefix deleted at the end.
+ */
+export function redisPrefix(): { prefix: string; redis: () => Redis } {
+  const prefix = uniquePrefix()
+  let redis: Redis
+  beforeAll(async () => {
+    redis = await connectRedis()
+  })
+  afterAll(async () => {
+    await deletePrefix(redis, prefix)
+    redis.disconnect()
+  })
+  return { prefix, redis: () => redis }
+}
+
+/**
  * Registers this suite's Redis setup: a fresh key prefix, a check that Redis answers, and at the
  * end every store closed and every key under the prefix deleted. Returns the store factory, which
  * fills in `url` and `prefix` under the given defaults.

@@ -23,6 +23,6 @@ export function resolveJobFlags(flags: JobFlags, io: Io): Required<Pick<JobLocat
     throw new UsageError(`--job must be a name of ${JOB_NAME_RULE}, got ${JSON.stringify(flags.job)}`)
   return {
     job: flags.job,
-    url: redisUrl(flags.redis === undefined || flags.redis === false ? true : flags.redis, io),
+    url: redisUrl(flags.redis, io),
   }
 }

@@ -136,7 +136,7 @@ export function requestMethod(given: string): string {
 }
 
 /** --redis [url]: the URL given, else $REDIS_URL, else the local Redis; checked. */
-export function redisUrl(flag: string | true, io: Io): string {
+export function redisUrl(flag: string | boolean | undefined, io: Io): string {
   const url = typeof flag === 'string' ? flag : (io.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(url))}`)

@@ -1,18 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../helpers.js'
+import { deletePrefix, REDIS_URL, redisPrefix } from '../helpers.js'
 
-const prefix = uniquePrefix()
-let redis: Redis
-beforeAll(async () => {
-  redis = await connectRedis()
-})
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-})
+const { prefix, redis: outside } = redisPrefix()
 
 let jobs = 0
 const place = () => ({ job: `lib-${++jobs}`, url: REDIS_URL, prefix })
@@ -56,9 +47,9 @@ describe('a job on Redis Streams, in one process', () => {
     expect(status.workers.map((w) => w.name).sort()).toEqual(['w1', 'w2', 'w3'])
     expect(status.expiresInMs).toBeGreaterThan(6 * 86_400_000)
     // Every key of a complete job expires.
-    const keys = await redis.keys(`${prefix}job:{${where.job}}:*`)
+    const keys = await outside().keys(`${prefix}job:{${where.job}}:*`)
     expect(keys.length).toBeGreaterThan(0)
-    for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0)
+    for (const key of keys) expect(await outside().pttl(key)).toBeGreaterThan(0)
   })
 
   it('the same input again is a no-op; another one is refused, naming the job', async () => {
@@ -123,9 +114,9 @@ describe('a job on Redis Streams, in one process', () => {
     await submitJob({ ...where, lines: numbers(40) })
     const key = (name: string) => `${prefix}job:{${where.job}}:${name}`
     // A worker that claimed ten lines and then went silent, as Redis sees one: its lease is in the past.
-    await redis.xreadgroup('GROUP', 'workers', 'ghost', 'COUNT', 10, 'STREAMS', key('lines'), '>')
-    await redis.zadd(key('deadlines'), Date.now() - 1000, 'ghost')
-    await redis.hset(key('workers'), 'ghost:first', Date.now() - 5000)
+    await outside().xreadgroup('GROUP', 'workers', 'ghost', 'COUNT', 10, 'STREAMS', key('lines'), '>')
+    await outside().zadd(key('deadlines'), Date.now() - 1000, 'ghost')
+    await outside().hset(key('workers'), 'ghost:first', Date.now() - 5000)
     const runs: number[] = []
     const outcome = await workJob({
       ...where,
@@ -232,7 +223,7 @@ describe('a job on Redis Streams, in one process', () => {
     })
     await expect.poll(() => started).toBe(2)
     // Redis loses the job; another input is submitted under the same name before the worker speaks again.
-    await deletePrefix(redis, `${prefix}job:{${where.job}}:`)
+    await deletePrefix(outside(), `${prefix}job:{${where.job}}:`)
     await submitJob({ ...where, lines: ['a', 'b', 'c'] })
     release()
     await expect(old).rejects.toMatchObject({
@@ -253,8 +244,8 @@ describe('a job on Redis Streams, in one process', () => {
     await submitJob({ ...where, lines: numbers(12) })
     const key = (name: string) => `${prefix}job:{${where.job}}:${name}`
     // Lines claimed under this worker's name, then forgotten (as if Redis lost the results it recorded).
-    await redis.xreadgroup('GROUP', 'workers', 'me', 'COUNT', 5, 'STREAMS', key('lines'), '>')
-    await redis.zadd(key('deadlines'), Date.now() + 60_000, 'me')
+    await outside().xreadgroup('GROUP', 'workers', 'me', 'COUNT', 5, 'STREAMS', key('lines'), '>')
+    await outside().zadd(key('deadlines'), Date.now() + 60_000, 'me')
     const outcome = await workJob({ ...where, name: 'me', handle: echo })
     expect(outcome).toMatchObject({ complete: true, done: 12 })
     expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))

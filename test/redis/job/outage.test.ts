@@ -1,18 +1,9 @@
 import { createServer, type Server, type Socket, connect } from 'node:net'
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, workJob } from '../../../src/redis/index.js'
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from '../helpers.js'
+import { REDIS_URL, redisPrefix } from '../helpers.js'
 
-const prefix = uniquePrefix()
-let redis: Redis
-beforeAll(async () => {
-  redis = await connectRedis()
-})
-afterAll(async () => {
-  await deletePrefix(redis, prefix)
-  redis.disconnect()
-})
+const { prefix } = redisPrefix()
 
 /** A TCP proxy to Redis that can be cut (every connection dropped, new ones refused) and restored. */
 async function redisProxy() {

@@ -21,13 +21,13 @@
  * processes under a job name of its own; the units alternate in rotated order each round, and every
  * cell is the median (min–max) over rounds.
  */
-import { flagValue } from './lib/args.js'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { flagValue, parseBenchArgs } from './lib/args.js'
 import { formatNumber, formatRatio, formatSummary, markdownTable } from './lib/format.js'
 import { describeEnvironment } from './lib/machine.js'
 import { startMockProcess } from './lib/mock-process.js'
@@ -42,16 +42,17 @@ const LEASE = '2s'
 const KILL_AT = 0.4
 const POLL_MS = 25
 
+/** The shared bench flags (--quick, --rounds, --only) and this bench's own. */
 function parseArgs(argv = process.argv.slice(2)) {
   const value = (flag) => flagValue(argv, flag)
-  const quick = argv.includes('--quick')
+  const { quick, rounds, only } = parseBenchArgs(argv)
   return {
     quick,
     lines: Number(value('--lines') ?? (quick ? 2000 : 8000)),
-    rounds: Number(value('--rounds') ?? (quick ? 1 : 3)),
+    rounds: rounds ?? (quick ? 1 : 3),
     redis: value('--redis'),
     concurrency: Number(value('--concurrency') ?? 16),
-    only: value('--only')?.split(','),
+    only,
   }
 }
 

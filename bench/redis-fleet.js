@@ -15,11 +15,11 @@
  * --redis URL. The two units (no kill, kill 2) alternate, order rotated each round; every cell is
  * the median (min–max) over rounds.
  */
-import { flagValue } from './lib/args.js'
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { startBenchServer } from './http-server.js'
+import { flagValue, parseBenchArgs } from './lib/args.js'
 import { formatNumber, formatSummary, markdownTable } from './lib/format.js'
 import { describeEnvironment } from './lib/machine.js'
 import { countersBetween, countingClient, readCounters, startPrivateRedis } from './lib/redis-server.js'
@@ -37,13 +37,14 @@ const KILLED = 2
 const KILL_AT = 0.4
 const POLL_MS = 50
 
+/** The shared bench flags (--quick, --rounds) and this bench's own. */
 function parseArgs(argv = process.argv.slice(2)) {
   const value = (flag) => flagValue(argv, flag)
-  const quick = argv.includes('--quick')
+  const { quick, rounds } = parseBenchArgs(argv)
   return {
     quick,
     lines: Number(value('--lines') ?? (quick ? 20_000 : 100_000)),
-    rounds: Number(value('--rounds') ?? (quick ? 1 : 3)),
+    rounds: rounds ?? (quick ? 1 : 3),
     redis: value('--redis'),
   }
 }

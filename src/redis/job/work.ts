@@ -12,12 +12,6 @@ import {
   type WorkResult,
 } from './work-options.js'
 
-interface Entry {
-  line: number
-  data: string
-  hash: string
-}
-
 const IDLE_POLL = { min: 20, max: 500 }
 const RETRY_REDIS_MS = 1_000
 
@@ -49,7 +43,7 @@ class JobWorker {
   readonly #signal: AbortSignal | undefined
   readonly #on: WorkEvents
   /** Claimed, not started. */
-  #buffer: Entry[] = []
+  #buffer: WorkLine[] = []
   #inFlight = 0
   #results: (string | number)[][] = []
   #recording: Promise<void> | undefined
@@ -135,7 +129,7 @@ class JobWorker {
   }
 
   /** The claimed entries, or undefined when Redis could not be asked (an outage began). */
-  async #claim(want: number, holdsNothing: boolean): Promise<Entry[] | undefined> {
+  async #claim(want: number, holdsNothing: boolean): Promise<WorkLine[] | undefined> {
     let reply: unknown[]
     try {
       reply = (await this.#job.connection.run(CLAIM, this.#keys, [
@@ -162,7 +156,7 @@ class JobWorker {
     this.#epoch = epoch
     await this.#answered(lost, total, done)
     return entries.map(([id, fields]) => {
-      const entry: Entry = { line: lineOf(id), data: '', hash: '' }
+      const entry: WorkLine = { line: lineOf(id), data: '', hash: '' }
       for (let i = 0; i < fields.length; i += 2) {
         if (fields[i] === 'd') entry.data = fields[i + 1]!
         else if (fields[i] === 'h') entry.hash = fields[i + 1]!
@@ -233,9 +227,9 @@ class JobWorker {
     }
   }
 
-  async #run(entry: Entry): Promise<void> {
+  async #run(entry: WorkLine): Promise<void> {
     try {
-      const outcome = await this.#handle({ line: entry.line, data: entry.data, hash: entry.hash })
+      const outcome = await this.#handle(entry)
       if (typeof outcome !== 'object' || outcome === null || typeof outcome.result !== 'string')
         throw new InvalidOptionError(
           `workJob: handle must resolve to { ok, result: string }, got ${describeValue(outcome)} for line ${entry.line}`,

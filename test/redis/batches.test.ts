@@ -48,7 +48,7 @@ describe('acquireMany: the starts of several tasks in one call', () => {
     expect(await s.acquireMany('paced', paced, [1, 1, 1], clock.now())).toEqual({ granted: 1, wait: 100 })
   })
 
-  it('matches the memory store taking the same costs one by one at the same instant, two processes sharing the key, on random sequences with slots, budgets, margins and pacing', async () => {
+  it('matches the memory store taking the same costs one by one at the same instant, on random sequences with slots, budgets, margins and pacing', async () => {
     const rate = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 5, max: 200 }))
     const cost = fc.oneof(
       fc.integer({ min: 1, max: 3 }),
@@ -56,20 +56,11 @@ describe('acquireMany: the starts of several tasks in one call', () => {
     )
     const op = fc.oneof(
       fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120 }) }),
-      fc.record({
-        op: fc.constant('many' as const),
-        who: fc.constantFrom(0, 1),
-        costs: fc.array(cost, { minLength: 1, maxLength: 6 }),
-      }),
-      fc.record({
-        op: fc.constant('release' as const),
-        who: fc.constantFrom(0, 1),
-        count: fc.integer({ min: 1, max: 3 }),
-      }),
+      fc.record({ op: fc.constant('many' as const), costs: fc.array(cost, { minLength: 1, maxLength: 6 }) }),
+      fc.record({ op: fc.constant('release' as const), count: fc.integer({ min: 1, max: 3 }) }),
       fc.record({ op: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 300 }) }),
     )
-    // Two stores, as two processes would have: one window and one set of slots in Redis.
-    const stores = [store(), store()]
+    const s = store()
     let run = 0
     await fc.assert(
       fc.asyncProperty(
@@ -89,35 +80,33 @@ describe('acquireMany: the starts of several tasks in one call', () => {
           }
           const memory = memoryStore()
           const key = `random-many-${run++}`
-          const running = [0, 0]
+          let running = 0
           for (const step of ops) {
             const now = clock.now()
             if (step.op === 'advance') await clock.advance(step.ms)
             else if (step.op === 'pause') {
               memory.pause(key, step.ms, now)
-              await stores[0]!.pause(key, step.ms, now)
+              await s.pause(key, step.ms, now)
             } else if (step.op === 'release') {
-              const count = Math.min(step.count, running[step.who]!)
-              running[step.who]! -= count
+              const count = Math.min(step.count, running)
+              running -= count
               for (let n = 0; n < count; n++) memory.release(key)
               // Released in the same turn: one RELEASE call for them all.
-              await Promise.all(Array.from({ length: count }, () => stores[step.who]!.release(key, p, now)))
+              await Promise.all(Array.from({ length: count }, () => s.release(key, p, now)))
             } else {
               const costs = step.costs.map(fits)
               const expected = oneByOne(memory, key, p, costs, now)
-              const actual = await stores[step.who]!.acquireMany(key, p, costs, now)
+              const actual = await s.acquireMany(key, p, costs, now)
               expect(actual.granted).toBe(expected.granted)
               // The memory store says Infinity (wait for a release); Redis names the earliest lease
               // expiry, which these leases (ttl 1e9 ms) are far from.
               if (expected.wait === Number.POSITIVE_INFINITY)
                 expect(actual.wait).toBeGreaterThan(LONG_TTL / 2)
               else expect(actual.wait).toBeCloseTo(expected.wait, 6)
-              running[step.who]! += expected.granted
+              running += expected.granted
             }
           }
-          for (const [who, count] of running.entries()) {
-            await Promise.all(Array.from({ length: count }, () => stores[who]!.release(key, p, clock.now())))
-          }
+          await Promise.all(Array.from({ length: running }, () => s.release(key, p, clock.now())))
         },
       ),
       { numRuns: 40 },

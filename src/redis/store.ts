@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto'
+import { StoreUnavailableError } from '../errors.js'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Cost, perUnit } from '../limit/cost.js'
+import { type Cost, costIn, perUnit } from '../limit/cost.js'
+import { MemoryStore } from '../limit/memory-store.js'
 import { paceSpacing } from '../limit/pace.js'
-import type { Admission, LimiterStore, LimitPolicy } from '../limit/store.js'
+import type { LimiterStore, LimitPolicy } from '../limit/store.js'
 import { noop } from '../limit/task.js'
-import { REQUESTS, type ResolvedRate } from '../limit/units.js'
+import { formatRate, REQUESTS, type ResolvedRate } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
-import { Fallback } from './fallback.js'
 import { Leases } from './leases.js'
 import {
   type RedisStoreOptions,
   type ResolvedRedisStoreOptions,
   resolveRedisStoreOptions,
 } from './options.js'
-import { Releases } from './releases.js'
 import { type RestampTarget, Restamps } from './restamps.js'
 import { ACQUIRE, PAUSE, RELEASE, RENEW, RESTAMP, RESUME } from './scripts.js'
 
@@ -22,10 +22,8 @@ interface Prepared {
   keys: string[]
   /** The pace hash and rate lists, where restamps of this policy's starts go. */
   target: RestampTarget
-  /** ACQUIRE's ARGV after the costs: limit, interval and spacing (us, margin included) and unit of each rate. */
+  /** ACQUIRE's ARGV after the first six: limit, interval and spacing (us, margin included) and unit of each rate. */
   rateArgs: (number | string)[]
-  /** The unit of each rate list, for RELEASE to give starts back. */
-  units: string[]
   /** 0 for no concurrency cap: the script then takes no lease. */
   concurrency: number
 }
@@ -45,10 +43,9 @@ const us = (ms: number) => Math.round(ms * 1000)
 /**
  * Limiter state in Redis, so that every process sharing a `key` (on any machine) keeps one quota:
  * rate windows and concurrency slots are checked and taken atomically by Lua scripts on Redis
- * server time. The Limiter asks for the starts of its queued tasks in batches (acquireMany: one
- * script call), and the slots of tasks that end together go back together (Releases): with many
- * tasks queued a task costs a fraction of a round trip. A start that goes out late (countsFrom
- * 'sent') is moved on by the next acquire (see Restamps). See docs/redis.md.
+ * server time. A task costs one round trip (acquire) with rates only, two with a concurrency cap
+ * (acquire + release). A start that goes out late (countsFrom 'sent') is moved on by the next
+ * acquire (see Restamps). See docs/redis.md.
  */
 export class RedisStore implements LimiterStore {
   readonly synchronous = false
@@ -56,15 +53,16 @@ export class RedisStore implements LimiterStore {
   readonly #options: ResolvedRedisStoreOptions
   readonly #connection: RedisConnection
   readonly #leases: Leases
-  readonly #releases: Releases
   readonly #restamps: Restamps
   /** Unique per store: names its leases and lets it ignore its own wake messages. */
   readonly #token = randomBytes(8).toString('hex')
   #leaseSeq = 0
   readonly #prepared = new WeakMap<LimitPolicy, Map<string, Prepared>>()
   readonly #listeners = new Map<string, Set<() => void>>()
-  /** The local stand-in while Redis is unreachable (option `fallback`). */
-  readonly #fallback: Fallback
+  /** The local stand-in while Redis is unreachable (option `fallback`), and the slots taken from it. */
+  readonly #local = new MemoryStore()
+  readonly #localHeld = new Map<string, number>()
+  readonly #scaled = new WeakMap<LimitPolicy, LimitPolicy>()
   /** Times the fallback's local decisions and the lease renewals. */
   readonly #clock: Clock
 
@@ -72,19 +70,11 @@ export class RedisStore implements LimiterStore {
     this.#options = resolveRedisStoreOptions(options)
     this.#connection = new RedisConnection(this.#options)
     this.#clock = this.#options.clock ?? systemClock
-    this.#fallback = new Fallback(this.#options.fallback ?? 1, this.#connection.where)
     this.#leases = new Leases(this.#clock, this.#options.leaseTtl, (key, ids) =>
       this.#connection.run(
         scripts.renew,
         [`${this.#base(key)}leases`],
         [this.#now(), us(this.#options.leaseTtl), ...ids],
-      ),
-    )
-    this.#releases = new Releases((key, ids, concurrency) =>
-      this.#connection.run(
-        scripts.release,
-        [`${this.#base(key)}leases`],
-        [concurrency, this.#channel(key), this.#token, ids.length, ...ids],
       ),
     )
     this.#restamps = new Restamps(this.#clock, (_key, { target, pairs }) => {
@@ -109,75 +99,29 @@ export class RedisStore implements LimiterStore {
   }
 
   async acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): Promise<number> {
-    const { granted, wait } = await this.acquireMany(key, policy, [cost], now)
-    return granted === 1 ? 0 : wait
-  }
-
-  async acquireMany(
-    key: string,
-    policy: LimitPolicy,
-    costs: readonly Cost[],
-    now: number,
-  ): Promise<Admission> {
     const prepared = this.#prepare(key, policy)
-    const firstLease = this.#leaseSeq + 1
-    if (prepared.concurrency > 0) this.#leaseSeq += costs.length
+    const lease = prepared.concurrency > 0 ? `${this.#token}:${++this.#leaseSeq}` : ''
     const asked = this.#clock.now()
-    let reply: [number, number, number, number]
-    // Slots this process has released go back first: it is not refused the slots it just freed.
-    void this.#releases.flush()
+    let reply: [number, number, number]
     try {
       reply = (await this.#connection.run(scripts.acquire, prepared.keys, [
         this.#now(),
         prepared.concurrency,
-        `${this.#token}:`,
-        firstLease,
+        lease,
         us(this.#options.leaseTtl),
+        costArgument(cost),
         'take',
-        costs.length,
-        ...costs.map(costArgument),
         ...prepared.rateArgs,
         ...this.#restamps.take(key, prepared.target),
-      ])) as [number, number, number, number]
+      ])) as [number, number, number]
     } catch (error) {
-      return this.#orLocal(error, now, asked, (late) => this.#fallback.acquire(key, policy, costs, late))
+      return this.#orLocal(error, now, asked, (late) => this.#acquireLocal(key, policy, cost, late))
     }
-    const [granted, wait, , stamp] = reply
-    if (prepared.concurrency > 0) {
-      for (let n = 0; n < granted; n++) this.#leases.add(key, `${this.#token}:${firstLease + n}`)
-    }
-    if (granted > 0 && prepared.target.rateKeys.length > 0)
-      this.#restamps.granted(key, now, stamp, this.#clock.now() - asked, prepared.target, granted)
-    return { granted, wait: wait / 1000 }
-  }
-
-  /**
-   * Gives back starts acquireMany took at `since` that no task used: their leases, and their
-   * entries in the rate lists (one RELEASE call). Slots taken locally go back locally; their starts
-   * stay counted there.
-   */
-  async giveBack(key: string, policy: LimitPolicy, since: number, costs: readonly Cost[]): Promise<void> {
-    const prepared = this.#prepare(key, policy)
-    const ids: string[] = []
-    for (let n = 0; n < costs.length; n++) {
-      if (this.#fallback.release(key)) continue
-      const id = prepared.concurrency > 0 ? this.#leases.take(key) : undefined
-      if (id !== undefined) ids.push(id)
-    }
-    const stamp =
-      prepared.target.rateKeys.length > 0 ? this.#restamps.forget(key, since, costs.length) : undefined
-    const starts = stamp === undefined ? [] : [stamp, ...prepared.units, ...costs.map(costArgument)]
-    if (ids.length === 0 && starts.length === 0) return this.#wakeLocal(key)
-    const lists = starts.length > 0 ? prepared.target.rateKeys : []
-    await this.#connection
-      .run(
-        scripts.release,
-        [prepared.keys[0]!, ...lists],
-        [prepared.concurrency, this.#channel(key), this.#token, ids.length, ...ids, ...starts],
-      )
-      // Leases not given back are no longer renewed: they free themselves within the ttl.
-      .catch(noop)
-    this.#wakeLocal(key)
+    if (reply[0] > 0) return reply[0] / 1000
+    if (lease) this.#leases.add(key, lease)
+    if (prepared.target.rateKeys.length > 0)
+      this.#restamps.granted(key, now, reply[2], this.#clock.now() - asked, prepared.target)
+    return 0
   }
 
   /** The start asked for at `since` went out at `now`: moved by the next acquire (see Restamps). */
@@ -186,16 +130,29 @@ export class RedisStore implements LimiterStore {
   }
 
   release(key: string, policy: LimitPolicy, _now: number): Promise<void> | undefined {
-    // Slots taken locally while Redis was away go back first: Redis's count stays conservative.
-    if (this.#fallback.release(key)) {
+    const local = this.#localHeld.get(key) ?? 0
+    if (local > 0) {
+      // Slots taken locally while Redis was away go back first: Redis's count stays conservative.
+      this.#localHeld.set(key, local - 1)
+      this.#local.release(key)
       this.#wakeLocal(key)
       return undefined
     }
     const lease = this.#leases.take(key)
     // No lease: the policy has no concurrency cap, so there is nothing to give back (no round trip).
     if (lease === undefined) return undefined
-    const { concurrency } = this.#prepare(key, policy)
-    return this.#releases.release(key, lease, concurrency).then(() => this.#wakeLocal(key))
+    const prepared = this.#prepare(key, policy)
+    return this.#connection
+      .run(
+        scripts.release,
+        [prepared.keys[0]!],
+        [lease, prepared.concurrency, this.#channel(key), this.#token],
+      )
+      .then(
+        () => this.#wakeLocal(key),
+        // A lease that could not be returned is no longer renewed: it frees itself within the ttl.
+        () => this.#wakeLocal(key),
+      )
   }
 
   async pause(key: string, ms: number, now: number): Promise<void> {
@@ -207,7 +164,7 @@ export class RedisStore implements LimiterStore {
         [this.#now(), us(ms), this.#channel(key), this.#token],
       )
     } catch (error) {
-      this.#orLocal(error, now, asked, (late) => this.#fallback.pause(key, ms, late))
+      this.#orLocal(error, now, asked, (late) => this.#local.pause(key, ms, late))
     }
     this.#wakeLocal(key)
   }
@@ -223,7 +180,7 @@ export class RedisStore implements LimiterStore {
       this.#orLocal(error, now, now, noop)
     }
     // A pause taken locally while Redis was away is lifted too.
-    this.#fallback.resume(key)
+    this.#local.resume(key)
     this.#wakeLocal(key)
   }
 
@@ -236,15 +193,15 @@ export class RedisStore implements LimiterStore {
         prepared.concurrency,
         '',
         0,
-        0,
-        'peek',
-        1,
         costArgument(cost),
+        'peek',
         ...prepared.rateArgs,
       ])) as [number, number]
-      return reply[1] / 1000
+      return reply[0] / 1000
     } catch (error) {
-      return this.#orLocal(error, now, asked, (late) => this.#fallback.peek(key, policy, cost, late))
+      return this.#orLocal(error, now, asked, (late) =>
+        this.#local.peek(key, this.#scale(policy), cost, late),
+      )
     }
   }
 
@@ -279,7 +236,6 @@ export class RedisStore implements LimiterStore {
   async close(): Promise<void> {
     this.#restamps.flushAll()
     this.#restamps.stop()
-    await this.#releases.flush()
     this.#leases.stop()
     this.#listeners.clear()
     await this.#connection.close()
@@ -300,6 +256,20 @@ export class RedisStore implements LimiterStore {
     if (listeners && listeners.size > 1) for (const wake of listeners) wake()
   }
 
+  #acquireLocal(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
+    const scaled = this.#scale(policy)
+    const tooSmall = scaled.rates.find((rate) => rate.limit < costIn(cost, rate))
+    if (tooSmall) {
+      // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
+      throw new StoreUnavailableError(
+        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${costIn(cost, tooSmall)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+      )
+    }
+    const wait = this.#local.acquire(key, scaled, cost, now)
+    if (wait === 0) this.#localHeld.set(key, (this.#localHeld.get(key) ?? 0) + 1)
+    return wait
+  }
+
   /**
    * Runs `local` instead when the error is Redis being unreachable and a fallback is set; else
    * rethrows. `local` gets the limiter's `now` moved on by the time Redis took to fail: a start
@@ -310,6 +280,24 @@ export class RedisStore implements LimiterStore {
       return local(now + this.#clock.now() - asked)
     }
     throw error
+  }
+
+  /** The policy for the local fallback: every limit times `fallback`, rounded down, at least 1. */
+  #scale(policy: LimitPolicy): LimitPolicy {
+    let scaled = this.#scaled.get(policy)
+    if (!scaled) {
+      const fraction = this.#options.fallback ?? 1
+      const part = (n: number) => Math.max(1, Math.floor(n * fraction))
+      scaled = {
+        // rateMargin and smooth apply locally too: the local starts face the same delays on the way.
+        ...policy,
+        concurrency:
+          policy.concurrency === Number.POSITIVE_INFINITY ? policy.concurrency : part(policy.concurrency),
+        rates: policy.rates.map((rate) => ({ ...rate, limit: part(rate.limit) })),
+      }
+      this.#scaled.set(policy, scaled)
+    }
+    return scaled
   }
 
   #prepare(key: string, policy: LimitPolicy): Prepared {
@@ -340,7 +328,6 @@ export class RedisStore implements LimiterStore {
           rateKeys,
           window: Math.max(0, ...rates.map((rate) => rate.interval + margin)),
         },
-        units: rates.map((rate) => rate.unit ?? REQUESTS),
         rateArgs: rates.flatMap((rate) => [
           rate.limit,
           us(rate.interval + margin),

@@ -49,7 +49,7 @@ export class Call implements LayerRequest {
   readonly timings: { readonly start: number; readonly attempts: OpenAttemptTiming[] }
   /** Attempts sent or under way: each pass through admission adds one. */
   attempts = 0
-  /** When the last attempt went on the wire, on the client's clock. */
+  /** When the last attempt was written on a connected socket, on the client's clock; -Infinity before. */
   sentAt = Number.NEGATIVE_INFINITY
   /** Tells the origin's limiter that the attempt in its slot is being written on a connected socket. */
   sent: () => void = noop

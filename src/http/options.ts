@@ -94,7 +94,8 @@ export interface ClientOptions {
   /**
    * What a request really used, read from its 2xx response (an LLM API's `usage`): the budgets
    * count that instead of the estimate (`cost`), down or up, so the next calls get the room the
-   * server really has. Undefined keeps the estimate. The memory store settles; Redis keeps estimates.
+   * server really has. Undefined keeps the estimate. The Redis store counts only up: where a call
+   * used less than its estimate, its windows keep the estimate.
    * @default none
    */
   usage?: (response: Response) => Cost | undefined

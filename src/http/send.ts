@@ -47,8 +47,10 @@ export function createSend(settings: SendSettings): CallSend {
         id: req.id,
       })
     }
-    const sent = clock.now()
-    call.sentAt = sent
+    // Not yet on the wire: a cold connection may take longer than a warm one sent later, so the
+    // time the request left (what the server's count follows) is taken when it is written.
+    call.sentAt = Number.NEGATIVE_INFINITY
+    const began = clock.now()
     let raw: RawResponse
     try {
       raw = await sendAttempt(req, {
@@ -61,7 +63,10 @@ export function createSend(settings: SendSettings): CallSend {
         allowed: settings.allowed,
         clientHeaderNames: settings.clientHeaderNames,
         resendable: call.resendable,
-        onSent: call.sent,
+        onSent: () => {
+          call.sentAt = clock.now()
+          call.sent()
+        },
       })
     } catch (failure) {
       const error = publicError(failure as AttemptFailure, call, settings)
@@ -76,7 +81,7 @@ export function createSend(settings: SendSettings): CallSend {
         origin: req.origin,
         status: raw.status,
         attempt: call.attempts,
-        ms: clock.now() - sent,
+        ms: clock.now() - began,
         id: req.id,
       })
     }

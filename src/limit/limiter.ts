@@ -129,7 +129,7 @@ export class Limiter implements AsyncDisposable {
     if (invalid) throw invalid
     const now = this.#clock.now()
     // A store that cannot record it directly counts a task that does nothing, first in the queue.
-    if (this.#store.settle) this.#store.settle(this.key, now, perUnit(cost), now)
+    if (this.#store.settle) this.#store.settle(this.key, this.policy, now, perUnit(cost), now)
     else this.run(noop, { cost, priority: Number.MAX_SAFE_INTEGER }).catch(noop)
   }
 

@@ -49,7 +49,13 @@ export class MemoryStore implements LimiterStore {
     state.pace?.restamp(since, now)
   }
 
-  settle(key: string, since: number, change: Readonly<Record<string, number>>, now: number): void {
+  settle(
+    key: string,
+    _policy: LimitPolicy,
+    since: number,
+    change: Readonly<Record<string, number>>,
+    now: number,
+  ): void {
     const state = this.#state(key)
     for (const [unit, amount] of Object.entries(change)) {
       const log = this.#log(state, unit === REQUESTS ? undefined : unit)

@@ -202,25 +202,30 @@ export class Scheduler {
 
   /**
    * Asks the store for `node`'s start: the wait and when it was asked (the grant's time, when its
-   * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed.
+   * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed,
+   * or when the limits changed meanwhile (the loop asks again).
    */
   async #acquireQueued(node: QueuedTask<any>): Promise<{ wait: number; at: number } | undefined> {
     const at = this.#clock.now()
+    const policy = this.policy
     let wait: number
     try {
-      wait = await this.#store.acquire(this.#key, this.policy, node.cost, at)
+      wait = await this.#store.acquire(this.#key, policy, node.cost, at)
     } catch (error) {
       // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
       this.#queue.remove(node)
       this.#signals.detach(node).reject(error)
       return undefined
     }
+    // The limits changed while the store answered (a quota just learned, say): a start granted
+    // under the old ones was not counted against the new, so it goes back and is asked again.
+    const current = policy === this.policy
     // Held while the store answered: what was granted goes back, and the task waits for resume().
-    if (node.queued && !this.#held) return { wait, at }
-    // Aborted or closed while the store answered: give back what was taken for it.
+    if (node.queued && !this.#held && current) return { wait, at }
+    // Aborted, closed or outdated while the store answered: give back what was taken for it.
     if (wait === 0) {
       // Best effort: a slot the store cannot take back expires with its lease.
-      await Promise.resolve(this.#store.release(this.#key, this.policy, this.#clock.now())).catch(() => {})
+      await Promise.resolve(this.#store.release(this.#key, policy, this.#clock.now())).catch(() => {})
     }
     return undefined
   }
@@ -270,7 +275,16 @@ export class Scheduler {
     let result: T | PromiseLike<T>
     try {
       const moves = countsFromSent && this.#restamps
-      const given = taskContext(this.#store, this.#key, this.#clock, signal, stampedAt, moves, cost)
+      const given = taskContext(
+        this.#store,
+        this.#key,
+        this.policy,
+        this.#clock,
+        signal,
+        stampedAt,
+        moves,
+        cost,
+      )
       result = context ? context.runInAsyncScope(fn, undefined, given) : fn(given)
     } catch (error) {
       this.#finish()

@@ -48,11 +48,18 @@ export interface LimiterStore {
   /**
    * A start asked for at `since` really cost `change` more (or, negative, less) in some units than
    * it took (an LLM call's usage, known from its response; or use made outside the limiter, with
-   * `since` = `now`). More is recorded at `now`; less is taken back from the starts made at or
-   * after `since`, oldest first, so that a window never counts less than it holds. Optional:
-   * without it, starts keep what they took.
+   * `since` = `now`). More is recorded at `now`, whatever room the windows have (it was used);
+   * less is taken back from the starts made at or after `since`, oldest first, so that a window
+   * never counts less than it holds. A store may keep what a start took instead of taking back
+   * (Redis does): it only counts more. Optional: without it, starts keep what they took.
    */
-  settle?(key: string, since: number, change: Readonly<Record<string, number>>, now: number): void
+  settle?(
+    key: string,
+    policy: LimitPolicy,
+    since: number,
+    change: Readonly<Record<string, number>>,
+    now: number,
+  ): void
   /**
    * How much of `unit` the starts in the window of `policy`'s rates in that unit hold now (the
    * longest such window). Optional: a store that cannot say at once leaves it out.

@@ -3,7 +3,7 @@ import { describeValue, InvalidOptionError } from '../errors.js'
 import type { Clock } from './clock.js'
 import { type Cost, costChange, costError, overLimitError } from './cost.js'
 import type { QueueNode } from './queue.js'
-import type { LimiterStore } from './store.js'
+import type { LimiterStore, LimitPolicy } from './store.js'
 import type { ResolvedRate } from './units.js'
 
 /** What `Limiter.run` takes besides the task, and what the task is given. */
@@ -122,6 +122,7 @@ export function runOptionsError(
 export function taskContext(
   store: LimiterStore,
   key: string,
+  policy: LimitPolicy,
   clock: Clock,
   signal: AbortSignal | undefined,
   stampedAt: number,
@@ -144,7 +145,7 @@ export function taskContext(
       const change = costChange(cost, actual, 'TaskContext.used: cost')
       if (settled) return
       settled = true
-      store.settle!(key, stampedAt, change, clock.now())
+      store.settle!(key, policy, stampedAt, change, clock.now())
     },
   }
 }

@@ -114,7 +114,9 @@ end
  *       list per rate, newest first: for a rate in requests the last `limit` start times, for a
  *       budget the starts of the window with their weights.
  * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id, [4] lease ttl, [5] cost (requests,
- *       or JSON per unit), [6] 'take' or 'peek', then for each rate key: limit, interval, spacing
+ *       or JSON per unit), [6] 'take', 'peek' or 'record' (count the cost in the windows whatever
+ *       room they have, with no lease and no pacing: use made outside the limiter, which a server
+ *       said it counted), then for each rate key: limit, interval, spacing
  *       (0: no pacing), unit; then restamps carried along (since, moved pairs: this process's starts
  *       that went out late, applied before anything is decided, so they cost no round trip of their own).
  * Returns {wait, full, now}: wait 0 means taken (or, for peek, possible now); otherwise the us to
@@ -135,6 +137,7 @@ local now = clock(ARGV[1])
 local concurrency = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[4])
 local costs = costsOf(ARGV[5])
+local mode = ARGV[6]
 local rates = {}
 local longest = 0
 for i = 4, #KEYS do
@@ -143,6 +146,7 @@ for i = 4, #KEYS do
   rates[#rates + 1] = {key = KEYS[i], limit = tonumber(ARGV[at]), interval = tonumber(ARGV[at + 1]),
     spacing = tonumber(ARGV[at + 2]), unit = unit, budget = unit ~= 'requests', cost = costs[unit] or 0}
   longest = math.max(longest, rates[#rates].interval)
+  if mode == 'record' then rates[#rates].spacing = 0 end
 end
 local paced = false
 for _, rate in ipairs(rates) do if rate.spacing > 0 then paced = true end end
@@ -184,7 +188,7 @@ for _, rate in ipairs(rates) do
     if rate.next and rate.next - now > wait then wait = rate.next - now end
   end
 end
-if wait > 0 or ARGV[6] == 'peek' then return {wait, 0} end
+if mode == 'peek' or (wait > 0 and mode == 'take') then return {wait, 0} end
 if concurrency > 0 then
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS)

@@ -124,6 +124,46 @@ export class RedisStore implements LimiterStore {
     return 0
   }
 
+  /**
+   * Counts what a start (or use outside the limiter) cost beyond what it took, now, in every
+   * window of `policy` (ACQUIRE's 'record' mode). Less than it took is not taken back: the windows
+   * keep the estimate. Sent on the connection the acquires use, so this process's next acquire
+   * sees it. Lost if Redis is away and there is no fallback, as a restamp is.
+   */
+  settle(
+    key: string,
+    policy: LimitPolicy,
+    _since: number,
+    change: Readonly<Record<string, number>>,
+    now: number,
+  ): void {
+    const more: Record<string, number> = { [REQUESTS]: 0 }
+    let any = false
+    for (const [unit, amount] of Object.entries(change)) {
+      if (amount <= 0) continue
+      more[unit] = amount
+      any = true
+    }
+    if (!any) return
+    const prepared = this.#prepare(key, policy)
+    if (prepared.target.rateKeys.length === 0) return
+    const asked = this.#clock.now()
+    this.#connection
+      .run(scripts.acquire, prepared.keys, [
+        this.#now(),
+        0,
+        '',
+        0,
+        JSON.stringify(more),
+        'record',
+        ...prepared.rateArgs,
+      ])
+      .catch((error: unknown) =>
+        this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, late, more, late)),
+      )
+      .catch(noop)
+  }
+
   /** The start asked for at `since` went out at `now`: moved by the next acquire (see Restamps). */
   restamp(key: string, since: number, now: number): void {
     this.#restamps.restamp(key, since, now)

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { AbortError, InvalidOptionError } from '../../src/errors.js'
 import { createManualClock } from '../../src/limit/clock.js'
 import { createLimiter } from '../../src/limit/limiter.js'
+import { memoryStore } from '../../src/limit/memory-store.js'
+import type { LimiterStore, LimitPolicy } from '../../src/limit/store.js'
 import { sleep } from '../support/clock.js'
 import { gate } from '../support/gate.js'
 
@@ -84,6 +86,50 @@ describe('changing the limits mid-run', () => {
     expect(started.slice(5)).toEqual([1000, 2000, 3000, 4000, 5000])
   })
 })
+
+describe('limits that change while the store answers', () => {
+  it('gives back a start granted under the old limits and asks again under the new', async () => {
+    const memory = memoryStore()
+    const asked: { rates: number; policy: LimitPolicy }[] = []
+    const answers: (() => void)[] = []
+    let released = 0
+    // A store over the network: each acquire answers when the test says, as Redis would later.
+    const remote: LimiterStore = {
+      synchronous: false,
+      acquire: (key, policy, cost, now) => {
+        asked.push({ rates: policy.rates.length, policy })
+        return new Promise((resolve) => answers.push(() => resolve(memory.acquire(key, policy, cost, now))))
+      },
+      release: async (key) => {
+        released++
+        memory.release(key)
+      },
+      pause: async (...args) => memory.pause(...args),
+      peek: async (...args) => memory.peek(...args),
+    }
+    const limiter = createLimiter({ store: remote, key: 'learned' })
+    let ran = false
+    const run = limiter.run(() => (ran = true))
+    await until(() => answers.length === 1)
+    // A quota learned while the acquire was on its way: the grant counted no start against it.
+    limiter.setRate('1/s')
+    answers.shift()!()
+    await until(() => answers.length === 1)
+    expect(ran).toBe(false)
+    expect(released).toBe(1)
+    answers.shift()!()
+    await run
+    expect(ran).toBe(true)
+    expect(asked.map((a) => a.rates)).toEqual([0, 1])
+    expect(memory.used(limiter.key, asked[1]!.policy, 'requests', 0)).toBe(1)
+  })
+})
+
+/** Resolves once `check` holds, letting promises and I/O callbacks run in between. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setImmediate(resolve))
+  expect(check()).toBe(true)
+}
 
 describe('pause, resume and clear', () => {
   it('pause() holds every start until resume(); running tasks go on', async () => {

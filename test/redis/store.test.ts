@@ -59,6 +59,30 @@ describe('budgets', () => {
   })
 })
 
+describe('use settled from outside the limiter', () => {
+  const clock = createManualClock()
+  const settled = redisStores({ clock })
+  const budget = policy(Number.POSITIVE_INFINITY, [[1000, 1000, 'tokens']])
+
+  it('counts more at once for every process, whatever room is left, and never takes back', async () => {
+    const [a, b] = [settled(), settled()]
+    expect(await a.acquire('settled', budget, { tokens: 600 }, clock.now())).toBe(0)
+    await clock.advance(100)
+    // A server said 900 more were used (a quota learned late): counted now, though only 400 fit.
+    a.settle('settled', budget, clock.now(), { requests: 0, tokens: 900 }, clock.now())
+    // Less than estimated is not taken back: the window keeps the estimate.
+    a.settle('settled', budget, 0, { tokens: -500 }, clock.now())
+    // A reply on a's connection: what it sent before has run.
+    expect(await a.peek('settled', budget, { tokens: 1 }, clock.now())).toBe(900)
+    expect(await b.acquire('settled', budget, { tokens: 1 }, clock.now())).toBe(900)
+    await clock.advance(900)
+    // The 600 has left the window; the 900 counts from when it was settled, not from the start.
+    expect(await b.acquire('settled', budget, { tokens: 200 }, clock.now())).toBe(100)
+    await clock.advance(100)
+    expect(await b.acquire('settled', budget, { tokens: 200 }, clock.now())).toBe(0)
+  })
+})
+
 describe('waking', () => {
   it(
     'starts a task waiting for a slot when another process releases it, without waiting for the lease ttl',

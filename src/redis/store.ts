@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { StoreUnavailableError } from '../errors.js'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Cost, costIn, perUnit } from '../limit/cost.js'
-import { MemoryStore } from '../limit/memory-store.js'
+import { type Cost, perUnit } from '../limit/cost.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimiterStore, LimitPolicy } from '../limit/store.js'
 import { noop } from '../limit/task.js'
-import { formatRate, REQUESTS, type ResolvedRate } from '../limit/units.js'
+import { REQUESTS, type ResolvedRate } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
+import { LocalFallback } from './fallback.js'
 import { Leases } from './leases.js'
 import {
   type RedisStoreOptions,
@@ -59,16 +58,15 @@ export class RedisStore implements LimiterStore {
   #leaseSeq = 0
   readonly #prepared = new WeakMap<LimitPolicy, Map<string, Prepared>>()
   readonly #listeners = new Map<string, Set<() => void>>()
-  /** The local stand-in while Redis is unreachable (option `fallback`), and the slots taken from it. */
-  readonly #local = new MemoryStore()
-  readonly #localHeld = new Map<string, number>()
-  readonly #scaled = new WeakMap<LimitPolicy, LimitPolicy>()
+  /** The local stand-in while Redis is unreachable (option `fallback`). */
+  readonly #local: LocalFallback
   /** Times the fallback's local decisions and the lease renewals. */
   readonly #clock: Clock
 
   constructor(options: RedisStoreOptions = {}) {
     this.#options = resolveRedisStoreOptions(options)
     this.#connection = new RedisConnection(this.#options)
+    this.#local = new LocalFallback(this.#options.fallback ?? 1, this.#connection.where)
     this.#clock = this.#options.clock ?? systemClock
     this.#leases = new Leases(this.#clock, this.#options.leaseTtl, (key, ids) =>
       this.#connection.run(
@@ -115,7 +113,7 @@ export class RedisStore implements LimiterStore {
         ...this.#restamps.take(key, prepared.target),
       ])) as [number, number, number]
     } catch (error) {
-      return this.#orLocal(error, now, asked, (late) => this.#acquireLocal(key, policy, cost, late))
+      return this.#orLocal(error, now, asked, (late) => this.#local.acquire(key, policy, cost, late))
     }
     if (reply[0] > 0) return reply[0] / 1000
     if (lease) this.#leases.add(key, lease)
@@ -159,7 +157,7 @@ export class RedisStore implements LimiterStore {
         ...prepared.rateArgs,
       ])
       .catch((error: unknown) =>
-        this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, late, more, late)),
+        this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, more, late)),
       )
       .catch(noop)
   }
@@ -170,11 +168,8 @@ export class RedisStore implements LimiterStore {
   }
 
   release(key: string, policy: LimitPolicy, _now: number): Promise<void> | undefined {
-    const local = this.#localHeld.get(key) ?? 0
-    if (local > 0) {
-      // Slots taken locally while Redis was away go back first: Redis's count stays conservative.
-      this.#localHeld.set(key, local - 1)
-      this.#local.release(key)
+    // Slots taken locally while Redis was away go back first: Redis's count stays conservative.
+    if (this.#local.release(key)) {
       this.#wakeLocal(key)
       return undefined
     }
@@ -239,9 +234,7 @@ export class RedisStore implements LimiterStore {
       ])) as [number, number]
       return reply[0] / 1000
     } catch (error) {
-      return this.#orLocal(error, now, asked, (late) =>
-        this.#local.peek(key, this.#scale(policy), cost, late),
-      )
+      return this.#orLocal(error, now, asked, (late) => this.#local.peek(key, policy, cost, late))
     }
   }
 
@@ -296,20 +289,6 @@ export class RedisStore implements LimiterStore {
     if (listeners && listeners.size > 1) for (const wake of listeners) wake()
   }
 
-  #acquireLocal(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
-    const scaled = this.#scale(policy)
-    const tooSmall = scaled.rates.find((rate) => rate.limit < costIn(cost, rate))
-    if (tooSmall) {
-      // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
-      throw new StoreUnavailableError(
-        `Redis at ${this.#connection.where} is unreachable, and a task of cost ${costIn(cost, tooSmall)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
-      )
-    }
-    const wait = this.#local.acquire(key, scaled, cost, now)
-    if (wait === 0) this.#localHeld.set(key, (this.#localHeld.get(key) ?? 0) + 1)
-    return wait
-  }
-
   /**
    * Runs `local` instead when the error is Redis being unreachable and a fallback is set; else
    * rethrows. `local` gets the limiter's `now` moved on by the time Redis took to fail: a start
@@ -320,24 +299,6 @@ export class RedisStore implements LimiterStore {
       return local(now + this.#clock.now() - asked)
     }
     throw error
-  }
-
-  /** The policy for the local fallback: every limit times `fallback`, rounded down, at least 1. */
-  #scale(policy: LimitPolicy): LimitPolicy {
-    let scaled = this.#scaled.get(policy)
-    if (!scaled) {
-      const fraction = this.#options.fallback ?? 1
-      const part = (n: number) => Math.max(1, Math.floor(n * fraction))
-      scaled = {
-        // rateMargin and smooth apply locally too: the local starts face the same delays on the way.
-        ...policy,
-        concurrency:
-          policy.concurrency === Number.POSITIVE_INFINITY ? policy.concurrency : part(policy.concurrency),
-        rates: policy.rates.map((rate) => ({ ...rate, limit: part(rate.limit) })),
-      }
-      this.#scaled.set(policy, scaled)
-    }
-    return scaled
   }
 
   #prepare(key: string, policy: LimitPolicy): Prepared {

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 
 /** Polls `check` until it holds or `ms` pass (for server-side effects that land a moment later). */
-export async function eventually(check: () => boolean, ms = 3000): Promise<boolean> {
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 3000): Promise<boolean> {
   const deadline = performance.now() + ms
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() > deadline) return false
     await new Promise((resolve) => setTimeout(resolve, 10))
   }

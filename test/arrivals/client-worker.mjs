@@ -14,6 +14,7 @@ const api = createClient({
   key: config.key,
   rate: config.rate,
   concurrency: config.concurrency,
+  smooth: config.smooth,
   tls: config.ca === undefined ? undefined : { ca: config.ca },
   // What the OpenAI-style mock charges up front: max_tokens plus a quarter of the prompt's characters.
   cost: config.specs

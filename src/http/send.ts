@@ -73,6 +73,8 @@ export function createSend(settings: SendSettings): CallSend {
       call.ended(clock, { error: (error as Error & { code?: string }).code ?? 'ERROR' })
       throw error
     }
+    // A dispatcher that never said it wrote the request (a custom one): it went out when it began.
+    if (call.sentAt === Number.NEGATIVE_INFINITY) call.sentAt = began
     call.ended(clock, { status: raw.status })
     if (emitter.has.response) {
       emitter.emit('response', {

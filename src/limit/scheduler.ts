@@ -203,7 +203,7 @@ export class Scheduler {
   /**
    * Asks the store for `node`'s start: the wait and when it was asked (the grant's time, when its
    * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed,
-   * or when the limits changed meanwhile (the loop asks again).
+   * or when a rate was added meanwhile (the loop asks again).
    */
   async #acquireQueued(node: QueuedTask<any>): Promise<{ wait: number; at: number } | undefined> {
     const at = this.#clock.now()
@@ -217,11 +217,8 @@ export class Scheduler {
       this.#signals.detach(node).reject(error)
       return undefined
     }
-    // The limits changed while the store answered (a quota just learned, say): a start granted
-    // under the old ones was not counted against the new, so it goes back and is asked again.
-    const current = policy === this.policy
     // Held while the store answered: what was granted goes back, and the task waits for resume().
-    if (node.queued && !this.#held && current) return { wait, at }
+    if (node.queued && !this.#held && !countedTooLittle(policy, this.policy)) return { wait, at }
     // Aborted, closed or outdated while the store answered: give back what was taken for it.
     if (wait === 0) {
       // Best effort: a slot the store cannot take back expires with its lease.
@@ -275,16 +272,7 @@ export class Scheduler {
     let result: T | PromiseLike<T>
     try {
       const moves = countsFromSent && this.#restamps
-      const given = taskContext(
-        this.#store,
-        this.#key,
-        this.policy,
-        this.#clock,
-        signal,
-        stampedAt,
-        moves,
-        cost,
-      )
+      const given = taskContext(this.#store, this.#key, this, this.#clock, signal, stampedAt, moves, cost)
       result = context ? context.runInAsyncScope(fn, undefined, given) : fn(given)
     } catch (error) {
       this.#finish()
@@ -373,4 +361,20 @@ export class Scheduler {
     }
     if (this.#waiters.any) this.#waiters.notify(this.#queue.size, this.#running)
   }
+}
+
+/**
+ * Whether a start granted under `asked` may not be counted by every rate of `now`: setRate added
+ * a rate (a quota just learned) while the store answered. It goes back and is asked again; what
+ * it took of the rates both share stays counted (a store keeps no undo), one start too many for
+ * one window. A change of concurrency alone keeps the grant, so its slot is given back as taken.
+ */
+function countedTooLittle(asked: LimitPolicy, now: LimitPolicy): boolean {
+  if (asked === now || asked.concurrency !== now.concurrency) return false
+  return now.rates.some(
+    (rate) =>
+      !asked.rates.some(
+        (old) => old.limit === rate.limit && old.interval === rate.interval && old.unit === rate.unit,
+      ),
+  )
 }

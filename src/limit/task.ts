@@ -122,7 +122,8 @@ export function runOptionsError(
 export function taskContext(
   store: LimiterStore,
   key: string,
-  policy: LimitPolicy,
+  /** Where the limits in force are read when the task settles: setRate may have changed them. */
+  limits: { readonly policy: LimitPolicy },
   clock: Clock,
   signal: AbortSignal | undefined,
   stampedAt: number,
@@ -145,7 +146,7 @@ export function taskContext(
       const change = costChange(cost, actual, 'TaskContext.used: cost')
       if (settled) return
       settled = true
-      store.settle!(key, policy, stampedAt, change, clock.now())
+      store.settle!(key, limits.policy, stampedAt, change, clock.now())
     },
   }
 }

@@ -107,7 +107,8 @@ describe('limits that change while the store answers', () => {
       pause: async (...args) => memory.pause(...args),
       peek: async (...args) => memory.peek(...args),
     }
-    const limiter = createLimiter({ store: remote, key: 'learned' })
+    const clock = createManualClock()
+    const limiter = createLimiter({ store: remote, key: 'learned', clock })
     let ran = false
     const run = limiter.run(() => (ran = true))
     await until(() => answers.length === 1)
@@ -122,6 +123,19 @@ describe('limits that change while the store answers', () => {
     expect(ran).toBe(true)
     expect(asked.map((a) => a.rates)).toEqual([0, 1])
     expect(memory.used(limiter.key, asked[1]!.policy, 'requests', 0)).toBe(1)
+
+    // The same rates again (a re-learned quota) or another concurrency: the grant stands.
+    await clock.advance(1000)
+    const releasedBefore = released
+    const kept = limiter.run(() => 'kept')
+    await until(() => answers.length === 1)
+    limiter.setRate('1/s')
+    limiter.setConcurrency(3)
+    answers.shift()!()
+    expect(await kept).toBe('kept')
+    // Its own release when it ended, and no other: nothing was given back, nothing asked again.
+    expect(released - releasedBefore).toBe(1)
+    expect(asked).toHaveLength(3)
   })
 })
 

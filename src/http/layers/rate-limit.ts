@@ -162,7 +162,7 @@ function adapt(
   }
   const info = parseRateLimitHeaders(headers, settings.clock.wallTime())
   if (!info) return undefined
-  // Token quotas become budgets where the store keeps them (the Redis store does not yet).
+  // Token quotas become budgets where the store keeps them (both stores do; a custom one may not).
   const budgets = state.limiter.store.budgets === true
   const quotas = budgets ? info.quotas : info.quotas.filter((quota) => quota.unit === 'requests')
   if (quotas.length > 0 || status === 429) {

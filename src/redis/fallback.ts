@@ -49,8 +49,14 @@ export class LocalFallback {
     return this.#store.peek(key, this.#scale(policy), cost, now)
   }
 
-  settle(key: string, policy: LimitPolicy, change: Readonly<Record<string, number>>, now: number): void {
-    this.#store.settle(key, policy, now, change, now)
+  settle(
+    key: string,
+    policy: LimitPolicy,
+    since: number,
+    change: Readonly<Record<string, number>>,
+    now: number,
+  ): void {
+    this.#store.settle(key, policy, since, change, now)
   }
 
   pause(key: string, ms: number, now: number): void {

@@ -36,6 +36,9 @@ const scripts = {
   restamp: new RedisScript(RESTAMP),
 }
 
+/** What a peek or a record carries: no restamps. */
+const NO_RESTAMPS: readonly number[] = []
+
 /** Ms to the us the scripts count in (whole numbers keep Lua's doubles exact). */
 const us = (ms: number) => Math.round(ms * 1000)
 
@@ -102,16 +105,17 @@ export class RedisStore implements LimiterStore {
     const asked = this.#clock.now()
     let reply: [number, number, number]
     try {
-      reply = (await this.#connection.run(scripts.acquire, prepared.keys, [
-        this.#now(),
-        prepared.concurrency,
-        lease,
-        us(this.#options.leaseTtl),
-        costArgument(cost),
-        'take',
-        ...prepared.rateArgs,
-        ...this.#restamps.take(key, prepared.target),
-      ])) as [number, number, number]
+      reply = (await this.#connection.run(
+        scripts.acquire,
+        prepared.keys,
+        this.#acquireArgs(
+          prepared,
+          'take',
+          costArgument(cost),
+          lease,
+          this.#restamps.take(key, prepared.target),
+        ),
+      )) as [number, number, number]
     } catch (error) {
       return this.#orLocal(error, now, asked, (late) => this.#local.acquire(key, policy, cost, late))
     }
@@ -147,17 +151,9 @@ export class RedisStore implements LimiterStore {
     if (prepared.target.rateKeys.length === 0) return
     const asked = this.#clock.now()
     this.#connection
-      .run(scripts.acquire, prepared.keys, [
-        this.#now(),
-        0,
-        '',
-        0,
-        JSON.stringify(more),
-        'record',
-        ...prepared.rateArgs,
-      ])
+      .run(scripts.acquire, prepared.keys, this.#acquireArgs(prepared, 'record', JSON.stringify(more)))
       .catch((error: unknown) =>
-        this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, more, late)),
+        this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, late, more, late)),
       )
       .catch(noop)
   }
@@ -223,15 +219,11 @@ export class RedisStore implements LimiterStore {
     const prepared = this.#prepare(key, policy)
     const asked = this.#clock.now()
     try {
-      const reply = (await this.#connection.run(scripts.acquire, prepared.keys, [
-        this.#now(),
-        prepared.concurrency,
-        '',
-        0,
-        costArgument(cost),
-        'peek',
-        ...prepared.rateArgs,
-      ])) as [number, number]
+      const reply = (await this.#connection.run(
+        scripts.acquire,
+        prepared.keys,
+        this.#acquireArgs(prepared, 'peek', costArgument(cost)),
+      )) as [number, number]
       return reply[0] / 1000
     } catch (error) {
       return this.#orLocal(error, now, asked, (late) => this.#local.peek(key, policy, cost, late))
@@ -340,6 +332,29 @@ export class RedisStore implements LimiterStore {
       byKey.set(key, prepared)
     }
     return prepared
+  }
+
+  /**
+   * ACQUIRE's ARGV (see scripts.ts): 'take' a start (with `lease` under a concurrency cap, and the
+   * restamps it carries), 'peek' at one, or 'record' use (no slot, so no cap is checked).
+   */
+  #acquireArgs(
+    prepared: Prepared,
+    mode: 'take' | 'peek' | 'record',
+    cost: number | string,
+    lease = '',
+    restamps: readonly (number | string)[] = NO_RESTAMPS,
+  ): (number | string)[] {
+    return [
+      this.#now(),
+      mode === 'record' ? 0 : prepared.concurrency,
+      lease,
+      mode === 'take' ? us(this.#options.leaseTtl) : 0,
+      cost,
+      mode,
+      ...prepared.rateArgs,
+      ...restamps,
+    ]
   }
 
   /** The key prefix of one limiter key; the hash tag keeps its keys on one Redis Cluster slot. */

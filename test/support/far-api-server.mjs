@@ -9,6 +9,93 @@ import { createServer as createHttpsServer } from 'node:https'
 import { connect, createServer as createTcpServer } from 'node:net'
 import { RateWindow } from '../../dist/mock/windows.js'
 
+/** GitHub's count (ExactServerOptions.fixed); times are performance.now(). */
+class FixedWindow {
+  #limit
+  #windowMs
+  #start = Number.NEGATIVE_INFINITY
+  #used = 0
+
+  constructor(limit, windowMs) {
+    this.#limit = limit
+    this.#windowMs = windowMs
+  }
+
+  remaining(at) {
+    if (at >= this.#start + this.#windowMs) {
+      this.#start = Math.floor((performance.timeOrigin + at) / 1000) * 1000 - performance.timeOrigin
+      this.#used = 0
+    }
+    return this.#limit - this.#used
+  }
+
+  nextFreeIn(at) {
+    return this.#start + this.#windowMs - at
+  }
+
+  record() {
+    this.#used++
+  }
+}
+
+/**
+ * What a server speaking `dialect` says of the quota with `remaining` left. `freeIn` is when the
+ * next slot frees. The LLM vendors state when all are free again as a continuous refill would
+ * reach it (used x window / limit), as their token buckets do.
+ */
+function announcement(dialect, { limit, windowMs, remaining, freeIn, wallNow }) {
+  const refilledIn = ((limit - remaining) * windowMs) / limit
+  // Whole epoch seconds: a fixed window's end is one (less float noise), a sliding one's is rounded up.
+  const epochReset = String(Math.ceil((wallNow + freeIn) / 1000 - 1e-6))
+  switch (dialect) {
+    case 'ietf':
+      return {
+        'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
+        ratelimit: `"default";r=${remaining};t=${Math.ceil(freeIn / 1000)}`,
+      }
+    case 'openai':
+      return {
+        'x-ratelimit-limit-requests': String(limit),
+        'x-ratelimit-remaining-requests': String(remaining),
+        'x-ratelimit-reset-requests': `${Math.ceil(refilledIn)}ms`,
+      }
+    case 'anthropic':
+      return {
+        'anthropic-ratelimit-requests-limit': String(limit),
+        'anthropic-ratelimit-requests-remaining': String(remaining),
+        'anthropic-ratelimit-requests-reset': new Date(wallNow + refilledIn).toISOString(),
+      }
+    case 'shopify':
+      return { 'x-shopify-shop-api-call-limit': `${limit - remaining}/${limit}` }
+    case 'github':
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(remaining),
+        'x-ratelimit-used': String(limit - remaining),
+        'x-ratelimit-reset': epochReset,
+        'x-ratelimit-resource': 'core',
+      }
+    case 'x':
+      // X (Twitter) API v2: epoch seconds, as GitHub, under its own prefix.
+      return {
+        'x-rate-limit-limit': String(limit),
+        'x-rate-limit-remaining': String(remaining),
+        'x-rate-limit-reset': epochReset,
+      }
+    case 'discord':
+      // Discord: the reset also as seconds from now with decimals, and the bucket it counts in.
+      return {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(remaining),
+        'x-ratelimit-reset': ((wallNow + freeIn) / 1000).toFixed(3),
+        'x-ratelimit-reset-after': (freeIn / 1000).toFixed(3),
+        'x-ratelimit-bucket': 'abcd1234',
+      }
+    default:
+      throw new Error(`far-api-server: no dialect ${dialect}`)
+  }
+}
+
 /** Serves the far API here; resolves once it listens. */
 export async function startExactApi({
   limit,
@@ -19,93 +106,15 @@ export async function startExactApi({
   fixed = false,
   connectDelayMs,
 }) {
-  /** GitHub's count (ExactServerOptions.fixed); times are performance.now(). */
-  class FixedWindow {
-    #start = Number.NEGATIVE_INFINITY
-    #used = 0
-
-    remaining(at) {
-      if (at >= this.#start + windowMs) {
-        this.#start = Math.floor((performance.timeOrigin + at) / 1000) * 1000 - performance.timeOrigin
-        this.#used = 0
-      }
-      return limit - this.#used
-    }
-
-    nextFreeIn(at) {
-      return this.#start + windowMs - at
-    }
-
-    record() {
-      this.#used++
-    }
-  }
-
-  /**
-   * What a server speaking `dialect` says of the quota with `remaining` left. `freeIn` is when the
-   * next slot frees. The LLM vendors state when all are free again as a continuous refill would
-   * reach it (used x window / limit), as their token buckets do.
-   */
-  function announcement(dialect, { remaining, freeIn, wallNow }) {
-    const refilledIn = ((limit - remaining) * windowMs) / limit
-    // Whole epoch seconds: a fixed window's end is one (less float noise), a sliding one's is rounded up.
-    const epochReset = String(Math.ceil((wallNow + freeIn) / 1000 - 1e-6))
-    switch (dialect) {
-      case 'ietf':
-        return {
-          'ratelimit-policy': `"default";q=${limit};w=${windowMs / 1000}`,
-          ratelimit: `"default";r=${remaining};t=${Math.ceil(freeIn / 1000)}`,
-        }
-      case 'openai':
-        return {
-          'x-ratelimit-limit-requests': String(limit),
-          'x-ratelimit-remaining-requests': String(remaining),
-          'x-ratelimit-reset-requests': `${Math.ceil(refilledIn)}ms`,
-        }
-      case 'anthropic':
-        return {
-          'anthropic-ratelimit-requests-limit': String(limit),
-          'anthropic-ratelimit-requests-remaining': String(remaining),
-          'anthropic-ratelimit-requests-reset': new Date(wallNow + refilledIn).toISOString(),
-        }
-      case 'shopify':
-        return { 'x-shopify-shop-api-call-limit': `${limit - remaining}/${limit}` }
-      case 'github':
-        return {
-          'x-ratelimit-limit': String(limit),
-          'x-ratelimit-remaining': String(remaining),
-          'x-ratelimit-used': String(limit - remaining),
-          'x-ratelimit-reset': epochReset,
-          'x-ratelimit-resource': 'core',
-        }
-      case 'x':
-        // X (Twitter) API v2: epoch seconds, as GitHub, under its own prefix.
-        return {
-          'x-rate-limit-limit': String(limit),
-          'x-rate-limit-remaining': String(remaining),
-          'x-rate-limit-reset': epochReset,
-        }
-      case 'discord':
-        // Discord: the reset also as seconds from now with decimals, and the bucket it counts in.
-        return {
-          'x-ratelimit-limit': String(limit),
-          'x-ratelimit-remaining': String(remaining),
-          'x-ratelimit-reset': ((wallNow + freeIn) / 1000).toFixed(3),
-          'x-ratelimit-reset-after': (freeIn / 1000).toFixed(3),
-          'x-ratelimit-bucket': 'abcd1234',
-        }
-      default:
-        throw new Error(`far-api-server: no dialect ${dialect}`)
-    }
-  }
-
   const GITHUB_EXCEEDED = JSON.stringify({ message: 'API rate limit exceeded for 127.0.0.1.' })
 
-  const window = fixed ? new FixedWindow() : new RateWindow({ limit, interval: windowMs })
+  const window = fixed ? new FixedWindow(limit, windowMs) : new RateWindow({ limit, interval: windowMs })
   const arrivals = []
   const quota = (at) =>
     announce
       ? announcement(announce, {
+          limit,
+          windowMs,
           remaining: window.remaining(at),
           freeIn: window.nextFreeIn(at),
           wallNow: performance.timeOrigin + at,

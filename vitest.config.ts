@@ -15,6 +15,7 @@ const serverTimed = [
   'test/redis/job/processes.test.ts',
   'test/http/adaptive-mock.test.ts',
   'test/cli/redis.test.ts',
+  'test/cli/rate.test.ts',
   // The demo says how many requests the mock refused: none, by the arrivals it counts.
   'test/cli/demo.test.ts',
 ]

@@ -238,29 +238,6 @@ describe('volley run: bad input, headers and exit codes', () => {
 })
 
 describe('volley run: limits, shards, stops', () => {
-  it('holds --rate: the mock never sees more than 10 requests in any 1 s window', async () => {
-    const input = tmp.file('rate.jsonl', Array.from({ length: 25 }, (_, i) => `/items/${i}`).join('\n'))
-    const out = outPath()
-    const run = await runCli([
-      'run',
-      input,
-      '--base-url',
-      mock.url,
-      '--out',
-      out,
-      '--rate',
-      '10/s',
-      '--concurrency',
-      '25',
-    ])
-    expect(run.code, run.stderr).toBe(0)
-    const stats = mock.stats()
-    expect(stats.requests).toBe(25)
-    expect(stats.statsWindow).toBe(1000)
-    expect(stats.maxWindowArrivals).toBeLessThanOrEqual(10)
-    expect(stats.maxWindowArrivals).toBeGreaterThanOrEqual(9)
-  })
-
   it('splits a job with --shard: two shards together cover every line exactly once, each in its own file', async () => {
     const input = tmp.file('shard.jsonl', Array.from({ length: 41 }, (_, i) => `/items/${i + 1}`).join('\n'))
     // No --out: each shard's default file is its own.

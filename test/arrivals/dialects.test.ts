@@ -46,9 +46,6 @@ describe('a client with no rate, against a server that announces 5/s in its own 
         windowMs: WINDOW_MS,
         announce: dialect,
         fixed: true,
-        // Served in this process: from a process of its own, with concurrency 2, the client sent 6
-        // in one window now and then (2 of 8 runs). A client fault the far server shows, not yet fixed.
-        ownProcess: false,
       })
       await using api = createClient({ baseUrl: server.url, concurrency })
       const results = await api.all(Array.from({ length: gets }, (_, i) => `/items/${i}`))

@@ -2,8 +2,7 @@
 // optionally behind a proxy that holds each new connection like a far API's handshake. Started by
 // startExactServer (far-api.ts), which documents the options: run as a process of its own (as a
 // real API is, so the client's work never delays a timestamp), it speaks IPC: {type:'ready', url}
-// once listening, then one reply {id, value} per request {id, type: 'stats' | 'closeIdle' | 'open'};
-// imported, startExactApi serves in the importing process.
+// once listening, then one reply {id, value} per request {id, type: 'stats' | 'closeIdle' | 'open'}.
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { connect, createServer as createTcpServer } from 'node:net'
@@ -97,15 +96,7 @@ function announcement(dialect, { limit, windowMs, remaining, freeIn, wallNow }) 
 }
 
 /** Serves the far API here; resolves once it listens. */
-export async function startExactApi({
-  limit,
-  windowMs,
-  delayMs = 0,
-  tls,
-  announce,
-  fixed = false,
-  connectDelayMs,
-}) {
+async function startExactApi({ limit, windowMs, delayMs = 0, tls, announce, fixed = false, connectDelayMs }) {
   const GITHUB_EXCEEDED = JSON.stringify({ message: 'API rate limit exceeded for 127.0.0.1.' })
 
   const window = fixed ? new FixedWindow(limit, windowMs) : new RateWindow({ limit, interval: windowMs })
@@ -198,11 +189,9 @@ export async function startExactApi({
   }
 }
 
-// Run as a process of its own (startExactServer forks it with the options).
-if (process.argv[2] === '--serve') {
-  const api = await startExactApi(JSON.parse(process.argv[3]))
-  process.on('message', ({ id, type }) => process.send({ id, value: api[type]() ?? null }))
-  // The test ended (or died): nothing here outlives it.
-  process.on('disconnect', () => process.exit(0))
-  process.send({ type: 'ready', url: api.url })
-}
+// startExactServer forks this with the options.
+const api = await startExactApi(JSON.parse(process.argv[3]))
+process.on('message', ({ id, type }) => process.send({ id, value: api[type]() ?? null }))
+// The test ended (or died): nothing here outlives it.
+process.on('disconnect', () => process.exit(0))
+process.send({ type: 'ready', url: api.url })

@@ -10,8 +10,7 @@ import { maxInWindow } from './clock.js'
  * wait for the client's event loop, so what they show is the client's sending, not its CPU.
  */
 
-const SERVER_URL = new URL('./far-api-server.mjs', import.meta.url).href
-const SERVER = fileURLToPath(SERVER_URL)
+const SERVER = fileURLToPath(new URL('./far-api-server.mjs', import.meta.url))
 
 function statsOf(arrivals: readonly Arrival[], windowMs: number): ExactServerStats {
   const acceptedTimes = arrivals.filter((a) => a.status === 200).map((a) => a.at)
@@ -71,11 +70,6 @@ export interface ExactServerOptions {
    * so the client's socket is connected only after the delay, as against a real far API.
    */
   connectDelayMs?: number
-  /**
-   * Serve from a process of its own, as a real API does: its timestamps never wait for the
-   * client's event loop. False serves in the test's process. @default true
-   */
-  ownProcess?: boolean
 }
 
 /** The header dialects an ExactServer can speak. */
@@ -94,7 +88,6 @@ export type Dialect = 'ietf' | 'openai' | 'anthropic' | 'shopify' | 'github' | '
  * reset, as GitHub allows. The process ends with the test's.
  */
 export async function startExactServer(options: ExactServerOptions): Promise<ExactServer> {
-  if (options.ownProcess === false) return startHere(options)
   const child: ChildProcess = fork(SERVER, ['--serve', JSON.stringify(options)], { stdio: 'inherit' })
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
   let next = 0
@@ -133,21 +126,6 @@ export async function startExactServer(options: ExactServerOptions): Promise<Exa
     stats: async () => statsOf(await ask<Arrival[]>('stats'), options.windowMs),
     closeIdleConnections: () => ask('closeIdle'),
     openConnections: () => ask('open'),
-    close,
-    [Symbol.asyncDispose]: close,
-  }
-}
-
-/** The same server, in the test's process. */
-async function startHere(options: ExactServerOptions): Promise<ExactServer> {
-  // A .mjs without types: imported by its URL, it is whatever the module exports.
-  const api = await (await import(SERVER_URL)).startExactApi(options)
-  const close = (): Promise<void> => api.close()
-  return {
-    url: api.url,
-    stats: async () => statsOf(api.stats(), options.windowMs),
-    closeIdleConnections: async () => api.closeIdle(),
-    openConnections: async () => api.open(),
     close,
     [Symbol.asyncDispose]: close,
   }

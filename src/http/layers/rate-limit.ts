@@ -73,6 +73,7 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
       answer = await next(call)
     } finally {
       state.hold(call, false)
+      if (ticket) watch.counts.settle(ticket)
     }
     const { status, headers } = answer
     // GitHub's secondary limit, when it says no time: a minute, doubled for each in a row.

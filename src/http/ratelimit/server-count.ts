@@ -8,16 +8,19 @@ import { USUAL_WINDOWS } from './per-minute.js'
  * for a whole drain. So the count is kept here, from the last answer that said it plus the sends
  * made after that one, and the origin pauses exactly until the server has room again.
  *
- * Sends are numbered; an answer stands for the count when its request arrived, which takes in every
- * send made before it and none made after (requests to one origin arrive in the order they are
- * sent, give or take what is in flight at once). An answer for a request older than the last one
- * read says less and is ignored, whatever order the answers come in.
+ * Sends are numbered; an answer stands for the count when its request arrived, which takes in the
+ * sends made before it that have been answered and none made after. An earlier send still in flight
+ * may arrive after it (two connections, two paths through the network), so it is counted on top
+ * until its own answer says otherwise (see Unanswered). An answer for a request older than the last
+ * one read is no newer basis, whatever order the answers come in.
  */
 export interface Count {
   /** Sends counted here, and the number of the last. */
   sent: number
   /** Records one send made at `now` (by the monotonic clock), with `inFlight` others of the origin unanswered. */
   count(now: number, inFlight: number): void
+  /** Send number `seq` is over: answered, failed or withdrawn. */
+  settle(seq: number): void
   /** What the answer to send number `seq`, read at `now`, says of the server's count. */
   observe(seq: number, counting: Counting, now: number): void
   /** Ms from `now` until one more send fits; 0 if it fits now. */
@@ -32,6 +35,40 @@ const SAME_RESET_MS = 500
  * clock runs that far ahead is not refused at every reset. A reset said as a delay needs none.
  */
 const RESET_MARGIN = { share: 0.01, minMs: 10 } as const
+
+/**
+ * The sends of a count still unanswered, and those of them made before the answer the count stands
+ * on (its basis): the basis does not take them in if they arrive after it, so they are counted on
+ * top of it until an answer says they arrived before it, or a newer basis is read.
+ */
+class Unanswered {
+  readonly #sends = new Set<number>()
+  readonly #beforeBasis = new Set<number>()
+
+  get beforeBasis(): number {
+    return this.#beforeBasis.size
+  }
+
+  sent(seq: number): void {
+    this.#sends.add(seq)
+  }
+
+  settled(seq: number): void {
+    this.#sends.delete(seq)
+  }
+
+  /** The answer to send `seq` is the new basis. */
+  rebase(seq: number): void {
+    this.#beforeBasis.clear()
+    for (const sent of this.#sends) if (sent < seq) this.#beforeBasis.add(sent)
+  }
+
+  /** Send `seq` is known to be taken in by the basis (or by a count that starts over). */
+  takenIn(seq?: number): void {
+    if (seq === undefined) this.#beforeBasis.clear()
+    else this.#beforeBasis.delete(seq)
+  }
+}
 
 /**
  * A fixed window: `limit` per window, reset whole at the time said. The next reset, before an
@@ -51,6 +88,7 @@ class FixedWindowCount implements Count {
   #longestReset = 0
   #basisSeq = 0
   #basisUsed = 0
+  readonly #unanswered = new Unanswered()
 
   count(now: number, inFlight: number): void {
     if (this.#resetAt !== undefined && now >= this.#resetAt) {
@@ -59,8 +97,13 @@ class FixedWindowCount implements Count {
       // The sends in flight may arrive after the reset: counted in the new window until an answer says.
       this.#basisSeq = this.sent
       this.#basisUsed = inFlight
+      this.#unanswered.takenIn()
     }
-    this.sent++
+    this.#unanswered.sent(++this.sent)
+  }
+
+  settle(seq: number): void {
+    this.#unanswered.settled(seq)
   }
 
   observe(seq: number, counting: Counting, now: number): void {
@@ -73,16 +116,22 @@ class FixedWindowCount implements Count {
     if (said === undefined || resetAt > said + SAME_RESET_MS) {
       if (said !== undefined) this.#gap = Math.min(this.#gap, resetAt - said)
       this.#saidResetAt = resetAt
-    } else if (seq <= this.#basisSeq) return
+    } else if (seq <= this.#basisSeq) {
+      // An older send, answered late: if it says less than the basis, it arrived before it.
+      if (counting.used < this.#basisUsed) this.#unanswered.takenIn(seq)
+      return
+    }
     const margin = counting.epochReset ? Math.max(RESET_MARGIN.minMs, this.#window() * RESET_MARGIN.share) : 0
     this.#resetAt = resetAt + margin
     this.#basisSeq = seq
     this.#basisUsed = counting.used
+    this.#unanswered.rebase(seq)
   }
 
   wait(now: number): number {
     if (this.#resetAt === undefined || now >= this.#resetAt) return 0
-    return this.#basisUsed + this.sent - this.#basisSeq < this.#limit ? 0 : this.#resetAt - now
+    const used = this.#basisUsed + this.sent - this.#basisSeq + this.#unanswered.beforeBasis
+    return used < this.#limit ? 0 : this.#resetAt - now
   }
 
   #window(): number {
@@ -104,9 +153,14 @@ class LeakyBucketCount implements Count {
   #basisSeq = -1
   #basisLevel = 0
   #basisAt = 0
+  readonly #unanswered = new Unanswered()
 
   count(): void {
-    this.sent++
+    this.#unanswered.sent(++this.sent)
+  }
+
+  settle(seq: number): void {
+    this.#unanswered.settled(seq)
   }
 
   observe(seq: number, counting: Counting, now: number): void {
@@ -116,11 +170,13 @@ class LeakyBucketCount implements Count {
     this.#basisSeq = seq
     this.#basisLevel = counting.used
     this.#basisAt = now
+    this.#unanswered.rebase(seq)
   }
 
   wait(now: number): number {
     const leaked = this.#leakPerMs * (now - this.#basisAt)
-    const over = Math.max(0, this.#basisLevel - leaked) + this.sent - this.#basisSeq + 1 - this.#size
+    const after = this.sent - this.#basisSeq + this.#unanswered.beforeBasis
+    const over = Math.max(0, this.#basisLevel - leaked) + after + 1 - this.#size
     return over <= 0 ? 0 : over / this.#leakPerMs
   }
 }
@@ -186,6 +242,11 @@ export class ServerCounts {
     }
     count.observe(ticket.get(count) ?? Math.max(0, count.sent - inFlight), counting, now)
     return count.wait(now)
+  }
+
+  /** The send `ticket` stands for is over (answered or not): call once, before observing its answer. */
+  settle(ticket: CountTicket): void {
+    for (const [count, seq] of ticket) count.settle(seq)
   }
 
   /** Ms from `now` until one more send fits every count `ticket` was counted in; 0 if it fits now. */

@@ -38,19 +38,55 @@ describe('a fixed window (GitHub): what is left until the reset, then the whole 
     expect(send(counts, '/items', 1024).wait).toBe(2020 - 1024)
   })
 
-  test('an answer older than the last one read, or from a window that has ended, changes nothing', () => {
+  test('an answer older than the last one read is no newer basis; one from a window that has ended changes nothing', () => {
     const counts = new ServerCounts()
     counts.observe(NONE, '/items', fixed(5, 0, 1000), 0, 0)
     const a = send(counts, '/items', 1).ticket
     const b = send(counts, '/items', 2).ticket
-    // b's answer (read first) says 4 used: others use the quota too.
-    expect(counts.observe(b, '/items', fixed(5, 4, 990), 10, 1)).toBe(0)
-    // a's answer, read later, says 3: older, ignored. One more send fills the window.
-    counts.observe(a, '/items', fixed(5, 3, 989), 11, 0)
+    // b's answer (read first) says 4 used: others use the quota too. a is still in flight and may
+    // arrive after b: with it the window is full.
+    counts.settle(b)
+    expect(counts.observe(b, '/items', fixed(5, 4, 990), 10, 1)).toBe(1010 - 10)
+    // a's answer, read later, says 3: it arrived before b, and b's 4 takes it in. One more send fills the window.
+    counts.settle(a)
+    expect(counts.observe(a, '/items', fixed(5, 3, 989), 11, 0)).toBe(0)
     expect(send(counts, '/items', 12).wait).toBe(1010 - 12)
     // An answer whose reset has passed says nothing of the window now.
     counts.observe(a, '/items', fixed(5, 0, 0), 13, 0)
     expect(counts.wait(a, 14)).toBe(1010 - 14)
+  })
+
+  test('a send answered after a later one that arrived first stays counted: its answer says it came after', () => {
+    // Seen against a server in its own process, two connections: sends 3 and 4 went out 1 ms apart
+    // and 4 arrived first. Its answer (3 used) does not take in send 3, which is the server's 4th.
+    const counts = new ServerCounts()
+    counts.observe(NONE, '/items', fixed(5, 0, 1000), 0, 0)
+    const sends = [1, 2, 3, 4].map((t) => send(counts, '/items', t).ticket)
+    for (const [i, used] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
+      counts.settle(sends[i]!)
+      counts.observe(sends[i]!, '/items', fixed(5, used, 990), 10 + i, 2 - i)
+    }
+    counts.settle(sends[3]!)
+    expect(counts.observe(sends[3]!, '/items', fixed(5, 3, 985), 15, 1)).toBe(0)
+    // One more send, and the window is full: send 3 may still arrive (it does: its answer says 4 used).
+    expect(send(counts, '/items', 16).wait).toBe(1010 - 16)
+    counts.settle(sends[2]!)
+    expect(counts.observe(sends[2]!, '/items', fixed(5, 4, 984), 17, 1)).toBe(1010 - 17)
+  })
+
+  test('a send that fails unanswered is counted still until a newer answer stands for it', () => {
+    const counts = new ServerCounts()
+    counts.observe(NONE, '/items', fixed(3, 0, 1000), 0, 0)
+    const [a, b] = [1, 2].map((t) => send(counts, '/items', t).ticket)
+    // a's connection is reset: no answer, yet the server may have counted it.
+    counts.settle(a!)
+    expect(send(counts, '/items', 3).wait).toBe(1010 - 3)
+    // b's answer says 2: it takes a in (or a never arrived); send 3 is still in flight.
+    counts.settle(b!)
+    expect(counts.observe(b!, '/items', fixed(3, 2, 990), 10, 1)).toBe(1010 - 10)
   })
 
   test('the sends still in flight when the count is first said are taken as arriving after its answer', () => {
@@ -92,12 +128,29 @@ describe('a leaky bucket (Shopify)', () => {
   test('full, it waits for one call to leak (500 ms at 2/s); each send after fills it again', () => {
     const counts = new ServerCounts()
     expect(counts.observe(NONE, '/orders.json', bucket(2), 0, 0)).toBe(0)
-    expect(send(counts, '/orders.json', 0).wait).toBe(0)
-    expect(send(counts, '/orders.json', 0).wait).toBe(500)
-    expect(counts.wait(send(counts, '/x', 500).ticket, 500)).toBe(500)
-    // An answer that says the bucket drained further than counted (others' calls count too, both ways).
+    const first = send(counts, '/orders.json', 0)
+    expect(first.wait).toBe(0)
+    const second = send(counts, '/orders.json', 0)
+    expect(second.wait).toBe(500)
+    const third = send(counts, '/x', 500).ticket
+    expect(counts.wait(third, 500)).toBe(500)
+    // An answer that says the bucket drained further than counted (others' calls count too, both
+    // ways). The sends before it are answered: it takes them in.
+    for (const ticket of [first.ticket, second.ticket, third]) counts.settle(ticket)
     const ticket = send(counts, '/orders.json', 1000).ticket
+    counts.settle(ticket)
     expect(counts.observe(ticket, '/orders.json', bucket(1), 1000, 0)).toBe(0)
+  })
+
+  test('a send made before the answer read, still in flight, is counted on top of the level it says', () => {
+    const counts = new ServerCounts()
+    counts.observe(NONE, '/orders.json', bucket(0), 0, 0)
+    send(counts, '/orders.json', 0)
+    const late = send(counts, '/orders.json', 0).ticket
+    // The later send arrived first: level 2 of 4 (others' calls), and the early one may still come.
+    counts.settle(late)
+    expect(counts.observe(late, '/orders.json', bucket(2), 0, 1)).toBe(0)
+    expect(send(counts, '/orders.json', 0).wait).toBe(500)
   })
 })
 

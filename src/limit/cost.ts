@@ -24,6 +24,14 @@ export function requestsIn(cost: Cost): number {
   return typeof cost === 'number' ? cost : (cost[REQUESTS] ?? 1)
 }
 
+/** True when `a` and `b` take the same from every rate: a start granted for one fits the other. */
+export function sameCost(a: Cost, b: Cost): boolean {
+  if (a === b) return true
+  if (typeof a === 'number' || typeof b === 'number') return false
+  const units = Object.keys(a)
+  return units.length === Object.keys(b).length && units.every((unit) => a[unit] === b[unit])
+}
+
 /** `cost` as an amount per unit, requests included. */
 export function perUnit(cost: Cost): Readonly<Record<string, number>> {
   return typeof cost === 'number' ? { [REQUESTS]: cost } : { ...cost, [REQUESTS]: requestsIn(cost) }

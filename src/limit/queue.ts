@@ -41,6 +41,16 @@ export class PriorityQueue<T extends QueueNode> {
     return undefined
   }
 
+  /** The node after `node` in the queue's order: the next of its priority, else the head of the next level down. */
+  after(node: T): T | undefined {
+    if (node.next) return node.next as T
+    const levels = this.#levels
+    for (let index = this.#find(node.priority) + 1; index < levels.length; index++) {
+      if (levels[index]!.head) return levels[index]!.head
+    }
+    return undefined
+  }
+
   remove(node: T): void {
     if (!node.queued) return
     const index = this.#find(node.priority)

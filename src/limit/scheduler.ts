@@ -7,6 +7,7 @@ import { SignalWatch } from './signal-watch.js'
 import { type Cost, overLimitError } from './cost.js'
 import { Overtaking } from './overtaking.js'
 import { QueueWaiters } from './waiters.js'
+import { BatchedDrain, type DrainHost } from './batched-drain.js'
 import { noop, QueuedTask, type TaskContext, taskContext } from './task.js'
 
 type TaskFn<T> = (context: TaskContext) => T | PromiseLike<T>
@@ -38,8 +39,8 @@ export class Scheduler {
   #started = 0
   #timer: TimerHandle | undefined
   #draining = false
-  /** A drain was asked for while an async drain awaited the store: run the loop once more. */
-  #drainAgain = false
+  /** The loop for a store that answers asynchronously; undefined for a synchronous one. */
+  readonly #batches: BatchedDrain | undefined
   #closed = false
   /** pause() without a duration: nothing starts until resume(). */
   #held = false
@@ -63,6 +64,7 @@ export class Scheduler {
     this.#store = store
     this.#key = key
     this.#clock = clock
+    this.#batches = store.synchronous ? undefined : new BatchedDrain(store, key, clock, this.#drainHost())
   }
 
   get running(): number {
@@ -106,7 +108,9 @@ export class Scheduler {
       return queued
     }
     const queued = this.#enqueue(fn, signal, cost, priority, countsFromSent)
-    this.drain()
+    // A store that answers over the network is asked once per turn, and not while the head waits.
+    if (this.#batches) this.#batches.pump()
+    else this.drain()
     return queued
   }
 
@@ -144,15 +148,11 @@ export class Scheduler {
       this.#afterChange()
       return
     }
-    if (this.#draining) {
-      this.#drainAgain = true
+    if (this.#batches) {
+      this.#batches.retry()
       return
     }
-    this.#drainAgain = false
-    if (!this.#store.synchronous) {
-      void this.#drainAsync()
-      return
-    }
+    if (this.#draining) return
     this.#draining = true
     try {
       // A task may pause the limiter as it starts: the loop stops there.
@@ -173,58 +173,6 @@ export class Scheduler {
       this.#draining = false
       this.#afterChange()
     }
-  }
-
-  /** The same loop for stores that answer over the network: one acquire in flight at a time. */
-  async #drainAsync(): Promise<void> {
-    this.#draining = true
-    try {
-      for (let node = this.#queue.peek(); node && !this.#closed && !this.#held; node = this.#queue.peek()) {
-        if (this.#refuseCostly(node)) continue
-        const asked = await this.#acquireQueued(node)
-        if (asked === undefined) continue
-        let { wait } = asked
-        const lighter = wait > 0 ? this.#lighter(node, wait, asked.at) : undefined
-        if (lighter) {
-          const tried = await this.#acquireQueued(lighter)
-          if (tried === undefined || this.#startOrSleep(lighter, tried.wait, tried.at)) continue
-          if (!node.queued) continue
-          wait = Math.min(wait, tried.wait)
-        }
-        if (!this.#startOrSleep(node, wait, asked.at)) break
-      }
-    } finally {
-      this.#draining = false
-      this.#afterChange()
-    }
-    if (this.#drainAgain) this.drain()
-  }
-
-  /**
-   * Asks the store for `node`'s start: the wait and when it was asked (the grant's time, when its
-   * start is moved on by a restamp); undefined when the node left the queue meanwhile or failed,
-   * or when a rate was added meanwhile (the loop asks again).
-   */
-  async #acquireQueued(node: QueuedTask<any>): Promise<{ wait: number; at: number } | undefined> {
-    const at = this.#clock.now()
-    const policy = this.policy
-    let wait: number
-    try {
-      wait = await this.#store.acquire(this.#key, policy, node.cost, at)
-    } catch (error) {
-      // The store cannot say whether a start is allowed: fail the task rather than exceed a quota.
-      this.#queue.remove(node)
-      this.#signals.detach(node).reject(error)
-      return undefined
-    }
-    // Held while the store answered: what was granted goes back, and the task waits for resume().
-    if (node.queued && !this.#held && !countedTooLittle(policy, this.policy)) return { wait, at }
-    // Aborted, closed or outdated while the store answered: give back what was taken for it.
-    if (wait === 0) {
-      // Best effort: a slot the store cannot take back expires with its lease.
-      await Promise.resolve(this.#store.release(this.#key, policy, this.#clock.now())).catch(() => {})
-    }
-    return undefined
   }
 
   /** Rejects `node` if setRate lowered a limit below its cost since it was queued. */
@@ -302,8 +250,15 @@ export class Scheduler {
   #finish(): void {
     this.#running--
     const released = this.#store.release(this.#key, this.policy, this.#clock.now())
+    const batches = this.#batches
+    // With no concurrency cap, a task that ends frees nothing a waiting head could need: the store
+    // is not asked again for it (only the waiters hear of it).
+    if (batches && this.policy.concurrency === Number.POSITIVE_INFINITY) {
+      if (released) released.finally(() => batches.pump()).catch(noop)
+      else batches.pump()
+    }
     // Drained once the release is done, whether or not it could be.
-    if (released) released.finally(() => this.drain()).catch(noop)
+    else if (released) released.finally(() => this.drain()).catch(noop)
     else if (this.#queue.size > 0) this.drain()
     else this.#afterChange()
   }
@@ -318,17 +273,52 @@ export class Scheduler {
   /** Starts `node` if the store granted it (wait 0); else sleeps until it may and says so. */
   #startOrSleep(node: QueuedTask<any>, wait: number, stampedAt: number): boolean {
     if (wait > 0) {
-      // Infinity: every slot is taken, and the next release drains again.
-      if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
-      else this.#rateHeldUntilNow()
+      this.#sleep(wait)
       return false
     }
+    this.#startQueued(node, stampedAt)
+    return true
+  }
+
+  /** Drains again in `wait` ms; Infinity: every slot is taken, and the next release drains again. */
+  #sleep(wait: number): void {
+    if (wait !== Number.POSITIVE_INFINITY) this.#wakeAfter(wait)
+    else this.#rateHeldUntilNow()
+  }
+
+  #startQueued(node: QueuedTask<any>, stampedAt: number): void {
     this.#rateHeldUntilNow()
     this.#queue.remove(node)
     this.#signals.detach(node)
     // Resolved with the task's promise, which it adopts: no promise in between.
     node.resolve(this.#start(node.fn, node.signal, node.cost, node.countsFromSent, node, stampedAt))
-    return true
+  }
+
+  /** What BatchedDrain may see and do of this scheduler. */
+  #drainHost(): DrainHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const scheduler = this
+    return {
+      queue: this.#queue,
+      get policy() {
+        return scheduler.policy
+      },
+      get running() {
+        return scheduler.#running
+      },
+      get stopped() {
+        return scheduler.#closed || scheduler.#held
+      },
+      start: (node, stampedAt) => this.#startQueued(node, stampedAt),
+      fail: (node, error) => {
+        this.#queue.remove(node)
+        this.#signals.detach(node).reject(error)
+      },
+      refuseCostly: (node) => this.#refuseCostly(node),
+      lighter: (head, wait, now) => this.#lighter(head, wait, now),
+      sleep: (wait) => this.#sleep(wait),
+      afterChange: () => this.#afterChange(),
+    }
   }
 
   #wakeAfter(ms: number): void {
@@ -361,20 +351,4 @@ export class Scheduler {
     }
     if (this.#waiters.any) this.#waiters.notify(this.#queue.size, this.#running)
   }
-}
-
-/**
- * Whether a start granted under `asked` may not be counted by every rate of `now`: setRate added
- * a rate (a quota just learned) while the store answered. It goes back and is asked again; what
- * it took of the rates both share stays counted (a store keeps no undo), one start too many for
- * one window. A change of concurrency alone keeps the grant, so its slot is given back as taken.
- */
-function countedTooLittle(asked: LimitPolicy, now: LimitPolicy): boolean {
-  if (asked === now || asked.concurrency !== now.concurrency) return false
-  return now.rates.some(
-    (rate) =>
-      !asked.rates.some(
-        (old) => old.limit === rate.limit && old.interval === rate.interval && old.unit === rate.unit,
-      ),
-  )
 }

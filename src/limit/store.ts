@@ -16,6 +16,13 @@ export interface LimitPolicy {
   readonly smooth: boolean
 }
 
+/** What `acquireMany` took: the first `granted` of the costs asked for, and the wait for the next. */
+export interface Admission {
+  readonly granted: number
+  /** Ms before the first cost refused could be taken, as `acquire` answers (0 when none was). */
+  readonly wait: number
+}
+
 /**
  * Where a Limiter's state lives. The memory store (default) keeps it in this process; the Redis
  * store keeps it in Redis so that many processes share one quota. Every method is atomic for a key:
@@ -35,6 +42,21 @@ export interface LimiterStore {
    * Infinity to wait until a slot is released.
    */
   acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): number | Promise<number>
+  /**
+   * Takes starts for `costs` in order, each as `acquire` would at the same instant, until one is
+   * not allowed: the first `granted` are taken (a prefix: FIFO holds), and `wait` is the answer
+   * acquire gives the first one refused (0 when all were taken). A batch so never takes more than
+   * the windows, slots and pacing allow at that instant. Optional: a store that answers over the
+   * network saves a round trip per start; without it the Limiter asks acquire, one at a time.
+   */
+  acquireMany?(key: string, policy: LimitPolicy, costs: readonly Cost[], now: number): Promise<Admission>
+  /**
+   * Gives back starts that `acquireMany`, asked at `since` under `policy`, took for tasks that did
+   * not start (they left the queue, or the Limiter was paused, while it answered): their slots,
+   * and their place in the windows where the store can still find them. Optional: without it the
+   * Limiter releases their slots, and their starts count as made.
+   */
+  giveBack?(key: string, policy: LimitPolicy, since: number, costs: readonly Cost[]): Promise<void>
   /**
    * Moves the starts recorded at or after `since` to `now`; `since` is the `now` the Limiter gave
    * the acquire that took the start. The Limiter calls it when a task's work has really gone out

@@ -79,6 +79,8 @@ export class QueuedTask<T> extends AsyncResource implements QueueNode {
   prev: QueueNode | undefined = undefined
   next: QueueNode | undefined = undefined
   queued = false
+  /** A store call in flight asks for its start (BatchedDrain): it is not asked for again meanwhile. */
+  asked = false
 
   constructor(
     fn: (context: TaskContext) => T | PromiseLike<T>,

@@ -1,7 +1,7 @@
 import { StoreUnavailableError } from '../errors.js'
 import { type Cost, costIn } from '../limit/cost.js'
 import { MemoryStore } from '../limit/memory-store.js'
-import type { LimitPolicy } from '../limit/store.js'
+import type { Admission, LimitPolicy } from '../limit/store.js'
 import { formatRate } from '../limit/units.js'
 
 /**
@@ -22,18 +22,25 @@ export class LocalFallback {
     this.#where = where
   }
 
-  acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): number {
+  /** Takes the first of `costs` the local limits allow now, as acquireMany does. */
+  acquire(key: string, policy: LimitPolicy, costs: readonly Cost[], now: number): Admission {
     const scaled = this.#scale(policy)
-    const tooSmall = scaled.rates.find((rate) => rate.limit < costIn(cost, rate))
-    if (tooSmall) {
-      // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
-      throw new StoreUnavailableError(
-        `Redis at ${this.#where} is unreachable, and a task of cost ${costIn(cost, tooSmall)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
-      )
+    for (let granted = 0; granted < costs.length; granted++) {
+      const cost = costs[granted]!
+      const tooSmall = scaled.rates.find((rate) => rate.limit < costIn(cost, rate))
+      if (tooSmall) {
+        // Asked again alone, it fails alone: the tasks before it need not.
+        if (granted > 0) return { granted, wait: 0 }
+        // Refused, not squeezed in: that start alone would overfill the fallback's share of the window.
+        throw new StoreUnavailableError(
+          `Redis at ${this.#where} is unreachable, and a task of cost ${costIn(cost, tooSmall)} exceeds the fallback's share of the quota (${formatRate(tooSmall)})`,
+        )
+      }
+      const wait = this.#store.acquire(key, scaled, cost, now)
+      if (wait > 0) return { granted, wait }
+      this.#held.set(key, (this.#held.get(key) ?? 0) + 1)
     }
-    const wait = this.#store.acquire(key, scaled, cost, now)
-    if (wait === 0) this.#held.set(key, (this.#held.get(key) ?? 0) + 1)
-    return wait
+    return { granted: costs.length, wait: 0 }
   }
 
   /** Gives back a slot taken here, if this process holds one for `key`: true when it did. */

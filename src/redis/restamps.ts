@@ -8,13 +8,18 @@ export interface RestampTarget {
   readonly window: number
 }
 
-/** A start Redis recorded for this process, until it goes out (or is too old to matter). */
+/** Starts Redis recorded for this process in one call, until they go out (or are too old to matter). */
 interface Grant {
-  /** Redis time (us) the start was recorded at. */
+  /** Redis time (us) the starts were recorded at. */
   stamp: number
-  /** Ms the acquire took, ask to answer: the start was recorded somewhere in it. */
+  /** Ms the acquire took, ask to answer: the starts were recorded somewhere in it. */
   roundTrip: number
   target: RestampTarget
+  /** Its starts not gone out yet. */
+  left: number
+  /** The pending restamps holding this grant's move, and where (while not yet carried). */
+  pending: PendingRestamps | undefined
+  index: number
 }
 
 /** Restamps waiting to be carried: [since, moved] pairs in Redis time (us), for one target. */
@@ -34,7 +39,8 @@ const AT_ONCE_MS = 1
  * round trip for every start that went out meanwhile): it must land before the start's old time
  * plus the window, when other processes would otherwise count the window as over.
  *
- * Grants are found by the limiter's own time of asking (`since`), the key it restamps with.
+ * Grants are found by the limiter's own time of asking (`since`), the key it restamps with. The
+ * starts of one grant (a batch) are alike in Redis: each send moves them all, to the latest send.
  */
 export class Restamps {
   readonly #grants = new Map<string, Map<number, Grant>>()
@@ -47,8 +53,15 @@ export class Restamps {
     private readonly flush: (key: string, pending: PendingRestamps) => void,
   ) {}
 
-  /** Redis recorded a start asked for at `since` (the limiter's time) at `stamp`. */
-  granted(key: string, since: number, stamp: number, roundTrip: number, target: RestampTarget): void {
+  /** Redis recorded `count` starts asked for at `since` (the limiter's time) at `stamp`. */
+  granted(
+    key: string,
+    since: number,
+    stamp: number,
+    roundTrip: number,
+    target: RestampTarget,
+    count: number,
+  ): void {
     let grants = this.#grants.get(key)
     if (!grants) {
       grants = new Map()
@@ -60,8 +73,23 @@ export class Restamps {
       grants.delete(at)
     }
     const same = grants.get(since)
-    // Two limiters asking at the same instant: moving from the earlier stamp moves both.
-    if (!same || stamp < same.stamp) grants.set(since, { stamp, roundTrip, target })
+    // Two calls asking at the same instant: moving from the earlier stamp moves both.
+    if (same) {
+      same.stamp = Math.min(same.stamp, stamp)
+      same.left += count
+    } else {
+      grants.set(since, { stamp, roundTrip, target, left: count, pending: undefined, index: 0 })
+    }
+  }
+
+  /** `count` starts asked for at `since` will never go out: returns their stamp, to give them back. */
+  forget(key: string, since: number, count: number): number | undefined {
+    const grants = this.#grants.get(key)
+    const grant = grants?.get(since)
+    if (!grant) return undefined
+    grant.left -= count
+    if (grant.left <= 0) grants!.delete(since)
+    return grant.stamp
   }
 
   /** The start asked for at `since` went out at `now` (the limiter's times). */
@@ -69,19 +97,27 @@ export class Restamps {
     const grants = this.#grants.get(key)
     const grant = grants?.get(since)
     if (!grant) return
-    grants!.delete(since)
+    if (--grant.left <= 0) grants!.delete(since)
     const late = now - since
     // Recorded somewhere in [since, since + roundTrip]: a send right after the answer is on time.
     if (late - grant.roundTrip <= AT_ONCE_MS) return
+    // `late` after the ask is never earlier than the real send on Redis's clock: conservative.
+    const moved = grant.stamp + Math.round(late * 1000)
     let pending = this.#pending.get(key)
+    if (pending !== undefined && pending === grant.pending) {
+      // A later send of the same grant, before its move was carried: it moves further.
+      pending.pairs[grant.index + 1] = Math.max(pending.pairs[grant.index + 1]!, moved)
+      return
+    }
     if (pending?.target !== grant.target) {
       // After setRate the lists differ: what waited for the old ones goes now, to those lists.
       if (pending) this.flush(key, pending)
       pending = { target: grant.target, pairs: [] }
       this.#pending.set(key, pending)
     }
-    // `late` after the ask is never earlier than the real send on Redis's clock: conservative.
-    pending.pairs.push(grant.stamp, grant.stamp + Math.round(late * 1000))
+    grant.pending = pending
+    grant.index = pending.pairs.length
+    pending.pairs.push(grant.stamp, moved)
     this.#flushBy(this.clock.now() + grant.target.window / 4)
   }
 

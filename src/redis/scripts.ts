@@ -78,51 +78,64 @@ end
 `
 
 /**
- * Shared by ACQUIRE: the us until a start of `rate.cost` fits the budget `rate` (0: now). Starts
- * leave the window `interval` after they were made: enough of the oldest must leave to make room,
- * and the newest of those decides when. Entries are forgotten two intervals on, not one: processes
- * sharing the list may add a margin of their own to the window.
+ * Shared by ACQUIRE: the us until a start of `cost` fits the budget `rate` (0: now). Starts leave the
+ * window `interval` after they were made: enough of the oldest must leave to make room, and the
+ * newest of those decides when. The window is read once per call (`rate.window`, newest first);
+ * what this call took is `rate.fresh`, made `now`. Entries are forgotten two intervals on, not one:
+ * processes sharing the list may add a margin of their own to the window.
  */
 const BUDGET_WAIT = `
-local function budgetWait(rate, now)
+local function budgetWindow(rate, now)
   local entries = redis.call('LRANGE', rate.key, 0, -1)
   local kept = #entries
   while kept > 0 and stampOf(entries[kept]) + 2 * rate.interval <= now do kept = kept - 1 end
   if kept == 0 then redis.call('DEL', rate.key)
   elseif kept < #entries then redis.call('LTRIM', rate.key, 0, kept - 1) end
-  local used, oldest = 0, 0
+  local window, used = {}, 0
   for i = 1, kept do
-    if stampOf(entries[i]) + rate.interval <= now then break end
-    used = used + tonumber(weightOf(entries[i]))
-    oldest = i
+    local at = stampOf(entries[i])
+    if at + rate.interval <= now then break end
+    local weight = tonumber(weightOf(entries[i]))
+    used = used + weight
+    window[#window + 1] = {at = at, weight = weight}
   end
-  local excess = used + rate.cost - rate.limit
+  rate.window, rate.used, rate.fresh = window, used, 0
+end
+local function budgetWait(rate, cost, now)
+  if not rate.window then budgetWindow(rate, now) end
+  local excess = rate.used + rate.fresh + cost - rate.limit
   if excess <= 0 then return 0 end
-  for i = oldest, 1, -1 do
-    excess = excess - tonumber(weightOf(entries[i]))
-    if excess <= 0 then return stampOf(entries[i]) + rate.interval - now end
+  for i = #rate.window, 1, -1 do
+    excess = excess - rate.window[i].weight
+    if excess <= 0 then return rate.window[i].at + rate.interval - now end
   end
+  -- What must leave was taken now, by this call.
   return rate.interval
 end
 `
 
 /**
- * ACQUIRE (and PEEK): may the caller start a task of `cost` now? Take it if so.
+ * ACQUIRE (and PEEK): may the caller start tasks of these costs now? Take as many as may, in order.
  *
  * KEYS: [1] leases (sorted set: lease id -> expiry), [2] pause (pausedUntil), [3] pace (hash: rate
  *       key -> earliest next start, and _last/_cost of the last paced start, when pacing), [4..] one
  *       list per rate, newest first: for a rate in requests the last `limit` start times, for a
  *       budget the starts of the window with their weights.
- * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id, [4] lease ttl, [5] cost (requests,
- *       or JSON per unit), [6] 'take', 'peek' or 'record' (count the cost in the windows whatever
- *       room they have, with no lease and no pacing: use made outside the limiter, which a server
- *       said it counted), then for each rate key: limit, interval, spacing
- *       (0: no pacing), unit; then restamps carried along (since, moved pairs: this process's starts
- *       that went out late, applied before anything is decided, so they cost no round trip of their own).
- * Returns {wait, full, now}: wait 0 means taken (or, for peek, possible now); otherwise the us to
- * wait. `now` is the time the start was recorded at, for restamping it when it goes out.
- * full = 1 when every slot is leased: wait is then the time until the earliest lease expires, so a
- * waiter that hears of no release (its holder died) still asks again once that lease is gone.
+ * ARGV: [1] now or '', [2] concurrency (0: no cap), [3] lease id prefix, [4] number of the first
+ *       lease (the n-th start taken is leased as prefix .. first + n - 1), [5] lease ttl, [6] 'take',
+ *       'peek' or 'record' (count the costs in the windows whatever room they have, with no pacing;
+ *       with concurrency 0, no lease: use made outside the limiter, which a server said it
+ *       counted), [7] how many costs, then the costs (each requests, or JSON per unit), then for
+ *       each rate key: limit, interval, spacing (0: no pacing), unit; then restamps carried along
+ *       (since, moved pairs: this process's starts that went out late, applied before anything is
+ *       decided, so they cost no round trip of their own).
+ * Returns {granted, wait, full, now}: the first `granted` costs were taken (peek takes none), each
+ * checked as if alone after the ones before it, at the same `now`, so a batch takes no more than
+ * the window, the slots and the pacing allow at that instant; the first refused one ends it (the
+ * caller's order holds). `wait` is the us until that one could start (0 when all were taken, or
+ * for peek: possible now). `now` is the time the starts were recorded at, for restamping them when
+ * they go out. full = 1 when every slot is leased: wait is then the time until the earliest lease
+ * expires, so a waiter that hears of no release (its holder died) still asks again once it is gone.
  *
  * The sliding window is exact: taking `cost` starts pushes the `cost` oldest of the last `limit`
  * out of the list; the newest of those (index limit - cost) must be at least `interval` old. Then no
@@ -135,88 +148,127 @@ end
 export const ACQUIRE = `${PRELUDE}${RESTAMP_STARTS}${BUDGET_WAIT}
 local now = clock(ARGV[1])
 local concurrency = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[4])
-local costs = costsOf(ARGV[5])
+local ttl = tonumber(ARGV[5])
 local mode = ARGV[6]
+local asked = tonumber(ARGV[7])
+local costs = {}
+for n = 1, asked do costs[n] = costsOf(ARGV[7 + n]) end
 local rates = {}
 local longest = 0
-for i = 4, #KEYS do
-  local at = 4 * i - 9
-  local unit = ARGV[at + 3]
-  rates[#rates + 1] = {key = KEYS[i], limit = tonumber(ARGV[at]), interval = tonumber(ARGV[at + 1]),
-    spacing = tonumber(ARGV[at + 2]), unit = unit, budget = unit ~= 'requests', cost = costs[unit] or 0}
-  longest = math.max(longest, rates[#rates].interval)
-  if mode == 'record' then rates[#rates].spacing = 0 end
-end
 local paced = false
-for _, rate in ipairs(rates) do if rate.spacing > 0 then paced = true end end
+for i = 4, #KEYS do
+  local at = 8 + asked + 4 * (i - 4)
+  local unit = ARGV[at + 3]
+  local rate = {key = KEYS[i], limit = tonumber(ARGV[at]), interval = tonumber(ARGV[at + 1]),
+    spacing = tonumber(ARGV[at + 2]), unit = unit, budget = unit ~= 'requests'}
+  if mode == 'record' then rate.spacing = 0 end
+  rates[#rates + 1] = rate
+  longest = math.max(longest, rate.interval)
+  if rate.spacing > 0 then paced = true end
+end
 local rateKeys = {}
 for i = 4, #KEYS do rateKeys[#rateKeys + 1] = KEYS[i] end
-for at = 4 * #rates + 7, #ARGV, 2 do restamp(rateKeys, KEYS[3], tonumber(ARGV[at]), tonumber(ARGV[at + 1])) end
+for at = 8 + asked + 4 * #rates, #ARGV, 2 do
+  restamp(rateKeys, KEYS[3], tonumber(ARGV[at]), tonumber(ARGV[at + 1]))
+end
 -- As PaceSchedules in pace.ts: a rate with no schedule yet starts it after the last paced start.
-local last, lastCosts
 if paced then
   local fields = redis.call('HMGET', KEYS[3], '_last', '_cost')
-  last = tonumber(fields[1])
-  if fields[2] then lastCosts = costsOf(fields[2]) end
+  local last = tonumber(fields[1])
+  local lastCosts = fields[2] and costsOf(fields[2])
+  for _, rate in ipairs(rates) do
+    if rate.spacing > 0 then
+      local scheduled = redis.call('HGET', KEYS[3], rate.key)
+      if scheduled then rate.next = tonumber(scheduled)
+      elseif last and lastCosts then rate.next = last + (lastCosts[rate.unit] or 0) * rate.spacing end
+    end
+  end
 end
-local wait = 0
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-if paused > now then wait = paused - now end
+local held = 0
 if concurrency > 0 then
   -- Leases past their expiry belong to processes that stopped renewing them: they died.
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if redis.call('ZCARD', KEYS[1]) >= concurrency then
-    if wait > 0 then return {wait, 0} end
-    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return {tonumber(first[2]) - now, 1}
-  end
+  held = redis.call('ZCARD', KEYS[1])
 end
-for _, rate in ipairs(rates) do
-  local rateWait
-  if rate.budget then
-    rateWait = budgetWait(rate, now)
-  else
-    local evicted = redis.call('LINDEX', rate.key, rate.limit - rate.cost)
-    rateWait = evicted and tonumber(evicted) + rate.interval - now or 0
+
+-- The us until a start of \`cost\` may be taken now, after those taken before it; and 1 if all slots are leased.
+local function waitFor(cost)
+  local wait = 0
+  if paused > now then wait = paused - now end
+  if concurrency > 0 and held >= concurrency then
+    if wait > 0 then return wait, 0 end
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return tonumber(first[2]) - now, 1
   end
-  if rateWait > wait then wait = rateWait end
-  if rate.spacing > 0 then
-    local scheduled = redis.call('HGET', KEYS[3], rate.key)
-    if scheduled then rate.next = tonumber(scheduled)
-    elseif last and lastCosts then rate.next = last + (lastCosts[rate.unit] or 0) * rate.spacing end
+  for _, rate in ipairs(rates) do
+    local amount = cost[rate.unit] or 0
+    local rateWait
+    if rate.budget then
+      rateWait = budgetWait(rate, amount, now)
+    else
+      local evicted = redis.call('LINDEX', rate.key, rate.limit - amount)
+      rateWait = evicted and tonumber(evicted) + rate.interval - now or 0
+    end
+    if rateWait > wait then wait = rateWait end
     if rate.next and rate.next - now > wait then wait = rate.next - now end
   end
+  return wait, 0
 end
-if mode == 'peek' or (wait > 0 and mode == 'take') then return {wait, 0} end
-if concurrency > 0 then
-  redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS)
+
+local function take(cost, lease)
+  if concurrency > 0 then
+    redis.call('ZADD', KEYS[1], now + ttl, lease)
+    held = held + 1
+  end
+  for _, rate in ipairs(rates) do
+    local amount = cost[rate.unit] or 0
+    if rate.budget then
+      if amount > 0 then
+        redis.call('LPUSH', rate.key, entryAt(now, tostring(amount)))
+        rate.fresh = rate.fresh + amount
+      end
+    else
+      for _ = 1, amount do redis.call('LPUSH', rate.key, now) end
+    end
+    if rate.spacing > 0 then
+      -- As nextPace in pace.ts: catch up with the schedule unless CATCH_UP spacings late.
+      local base = rate.next
+      if base == nil or now - base >= ${CATCH_UP} * rate.spacing then base = now end
+      rate.next = base + amount * rate.spacing
+    end
+  end
 end
--- Only this start's rates keep a schedule (as in pace.ts): the others start again after it.
+
+local granted, wait, full = 0, 0, 0
+local firstLease = tonumber(ARGV[4])
+for n = 1, asked do
+  if mode ~= 'record' then
+    wait, full = waitFor(costs[n])
+    if wait > 0 or mode == 'peek' then break end
+  end
+  take(costs[n], ARGV[3] .. string.format('%d', firstLease + n - 1))
+  granted = n
+end
+if granted == 0 then return {0, wait, full, now} end
+if concurrency > 0 then redis.call('PEXPIRE', KEYS[1], ms(ttl) + KEEP_MS) end
+-- Only these starts' rates keep a schedule (as in pace.ts): the others start again after them.
 if paced then redis.call('DEL', KEYS[3]) end
 for _, rate in ipairs(rates) do
   if rate.budget then
-    if rate.cost > 0 then redis.call('LPUSH', rate.key, entryAt(now, tostring(rate.cost))) end
     redis.call('PEXPIRE', rate.key, ms(2 * rate.interval) + KEEP_MS)
   else
-    for _ = 1, rate.cost do redis.call('LPUSH', rate.key, now) end
     redis.call('LTRIM', rate.key, 0, rate.limit - 1)
     redis.call('PEXPIRE', rate.key, ms(rate.interval) + KEEP_MS)
   end
-  if rate.spacing > 0 then
-    -- As nextPace in pace.ts: catch up with the schedule unless CATCH_UP spacings late.
-    local base = rate.next
-    if base == nil or now - base >= ${CATCH_UP} * rate.spacing then base = now end
-    redis.call('HSET', KEYS[3], rate.key, string.format('%.0f', base + rate.cost * rate.spacing))
-  end
+  if rate.spacing > 0 then redis.call('HSET', KEYS[3], rate.key, string.format('%.0f', rate.next)) end
 end
 if paced then
-  redis.call('HSET', KEYS[3], '_last', string.format('%.0f', now), '_cost', ARGV[5])
+  redis.call('HSET', KEYS[3], '_last', string.format('%.0f', now), '_cost', ARGV[7 + granted])
   -- cost <= limit, so every schedule is at most one interval ahead: the expiry covers it.
   redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
 end
-return {0, 0, now}
+return {granted, wait, full, now}
 `
 
 /**
@@ -232,17 +284,36 @@ return 0
 `
 
 /**
- * RELEASE: gives back one lease.
+ * RELEASE: gives back leases, and the starts of a grant that no task took.
  *
- * KEYS: [1] leases. ARGV: [1] lease id, [2] concurrency, [3] wake channel, [4] publisher token.
- * Publishes on the wake channel only when the slots were all taken before this release: only then
- * can someone be waiting for a slot (a waiter saw them all taken, and nothing freed one since).
- * Returns 1 if the lease was still held, 0 if it had expired.
+ * KEYS: [1] leases, [2..] rate lists (only to give back starts). ARGV: [1] concurrency, [2] wake
+ * channel, [3] publisher token, [4] how many lease ids, then the ids; with rate lists, then the
+ * time the starts were recorded at, the unit of each list, and the cost of each start given back.
+ * A start given back leaves its lists as if never taken; one already moved by a restamp is not
+ * found and stays counted (the safe side). The pace stays as the starts set it (also the safe side).
+ * Publishes on the wake channel when the slots were all taken before this release (only then can
+ * someone be waiting for a slot: a waiter saw them all taken, and nothing freed one since), or when
+ * starts were given back. Returns how many leases were still held.
  */
-export const RELEASE = `
+export const RELEASE = `${ENTRIES}
 local held = redis.call('ZCARD', KEYS[1])
-local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-if held >= tonumber(ARGV[2]) then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+local leases = tonumber(ARGV[4])
+local removed = 0
+for i = 5, 4 + leases do removed = removed + redis.call('ZREM', KEYS[1], ARGV[i]) end
+local stamp = tonumber(ARGV[5 + leases])
+local firstCost = 6 + leases + #KEYS - 1
+for i = 2, #KEYS do
+  local unit = ARGV[4 + leases + i]
+  for c = firstCost, #ARGV do
+    local amount = costsOf(ARGV[c])[unit] or 0
+    if unit ~= 'requests' then
+      if amount > 0 then redis.call('LREM', KEYS[i], 1, entryAt(stamp, tostring(amount))) end
+    elseif amount > 0 then
+      redis.call('LREM', KEYS[i], amount, stamp)
+    end
+  end
+end
+if #KEYS > 1 or (leases > 0 and held >= tonumber(ARGV[1])) then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return removed
 `
 

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { type Clock, systemClock } from '../limit/clock.js'
-import { type Cost, perUnit } from '../limit/cost.js'
-import { paceSpacing } from '../limit/pace.js'
-import type { LimiterStore, LimitPolicy } from '../limit/store.js'
+import type { Cost } from '../limit/cost.js'
+import type { Admission, LimiterStore, LimitPolicy } from '../limit/store.js'
 import { noop } from '../limit/task.js'
-import { REQUESTS, type ResolvedRate } from '../limit/units.js'
+import { REQUESTS } from '../limit/units.js'
 import { RedisConnection, RedisScript } from './connection.js'
 import { LocalFallback } from './fallback.js'
 import { Leases } from './leases.js'
@@ -13,19 +12,10 @@ import {
   type ResolvedRedisStoreOptions,
   resolveRedisStoreOptions,
 } from './options.js'
-import { type RestampTarget, Restamps } from './restamps.js'
+import { Releases } from './releases.js'
+import { costArgument, type Prepared, preparePolicy, us } from './prepared.js'
+import { Restamps } from './restamps.js'
 import { ACQUIRE, PAUSE, RELEASE, RENEW, RESTAMP, RESUME } from './scripts.js'
-
-/** The keys and fixed script arguments of one (key, policy) pair, built once. */
-interface Prepared {
-  keys: string[]
-  /** The pace hash and rate lists, where restamps of this policy's starts go. */
-  target: RestampTarget
-  /** ACQUIRE's ARGV after the first six: limit, interval and spacing (us, margin included) and unit of each rate. */
-  rateArgs: (number | string)[]
-  /** 0 for no concurrency cap: the script then takes no lease. */
-  concurrency: number
-}
 
 const scripts = {
   acquire: new RedisScript(ACQUIRE),
@@ -39,15 +29,13 @@ const scripts = {
 /** What a peek or a record carries: no restamps. */
 const NO_RESTAMPS: readonly number[] = []
 
-/** Ms to the us the scripts count in (whole numbers keep Lua's doubles exact). */
-const us = (ms: number) => Math.round(ms * 1000)
-
 /**
  * Limiter state in Redis, so that every process sharing a `key` (on any machine) keeps one quota:
  * rate windows and concurrency slots are checked and taken atomically by Lua scripts on Redis
- * server time. A task costs one round trip (acquire) with rates only, two with a concurrency cap
- * (acquire + release). A start that goes out late (countsFrom 'sent') is moved on by the next
- * acquire (see Restamps). See docs/redis.md.
+ * server time. The Limiter asks for the starts of its queued tasks in batches (acquireMany: one
+ * script call), and the slots of tasks that end together go back together (Releases): with many
+ * tasks queued a task costs a fraction of a round trip. A start that goes out late (countsFrom
+ * 'sent') is moved on by the next acquire (see Restamps). See docs/redis.md.
  */
 export class RedisStore implements LimiterStore {
   readonly synchronous = false
@@ -55,6 +43,7 @@ export class RedisStore implements LimiterStore {
   readonly #options: ResolvedRedisStoreOptions
   readonly #connection: RedisConnection
   readonly #leases: Leases
+  readonly #releases: Releases
   readonly #restamps: Restamps
   /** Unique per store: names its leases and lets it ignore its own wake messages. */
   readonly #token = randomBytes(8).toString('hex')
@@ -76,6 +65,13 @@ export class RedisStore implements LimiterStore {
         scripts.renew,
         [`${this.#base(key)}leases`],
         [this.#now(), us(this.#options.leaseTtl), ...ids],
+      ),
+    )
+    this.#releases = new Releases((key, ids, concurrency) =>
+      this.#connection.run(
+        scripts.release,
+        [`${this.#base(key)}leases`],
+        [concurrency, this.#channel(key), this.#token, ids.length, ...ids],
       ),
     )
     this.#restamps = new Restamps(this.#clock, (_key, { target, pairs }) => {
@@ -100,10 +96,23 @@ export class RedisStore implements LimiterStore {
   }
 
   async acquire(key: string, policy: LimitPolicy, cost: Cost, now: number): Promise<number> {
+    const { granted, wait } = await this.acquireMany(key, policy, [cost], now)
+    return granted === 1 ? 0 : wait
+  }
+
+  async acquireMany(
+    key: string,
+    policy: LimitPolicy,
+    costs: readonly Cost[],
+    now: number,
+  ): Promise<Admission> {
     const prepared = this.#prepare(key, policy)
-    const lease = prepared.concurrency > 0 ? `${this.#token}:${++this.#leaseSeq}` : ''
+    const firstLease = this.#leaseSeq + 1
+    if (prepared.concurrency > 0) this.#leaseSeq += costs.length
     const asked = this.#clock.now()
-    let reply: [number, number, number]
+    let reply: [number, number, number, number]
+    // Slots this process has released go back first: it is not refused the slots it just freed.
+    void this.#releases.flush()
     try {
       reply = (await this.#connection.run(
         scripts.acquire,
@@ -111,19 +120,50 @@ export class RedisStore implements LimiterStore {
         this.#acquireArgs(
           prepared,
           'take',
-          costArgument(cost),
-          lease,
+          costs.map(costArgument),
+          firstLease,
           this.#restamps.take(key, prepared.target),
         ),
-      )) as [number, number, number]
+      )) as [number, number, number, number]
     } catch (error) {
-      return this.#orLocal(error, now, asked, (late) => this.#local.acquire(key, policy, cost, late))
+      return this.#orLocal(error, now, asked, (late) => this.#local.acquire(key, policy, costs, late))
     }
-    if (reply[0] > 0) return reply[0] / 1000
-    if (lease) this.#leases.add(key, lease)
-    if (prepared.target.rateKeys.length > 0)
-      this.#restamps.granted(key, now, reply[2], this.#clock.now() - asked, prepared.target)
-    return 0
+    const [granted, wait, , stamp] = reply
+    if (prepared.concurrency > 0) {
+      for (let n = 0; n < granted; n++) this.#leases.add(key, `${this.#token}:${firstLease + n}`)
+    }
+    if (granted > 0 && prepared.target.rateKeys.length > 0)
+      this.#restamps.granted(key, now, stamp, this.#clock.now() - asked, prepared.target, granted)
+    return { granted, wait: wait / 1000 }
+  }
+
+  /**
+   * Gives back starts acquireMany took at `since` that no task used: their leases, and their
+   * entries in the rate lists (one RELEASE call). Slots taken locally go back locally; their starts
+   * stay counted there.
+   */
+  async giveBack(key: string, policy: LimitPolicy, since: number, costs: readonly Cost[]): Promise<void> {
+    const prepared = this.#prepare(key, policy)
+    const ids: string[] = []
+    for (let n = 0; n < costs.length; n++) {
+      if (this.#local.release(key)) continue
+      const id = prepared.concurrency > 0 ? this.#leases.take(key) : undefined
+      if (id !== undefined) ids.push(id)
+    }
+    const stamp =
+      prepared.target.rateKeys.length > 0 ? this.#restamps.forget(key, since, costs.length) : undefined
+    const starts = stamp === undefined ? [] : [stamp, ...prepared.units, ...costs.map(costArgument)]
+    if (ids.length === 0 && starts.length === 0) return this.#wakeLocal(key)
+    const lists = starts.length > 0 ? prepared.target.rateKeys : []
+    await this.#connection
+      .run(
+        scripts.release,
+        [prepared.keys[0]!, ...lists],
+        [prepared.concurrency, this.#channel(key), this.#token, ids.length, ...ids, ...starts],
+      )
+      // Leases not given back are no longer renewed: they free themselves within the ttl.
+      .catch(noop)
+    this.#wakeLocal(key)
   }
 
   /**
@@ -151,7 +191,7 @@ export class RedisStore implements LimiterStore {
     if (prepared.target.rateKeys.length === 0) return
     const asked = this.#clock.now()
     this.#connection
-      .run(scripts.acquire, prepared.keys, this.#acquireArgs(prepared, 'record', JSON.stringify(more)))
+      .run(scripts.acquire, prepared.keys, this.#acquireArgs(prepared, 'record', [JSON.stringify(more)]))
       .catch((error: unknown) =>
         this.#orLocal(error, now, asked, (late) => this.#local.settle(key, policy, late, more, late)),
       )
@@ -172,18 +212,8 @@ export class RedisStore implements LimiterStore {
     const lease = this.#leases.take(key)
     // No lease: the policy has no concurrency cap, so there is nothing to give back (no round trip).
     if (lease === undefined) return undefined
-    const prepared = this.#prepare(key, policy)
-    return this.#connection
-      .run(
-        scripts.release,
-        [prepared.keys[0]!],
-        [lease, prepared.concurrency, this.#channel(key), this.#token],
-      )
-      .then(
-        () => this.#wakeLocal(key),
-        // A lease that could not be returned is no longer renewed: it frees itself within the ttl.
-        () => this.#wakeLocal(key),
-      )
+    const { concurrency } = this.#prepare(key, policy)
+    return this.#releases.release(key, lease, concurrency).then(() => this.#wakeLocal(key))
   }
 
   async pause(key: string, ms: number, now: number): Promise<void> {
@@ -222,9 +252,9 @@ export class RedisStore implements LimiterStore {
       const reply = (await this.#connection.run(
         scripts.acquire,
         prepared.keys,
-        this.#acquireArgs(prepared, 'peek', costArgument(cost)),
+        this.#acquireArgs(prepared, 'peek', [costArgument(cost)]),
       )) as [number, number]
-      return reply[0] / 1000
+      return reply[1] / 1000
     } catch (error) {
       return this.#orLocal(error, now, asked, (late) => this.#local.peek(key, policy, cost, late))
     }
@@ -261,6 +291,7 @@ export class RedisStore implements LimiterStore {
   async close(): Promise<void> {
     this.#restamps.flushAll()
     this.#restamps.stop()
+    await this.#releases.flush()
     this.#leases.stop()
     this.#listeners.clear()
     await this.#connection.close()
@@ -301,57 +332,33 @@ export class RedisStore implements LimiterStore {
     }
     let prepared = byKey.get(key)
     if (!prepared) {
-      const base = this.#base(key)
-      const { rateMargin: margin, smooth } = policy
-      // Named by the rate as configured, so processes with different margins still share windows.
-      const named = new Map<string, ResolvedRate>()
-      for (const rate of policy.rates) {
-        // A rate given twice (yours, and the same one learned from the API) is one list, counted once.
-        named.set(
-          `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
-          rate,
-        )
-      }
-      const rateKeys = [...named.keys()]
-      const rates = [...named.values()]
-      prepared = {
-        keys: [`${base}leases`, `${base}pause`, `${base}pace`, ...rateKeys],
-        target: {
-          paceKey: `${base}pace`,
-          rateKeys,
-          window: Math.max(0, ...rates.map((rate) => rate.interval + margin)),
-        },
-        rateArgs: rates.flatMap((rate) => [
-          rate.limit,
-          us(rate.interval + margin),
-          smooth ? Math.ceil(us(paceSpacing(rate, margin))) : 0,
-          rate.unit ?? REQUESTS,
-        ]),
-        concurrency: policy.concurrency === Number.POSITIVE_INFINITY ? 0 : policy.concurrency,
-      }
+      prepared = preparePolicy(this.#base(key), policy)
       byKey.set(key, prepared)
     }
     return prepared
   }
 
   /**
-   * ACQUIRE's ARGV (see scripts.ts): 'take' a start (with `lease` under a concurrency cap, and the
-   * restamps it carries), 'peek' at one, or 'record' use (no slot, so no cap is checked).
+   * ACQUIRE's ARGV (see scripts.ts): 'take' the starts of `costs` (leased from `firstLease` on under
+   * a concurrency cap, with the restamps it carries), 'peek' at one, or 'record' use (no slot, so
+   * no cap is checked).
    */
   #acquireArgs(
     prepared: Prepared,
     mode: 'take' | 'peek' | 'record',
-    cost: number | string,
-    lease = '',
+    costs: readonly (number | string)[],
+    firstLease = 0,
     restamps: readonly (number | string)[] = NO_RESTAMPS,
   ): (number | string)[] {
     return [
       this.#now(),
       mode === 'record' ? 0 : prepared.concurrency,
-      lease,
+      `${this.#token}:`,
+      firstLease,
       mode === 'take' ? us(this.#options.leaseTtl) : 0,
-      cost,
       mode,
+      costs.length,
+      ...costs,
       ...prepared.rateArgs,
       ...restamps,
     ]
@@ -370,11 +377,6 @@ export class RedisStore implements LimiterStore {
   #now(): string | number {
     return this.#options.clock ? us(this.#options.clock.now()) : ''
   }
-}
-
-/** ACQUIRE's cost: a number of requests, or JSON per unit naming requests too (the script reads it so). */
-function costArgument(cost: Cost): number | string {
-  return typeof cost === 'number' ? cost : JSON.stringify(perUnit(cost))
 }
 
 /** A store keeping limiter state in Redis; pass it with the same `key` to limiters that share a quota. */

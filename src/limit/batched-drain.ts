@@ -188,9 +188,12 @@ export class BatchedDrain {
     const host = this.#host
     const unused: Cost[] = []
     for (let i = 0; i < granted; i++) {
-      // Checked at each grant: a task may pause the limiter or change its rates as it starts.
+      // Checked at each grant: a task may pause the limiter or change its limits as it starts.
+      const policy = host.policy
       const node =
-        host.stopped || countedTooLittle(call.policy, host.policy) ? undefined : this.#taker(call, i)
+        host.stopped || host.running >= policy.concurrency || countedTooLittle(call.policy, policy)
+          ? undefined
+          : this.#taker(call, i)
       if (node) host.start(node, call.at)
       else unused.push(call.costs[i]!)
     }
@@ -262,11 +265,11 @@ export class BatchedDrain {
 /**
  * Whether a start granted under `asked` may not be counted by every rate of `now`: setRate added
  * a rate (a quota just learned) while the store answered. It goes back (giveBack takes it out of
- * the rates both share) and is asked again. A change of concurrency alone keeps the grant, so its
- * slot is released as taken; so does a policy re-made with the same rates.
+ * the rates both share) and is asked again. A policy re-made with the same rates keeps it (a
+ * lowered concurrency is checked apart: the slots running then).
  */
 function countedTooLittle(asked: LimitPolicy, now: LimitPolicy): boolean {
-  if (asked === now || asked.concurrency !== now.concurrency) return false
+  if (asked === now) return false
   return now.rates.some(
     (rate) =>
       !asked.rates.some(

@@ -39,7 +39,8 @@ export interface TaskContext {
   /**
    * What the task really cost, once known (an LLM call's usage from its response): the budgets
    * (rates in units other than requests) count that instead of the estimate it started with, down
-   * or up. The first call counts; requests are not changed. Where the store cannot (Redis), nothing.
+   * or up. The first call counts; requests are not changed. The Redis store counts only up: a task
+   * that used less keeps its estimate.
    */
   used(cost: Cost): void
 }

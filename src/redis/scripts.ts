@@ -226,7 +226,8 @@ local function take(cost, lease)
     if rate.budget then
       if amount > 0 then
         redis.call('LPUSH', rate.key, entryAt(now, tostring(amount)))
-        rate.fresh = rate.fresh + amount
+        -- A record reads no window first: nothing fresh to add to.
+        rate.fresh = (rate.fresh or 0) + amount
       end
     else
       for _ = 1, amount do redis.call('LPUSH', rate.key, now) end

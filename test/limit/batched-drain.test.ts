@@ -144,6 +144,34 @@ describe('a store that answers over the network, asked in batches', () => {
     await Promise.all(runs)
   })
 
+  it('starts no more than a concurrency lowered while the call was on its way: the other grants go back', async () => {
+    const { store, calls, givenBack, answer } = networkStore()
+    const limiter = createLimiter({ store, concurrency: 8 })
+    let finish!: () => void
+    const hold = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    let running = 0
+    let most = 0
+    const runs = Array.from({ length: 12 }, () =>
+      limiter.run(async () => {
+        most = Math.max(most, ++running)
+        await hold
+        running--
+      }),
+    )
+    await settle()
+    expect(calls.map((call) => call.costs.length)).toEqual([8])
+    limiter.setConcurrency(2)
+    await answer()
+    expect(running).toBe(2)
+    expect(givenBack).toEqual([[1, 1, 1, 1, 1, 1]])
+    finish()
+    for (await settle(); calls.length > 0; await settle()) await answer()
+    await Promise.all(runs)
+    expect(most).toBe(2)
+  })
+
   it('asks nothing while the head waits for the rate, whatever is queued meanwhile, then one call', async () => {
     const clock = createManualClock()
     const { store, calls, answer } = networkStore()

@@ -81,6 +81,24 @@ describe('use settled from outside the limiter', () => {
     await clock.advance(100)
     expect(await b.acquire('settled', budget, { tokens: 200 }, clock.now())).toBe(0)
   })
+
+  it('counts in every rate of the policy: two budgets and the requests', async () => {
+    const s = settled()
+    const limits = policy(Number.POSITIVE_INFINITY, [
+      [1000, 1000, 'tokens'],
+      [1500, 60_000, 'tokens'],
+      [5, 1000],
+    ])
+    s.settle('every-rate', limits, clock.now(), { requests: 3, tokens: 900 }, clock.now())
+    // 100 tokens are left in the first budget, 600 in the second, 2 requests in the third.
+    expect(await s.peek('every-rate', limits, { tokens: 100, requests: 2 }, clock.now())).toBe(0)
+    expect(await s.peek('every-rate', limits, { tokens: 101 }, clock.now())).toBe(1000)
+    expect(await s.peek('every-rate', limits, { requests: 3 }, clock.now())).toBe(1000)
+    await clock.advance(1000)
+    // The second budget's window is a minute: its 900 still count.
+    expect(await s.peek('every-rate', limits, { tokens: 600 }, clock.now())).toBe(0)
+    expect(await s.peek('every-rate', limits, { tokens: 601 }, clock.now())).toBe(59_000)
+  })
 })
 
 describe('waking', () => {

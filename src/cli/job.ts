@@ -135,13 +135,13 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     io.onSignal('SIGTERM', onInterrupt('SIGTERM')),
   ]
 
-  /** Writes lines at once; `end` is the record they end an input line with (a --paginate page does not always). */
-  const writeLines = async (text: string, end: ResultRecord | undefined) => {
+  /** Queues lines for the output; `end` is the record they end an input line with (a --paginate page does not always). */
+  const writeLines = (text: string, end: ResultRecord | undefined) => {
+    if (end === undefined) return sink.write(text)
     // Counted once written, so the summary says what the file holds (a full disk fails the write).
-    await sink.write(text)
-    if (end === undefined) return
-    stats.result(end)
+    const queued = sink.write(text, () => stats.result(end))
     if (!end.ok && options.failFast) stop(`--fail-fast: line ${end.index} failed (${end.error!.code})`, true)
+    return queued
   }
   const write = (record: ResultRecord) => writeLines(recordLine(record), record)
 
@@ -265,6 +265,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         await write(record)
         stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
       }
+    // What the last turn queued: a failed write is the output's error, caught below.
+    sink.flush()
   } catch (error) {
     if (error instanceof UsageError) {
       options.reporter.note(`volley: ${error.message}`)

@@ -52,6 +52,7 @@ export function collectCommand(context: CommandContext): Command {
           }
         }
         await flush()
+        sink.flush()
       } finally {
         sink.close()
       }

@@ -2,41 +2,102 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { type OutStream, writeOut } from '../io.js'
 import { UsageError } from '../usage.js'
 
-/** Where result lines go. `write` takes one whole line (newline included). */
+/** Where result lines go. `write` takes whole lines (newline included). */
 export interface Sink {
-  /** Resolves at once for a file; waits for 'drain' on a full pipe. */
-  write(line: string): Promise<void> | undefined
-  /** Flushes to disk (fsync). */
+  /**
+   * Queues `text` for the output; `written` is called once it is in the file (the kernel has it),
+   * in order. Resolves at once for a file; waits for 'drain' on a full pipe. A write that failed
+   * earlier (a full disk) throws here: nothing more is taken.
+   */
+  write(text: string, written?: () => void): Promise<void> | undefined
+  /** Writes what is queued now; throws the write's error if it failed (now or earlier). */
+  flush(): void
+  /** Flushes, then to disk (fsync). */
   sync(): void
-  /** Flushes to disk (fsync) and closes. */
+  /** Flushes to disk (fsync) and closes; what a failed write left queued is dropped. */
   close(): void
 }
 
+/** Bytes queued that are written at once, before the turn ends: a group's memory stays small. */
+const GROUP_BYTES = 64 * 1024
+
 /**
- * An output file written with one write() call per line, synchronously: a line is in the kernel
- * before the next result is handled, so a SIGKILL loses at most the line being written (which resume
- * truncates away) and never interleaves two lines. No fsync per line (it would cap a run at the
+ * An output file written in groups: the lines queued in one event-loop turn go out in one write()
+ * call when the turn ends (or at once past GROUP_BYTES), not one syscall per line. A kill loses
+ * what was queued and not yet written (its requests are sent again on resume, as those in flight
+ * are), and tears at most the last line (which resume truncates away); lines never interleave.
+ * A line is counted (`written`) only once write() has it, so after a failed write (a full disk) the
+ * summary counts exactly the lines the file holds. No fsync per group (it would cap a run at the
  * disk's sync rate): the kernel keeps what was written when the process dies; only a machine crash
  * can lose the tail, and resume repairs that too. `close()` fsyncs once at the end.
  */
 export function fileSink(path: string, append: boolean): Sink {
   const fd = openSync(path, append ? 'a' : 'w')
+  let queued: string[] = []
+  let callbacks: ((() => void) | undefined)[] = []
+  let queuedBytes = 0
+  let scheduled: NodeJS.Immediate | undefined
+  let failure: unknown
   let closed = false
-  return {
-    write(line) {
-      const written = writeSync(fd, line)
-      // A regular file takes the whole line in one call; a full disk's short write is finished here.
-      if (written < Buffer.byteLength(line)) {
-        const bytes = Buffer.from(line)
-        for (let at = written; at < bytes.length;) at += writeSync(fd, bytes, at)
+
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled)
+    scheduled = undefined
+    if (failure !== undefined) throw failure
+    if (queued.length === 0) return
+    const texts = queued
+    const done = callbacks
+    queued = []
+    callbacks = []
+    queuedBytes = 0
+    const bytes = Buffer.from(texts.length === 1 ? texts[0]! : texts.join(''))
+    let at = 0
+    try {
+      // A regular file takes the whole group in one call; a full disk's short write is finished here.
+      while (at < bytes.length) at += writeSync(fd, bytes, at)
+    } catch (error) {
+      failure = error
+      // The texts the file holds whole are written; the rest never will be.
+      let end = 0
+      for (let i = 0; i < texts.length; i++) {
+        end += Buffer.byteLength(texts[i]!)
+        if (end > at) break
+        done[i]?.()
       }
+      throw error
+    }
+    for (const written of done) written?.()
+  }
+  const flushLater = (): void => {
+    scheduled = undefined
+    try {
+      flush()
+    } catch {
+      // Kept in `failure`: the next write or flush throws it to the job.
+    }
+  }
+
+  return {
+    write(text, written) {
+      if (failure !== undefined) throw failure
+      queued.push(text)
+      callbacks.push(written)
+      queuedBytes += text.length
+      if (queuedBytes >= GROUP_BYTES) flush()
+      else scheduled ??= setImmediate(flushLater)
       return undefined
     },
-    sync: () => sync(fd),
+    flush,
+    sync() {
+      flush()
+      sync(fd)
+    },
     close() {
       if (closed) return
       closed = true
+      if (scheduled !== undefined) clearImmediate(scheduled)
       try {
+        if (failure === undefined) flush()
         sync(fd)
       } finally {
         closeSync(fd)
@@ -54,9 +115,18 @@ function sync(fd: number): void {
   }
 }
 
-/** `--out -`: result lines to stdout, with backpressure. */
+/** `--out -`: result lines to stdout, with backpressure; a line counts once the stream has it. */
 export function streamSink(stream: OutStream): Sink {
-  return { write: (line) => writeOut(stream, line), sync() {}, close() {} }
+  return {
+    write(text, written) {
+      const drained = writeOut(stream, text)
+      written?.()
+      return drained
+    },
+    flush() {},
+    sync() {},
+    close() {},
+  }
 }
 
 /** The usage error for an --out that cannot be opened for writing (a missing folder, no permission). */

@@ -37,8 +37,8 @@ export interface FollowContext {
   job: PageJob
   body: BodyMode
   stats: RunStats
-  /** Writes lines at once; `end` is the list's last record when they end it (counted in the summary). */
-  write(text: string, end: ResultRecord | undefined): Promise<void>
+  /** Queues lines for the output; `end` is the list's last record when they end it (counted once written). */
+  write(text: string, end: ResultRecord | undefined): Promise<void> | undefined
   /** Whether the error means the list was not carried out (a stop): then nothing is written, --resume goes on. */
   notRun(error: ClientError): boolean
 }

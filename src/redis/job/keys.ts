@@ -32,7 +32,7 @@ export interface JobKeys {
   results: string
   /** Sorted set: worker -> when its lease ends (ms); a past deadline means its lines may be taken. */
   deadlines: string
-  /** Hash: `<worker>:first|seen|lease|done|dupes`. */
+  /** Hash: `<worker>:first|seen|lease|done|dupes|lost|left`, and `<worker>:last`: the lines of its last RECORD. */
   workers: string
 }
 

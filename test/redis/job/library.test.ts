@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
+import { keyList, openJob } from '../../../src/redis/job/keys.js'
+import { RECORD } from '../../../src/redis/job/scripts.js'
 import { deletePrefix, REDIS_URL, redisPrefix } from '../helpers.js'
 
 const { prefix, redis: outside } = redisPrefix()
@@ -107,6 +109,29 @@ describe('a job on Redis Streams, in one process', () => {
     const where = place()
     expect(await submitJob({ ...where, lines: [] })).toMatchObject({ total: 0 })
     expect(await workJob({ ...where, handle: echo })).toMatchObject({ complete: true, done: 0 })
+  })
+
+  it('results sent again after their reply was lost count once, as their worker’s, not as run twice', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(2) })
+    const { keys, connection } = openJob(where, 'test')
+    try {
+      const record = (worker: string, ...results: [string, string, string][]) =>
+        connection.run(RECORD, keyList(keys), [worker, 10_000, '', ...results.flat()]) as Promise<unknown[]>
+      const both: [string, string, string][] = [
+        ['1', '1', 'first'],
+        ['2', '1', 'second'],
+      ]
+      // Redis wrote the first call, and its reply was lost: the worker sends the same results again.
+      expect((await record('w1', ...both)).slice(4)).toEqual([2, 0])
+      expect((await record('w1', ...both)).slice(4)).toEqual([2, 0])
+      // Another worker that ran line 1 too did run it twice.
+      expect((await record('w2', ['1', '1', 'again'])).slice(4)).toEqual([0, 1])
+      expect(await jobStatus(where)).toMatchObject({ done: 2, duplicates: 1 })
+      expect((await collected(where)).map((entry) => entry.result)).toEqual(['first', 'second'])
+    } finally {
+      await connection.close()
+    }
   })
 
   it('the lines of a worker whose lease ran out go to the others', async () => {

@@ -205,7 +205,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         yield first.spec
         continue
       }
-      pending.set(position++, { ...line, cost })
+      pending.set(position++, { meta: line.meta, secrets: line.secrets, cost })
       yield spec
     }
     if (stopping) return

@@ -58,7 +58,8 @@ export function responseRecord(
     status: response.status,
     attempts: response.attempts,
     ms: Math.round(response.ms),
-    ...timingFields(response.timings),
+    start: Math.round(response.timings.start),
+    tries: roundedTries(response.timings.attempts),
   }
   if (mode === 'none') return record
   const text = redactBody(response.text(), secrets)
@@ -105,7 +106,7 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
     status: status ?? null,
     attempts: typeof e.attempts === 'number' ? e.attempts : 0,
     ms: typeof e.ms === 'number' ? Math.round(e.ms) : 0,
-    ...(e.timings ? timingFields(e.timings) : {}),
+    ...(e.timings ? { start: Math.round(e.timings.start), tries: roundedTries(e.timings.attempts) } : {}),
     error: {
       code,
       message,
@@ -115,22 +116,28 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
   }
 }
 
-/** A request's timings as record fields, in whole ms: a results file stays short. */
-function timingFields(timings: Timings): Pick<ResultRecord, 'start' | 'tries'> {
-  return {
-    start: Math.round(timings.start),
-    tries: timings.attempts.map((t) => ({
+/** Each attempt's timing in whole ms: a results file stays short. */
+function roundedTries(attempts: readonly AttemptTiming[]): AttemptTiming[] {
+  const tries = new Array<AttemptTiming>(attempts.length)
+  for (let i = 0; i < attempts.length; i++) {
+    const t = attempts[i]!
+    tries[i] = {
       ...t,
       at: Math.round(t.at),
       wait: Math.round(t.wait),
       rate: Math.round(t.rate),
       ms: Math.round(t.ms),
-    })),
+    }
   }
+  return tries
 }
 
 export function recordLine(record: ResultRecord): string {
-  if (!(record.json instanceof RawJson)) return `${JSON.stringify(record)}\n`
-  const { json, ...rest } = record
-  return `${JSON.stringify(rest).slice(0, -1)},"json":${json.text}}\n`
+  const json = record.json
+  if (!(json instanceof RawJson)) return `${JSON.stringify(record)}\n`
+  // Written without it (an undefined field is left out), then spliced in last as received.
+  record.json = undefined
+  const line = `${JSON.stringify(record).slice(0, -1)},"json":${json.text}}\n`
+  record.json = json
+  return line
 }

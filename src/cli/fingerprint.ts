@@ -1,13 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import type { InputEntry } from './input/entry.js'
 
 /** 16 hex digits (64 bits) of SHA-256 over the parts, each length-prefixed so no two lists hash alike. */
 export function digest(parts: readonly (string | Uint8Array)[]): string {
-  const hash = createHash('sha256')
-  for (const part of parts) {
-    hash.update(`${typeof part === 'string' ? Buffer.byteLength(part) : part.length}:`).update(part)
-  }
-  return hash.digest('hex').slice(0, 16)
+  // Hashed in one call (no Hash object per line): the same bytes as hashing prefix and part in turn.
+  const data = parts.every((part) => typeof part === 'string')
+    ? parts.map((part) => `${Buffer.byteLength(part)}:${part}`).join('')
+    : Buffer.concat(
+        parts.flatMap((part) =>
+          typeof part === 'string'
+            ? [Buffer.from(`${Buffer.byteLength(part)}:${part}`)]
+            : [Buffer.from(`${part.length}:`), part],
+        ),
+      )
+  return hash('sha256', data, 'hex').slice(0, 16)
 }
 
 /**

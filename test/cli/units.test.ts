@@ -14,7 +14,8 @@ import { recordLine, responseRecord } from '../../src/cli/output/record.js'
 import { progressText } from '../../src/cli/report/format.js'
 import { plainReporter } from '../../src/cli/report/reporter.js'
 import { RunStats } from '../../src/cli/report/stats.js'
-import { digest } from '../../src/cli/fingerprint.js'
+import { digest, entryHash } from '../../src/cli/fingerprint.js'
+import { InputError } from '../../src/cli/input/entry.js'
 import { prepareLine } from '../../src/cli/requests.js'
 import { resolveBaseUrl } from '../../src/http/options.js'
 import type { RequestObject, RequestSpec } from '../../src/http/spec.js'
@@ -129,6 +130,15 @@ describe('pauses in the progress and the summary', () => {
     stats.pause(5000)
     await clock.advance(10_000)
     expect(stats.pausedMs).toBe(245_000)
+  })
+})
+
+describe('the hashes results files and Idempotency-Keys carry', () => {
+  it('stay what earlier versions wrote: --resume compares them, and a key must not change', () => {
+    expect(entryHash({ line: 1, spec: '/items/1' })).toBe('ca90f94215486c02')
+    expect(entryHash({ line: 2, spec: { url: '/ü', method: 'POST', json: { a: 1 } } })).toBe('65ee5656067b5cb1')
+    expect(entryHash({ line: 3, error: new InputError(3, 'bad') })).toBe('3f964f25151fad83')
+    expect(digest(['POST', 'https://x/ü', new Uint8Array([1, 2, 3]), 'h: v'])).toBe('3d47eb348e3fa09b')
   })
 })
 

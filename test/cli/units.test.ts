@@ -136,7 +136,9 @@ describe('pauses in the progress and the summary', () => {
 describe('the hashes results files and Idempotency-Keys carry', () => {
   it('stay what earlier versions wrote: --resume compares them, and a key must not change', () => {
     expect(entryHash({ line: 1, spec: '/items/1' })).toBe('ca90f94215486c02')
-    expect(entryHash({ line: 2, spec: { url: '/ü', method: 'POST', json: { a: 1 } } })).toBe('65ee5656067b5cb1')
+    expect(entryHash({ line: 2, spec: { url: '/ü', method: 'POST', json: { a: 1 } } })).toBe(
+      '65ee5656067b5cb1',
+    )
     expect(entryHash({ line: 3, error: new InputError(3, 'bad') })).toBe('3f964f25151fad83')
     expect(digest(['POST', 'https://x/ü', new Uint8Array([1, 2, 3]), 'h: v'])).toBe('3d47eb348e3fa09b')
   })

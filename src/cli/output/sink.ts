@@ -14,7 +14,7 @@ export interface Sink {
   flush(): void
   /** Flushes, then to disk (fsync). */
   sync(): void
-  /** Flushes to disk (fsync) and closes; what a failed write left queued is dropped. */
+  /** Writes what is queued (a write that fails is not thrown: see flush), fsyncs and closes. */
   close(): void
 }
 
@@ -68,7 +68,7 @@ export function fileSink(path: string, append: boolean): Sink {
     }
     for (const written of done) written?.()
   }
-  const flushLater = (): void => {
+  const flushQuietly = (): void => {
     scheduled = undefined
     try {
       flush()
@@ -84,7 +84,7 @@ export function fileSink(path: string, append: boolean): Sink {
       callbacks.push(written)
       queuedBytes += text.length
       if (queuedBytes >= GROUP_BYTES) flush()
-      else scheduled ??= setImmediate(flushLater)
+      else scheduled ??= setImmediate(flushQuietly)
       return undefined
     },
     flush,
@@ -97,7 +97,8 @@ export function fileSink(path: string, append: boolean): Sink {
       closed = true
       if (scheduled !== undefined) clearImmediate(scheduled)
       try {
-        if (failure === undefined) flush()
+        // Kept in `failure` if it fails: close() runs after the job's outcome, which it must not replace.
+        flushQuietly()
         sync(fd)
       } finally {
         closeSync(fd)

@@ -37,16 +37,21 @@ const SAME_RESET_MS = 500
 const RESET_MARGIN = { share: 0.01, minMs: 10 } as const
 
 /**
- * The sends of a count still unanswered, and those of them made before the answer the count stands
- * on (its basis): the basis does not take them in if they arrive after it, so they are counted on
- * top of it until an answer says they arrived before it, or a newer basis is read.
+ * The sends of a count still unanswered, and how the answer the count stands on (its basis) is
+ * corrected for the order requests arrived in: sends made before it and still unanswered are
+ * counted on top of it (they may arrive after it) until an answer says they arrived before it;
+ * sends made after it whose answers say they arrived before it are taken off (it counted them).
  */
 class Unanswered {
   readonly #sends = new Set<number>()
   readonly #beforeBasis = new Set<number>()
+  #basis = 0
+  /** Sends after the basis that arrived before it. */
+  #overtook = 0
 
-  get beforeBasis(): number {
-    return this.#beforeBasis.size
+  /** What to add to the basis's count and the sends after it. */
+  get correction(): number {
+    return this.#beforeBasis.size - this.#overtook
   }
 
   sent(seq: number): void {
@@ -59,13 +64,22 @@ class Unanswered {
 
   /** The answer to send `seq` is the new basis. */
   rebase(seq: number): void {
+    this.#basis = seq
+    this.#overtook = 0
     this.#beforeBasis.clear()
     for (const sent of this.#sends) if (sent < seq) this.#beforeBasis.add(sent)
   }
 
-  /** Send `seq` is known to be taken in by the basis (or by a count that starts over). */
-  takenIn(seq?: number): void {
-    if (seq === undefined) this.#beforeBasis.clear()
+  /** The count starts over after send `seq`, every send in flight counted in it. */
+  restart(seq: number): void {
+    this.#basis = seq
+    this.#overtook = 0
+    this.#beforeBasis.clear()
+  }
+
+  /** Send `seq`'s answer says it arrived before the basis: the basis counted it. */
+  arrivedFirst(seq: number): void {
+    if (seq > this.#basis) this.#overtook++
     else this.#beforeBasis.delete(seq)
   }
 }
@@ -97,7 +111,7 @@ class FixedWindowCount implements Count {
       // The sends in flight may arrive after the reset: counted in the new window until an answer says.
       this.#basisSeq = this.sent
       this.#basisUsed = inFlight
-      this.#unanswered.takenIn()
+      this.#unanswered.restart(this.sent)
     }
     this.#unanswered.sent(++this.sent)
   }
@@ -116,9 +130,10 @@ class FixedWindowCount implements Count {
     if (said === undefined || resetAt > said + SAME_RESET_MS) {
       if (said !== undefined) this.#gap = Math.min(this.#gap, resetAt - said)
       this.#saidResetAt = resetAt
-    } else if (seq <= this.#basisSeq) {
-      // An older send, answered late: if it says less than the basis, it arrived before it.
-      if (counting.used < this.#basisUsed) this.#unanswered.takenIn(seq)
+    } else if (seq <= this.#basisSeq || counting.used < this.#basisUsed) {
+      // Saying less than the basis, its request arrived before the basis's (an older send answered
+      // late, or a newer one that overtook it): the basis takes it in, and stays the basis.
+      if (counting.used < this.#basisUsed) this.#unanswered.arrivedFirst(seq)
       return
     }
     const margin = counting.epochReset ? Math.max(RESET_MARGIN.minMs, this.#window() * RESET_MARGIN.share) : 0
@@ -130,7 +145,7 @@ class FixedWindowCount implements Count {
 
   wait(now: number): number {
     if (this.#resetAt === undefined || now >= this.#resetAt) return 0
-    const used = this.#basisUsed + this.sent - this.#basisSeq + this.#unanswered.beforeBasis
+    const used = this.#basisUsed + this.sent - this.#basisSeq + this.#unanswered.correction
     return used < this.#limit ? 0 : this.#resetAt - now
   }
 
@@ -165,6 +180,11 @@ class LeakyBucketCount implements Count {
 
   observe(seq: number, counting: Counting, now: number): void {
     if (counting.kind !== 'leaky-bucket' || seq <= this.#basisSeq) return
+    // Below what the basis has leaked to by now, a newer send overtook the basis's: the basis stays.
+    if (counting.used < this.#basisLevel - this.#leakPerMs * (now - this.#basisAt)) {
+      this.#unanswered.arrivedFirst(seq)
+      return
+    }
     this.#size = counting.size
     this.#leakPerMs = counting.leakPerMs
     this.#basisSeq = seq
@@ -175,7 +195,7 @@ class LeakyBucketCount implements Count {
 
   wait(now: number): number {
     const leaked = this.#leakPerMs * (now - this.#basisAt)
-    const after = this.sent - this.#basisSeq + this.#unanswered.beforeBasis
+    const after = this.sent - this.#basisSeq + this.#unanswered.correction
     const over = Math.max(0, this.#basisLevel - leaked) + after + 1 - this.#size
     return over <= 0 ? 0 : over / this.#leakPerMs
   }

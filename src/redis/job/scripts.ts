@@ -155,8 +155,9 @@ return held
  * Records results: the first result of a line is kept, a later one only counted as a duplicate;
  * either way the line is acknowledged and its entry deleted (the stream shrinks as the job goes).
  * A line that this worker's last call recorded, sent again because that call's reply was lost
- * (Redis went away after writing), is the same run: counted as the worker's, not as a duplicate.
- * ARGV: worker, lease ms, epoch, then line, ok (1|0), result of each.
+ * (Redis went away after writing), is the same run: counted as it was then, not as a duplicate.
+ * ARGV: worker, lease ms, epoch, how many of the first lines repeat a call whose reply was lost,
+ * then line, ok (1|0), result of each.
  * Returns {'gone'} | {'ok', lost, total, done, recorded, duplicates}.
  */
 export const RECORD = new RedisScript(`${PRELUDE}
@@ -164,36 +165,42 @@ if not is_job(ARGV[3]) then return {'gone'} end
 local me = ARGV[1]
 local now = now_ms()
 local lost = heartbeat(me, tonumber(ARGV[2]), now)
-local fresh, resent, dupes, ok, failed = 0, 0, 0, 0, 0
--- The lines of this worker's last call: sent again here if its reply was lost (a worker sends one
--- call at a time, and puts a failed call's results first in the next).
+local fresh, dupes, ok, failed = 0, 0, 0, 0
+-- The first ARGV[4] lines repeat a call whose reply was lost: those its last call recorded are the
+-- same run, counted as they were then (fresh or duplicate), in the reply only. A worker sends one
+-- call at a time and puts a failed call's results first in the next.
+local repeated = tonumber(ARGV[4])
 local last = {}
-for line in string.gmatch(redis.call('HGET', WORKERS, me .. ':last') or '', '[^,]+') do last[line] = true end
-local lines = {}
-for i = 4, #ARGV, 3 do
+if repeated > 0 then
+  for line, mark in string.gmatch(redis.call('HGET', WORKERS, me .. ':last') or '', '(%d+)([+-])') do last[line] = mark end
+end
+local resentFresh, resentDupes = 0, 0
+local marks = {}
+for i = 5, #ARGV, 3 do
   local line = ARGV[i]
-  lines[#lines + 1] = line
   if redis.call('HSETNX', RESULTS, line, ARGV[i + 2]) == 1 then
     fresh = fresh + 1
+    marks[#marks + 1] = line .. '+'
     if ARGV[i + 1] == '1' then ok = ok + 1 else failed = failed + 1 end
-  elseif last[line] then
-    -- Recorded by that call: counted then, and not run twice.
-    resent = resent + 1
+  elseif (i - 5) / 3 < repeated and last[line] then
+    if last[line] == '+' then resentFresh = resentFresh + 1 else resentDupes = resentDupes + 1 end
+    marks[#marks + 1] = line .. last[line]
   else
     dupes = dupes + 1
+    marks[#marks + 1] = line .. '-'
   end
   redis.call('XACK', LINES, 'workers', line .. '-0')
   redis.call('XDEL', LINES, line .. '-0')
 end
-redis.call('HSET', WORKERS, me .. ':last', table.concat(lines, ','))
+redis.call('HSET', WORKERS, me .. ':last', table.concat(marks, ','))
 redis.call('HINCRBY', META, 'ok', ok)
 redis.call('HINCRBY', META, 'failed', failed)
 redis.call('HINCRBY', META, 'dupes', dupes)
 redis.call('HINCRBY', WORKERS, me .. ':done', fresh)
 redis.call('HINCRBY', WORKERS, me .. ':dupes', dupes)
 expire_if_complete(now)
--- The worker never heard of the lines its lost reply recorded: they are its own, counted here.
-return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh + resent, dupes}
+-- The worker never heard what its lost call recorded: told here.
+return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh + resentFresh, dupes + resentDupes}
 `)
 
 /** A worker leaves: its lease ends now, so the lines it still holds go to the others at once. ARGV: worker, epoch. */

@@ -46,6 +46,8 @@ class JobWorker {
   #buffer: WorkLine[] = []
   #inFlight = 0
   #results: (string | number)[][] = []
+  /** The first results that a call whose reply was lost sent: Redis may have recorded them then. */
+  #maybeRecorded = 0
   #recording: Promise<void> | undefined
   #outage: StoreUnavailableError | undefined
   #fatal: unknown
@@ -256,12 +258,15 @@ class JobWorker {
       // Results that finish in this turn of the event loop join the batch.
       await new Promise((resolve) => setImmediate(resolve))
       const batch = this.#results
+      const maybeRecorded = this.#maybeRecorded
       this.#results = []
+      this.#maybeRecorded = 0
       try {
         const reply = (await this.#job.connection.run(RECORD, this.#keys, [
           this.#name,
           this.#lease,
           this.#epoch,
+          maybeRecorded,
           ...batch.flat(),
         ])) as unknown[]
         if (reply[0] === 'gone') throw this.#gone()
@@ -284,6 +289,8 @@ class JobWorker {
         })
       } catch (error) {
         this.#results.unshift(...batch)
+        // Whether the call reached Redis is unknown: its lines may be recorded already, by it.
+        this.#maybeRecorded = batch.length
         if (RedisConnection.isUnavailable(error)) this.#beginOutage(error)
         else this.#fatal ??= error
       } finally {

@@ -77,6 +77,19 @@ describe('a fixed window (GitHub): what is left until the reset, then the whole 
     expect(counts.observe(sends[2]!, '/items', fixed(5, 4, 984), 17, 1)).toBe(1010 - 17)
   })
 
+  test('a newer send that overtook the basis, answered after it, does not lower the count', () => {
+    const counts = new ServerCounts()
+    counts.observe(NONE, '/items', fixed(3, 0, 1000), 0, 0)
+    const [x, y] = [1, 2].map((t) => send(counts, '/items', t).ticket)
+    // y arrived first (1 used), x second (2 used); x's answer is read first: y may still arrive.
+    counts.settle(x!)
+    expect(counts.observe(x!, '/items', fixed(3, 2, 990), 10, 1)).toBe(1010 - 10)
+    counts.settle(y!)
+    counts.observe(y!, '/items', fixed(3, 1, 989), 11, 0)
+    // The server holds 2 of 3: one more send fills it.
+    expect(send(counts, '/items', 12).wait).toBe(1010 - 12)
+  })
+
   test('a send that fails unanswered is counted still until a newer answer stands for it', () => {
     const counts = new ServerCounts()
     counts.observe(NONE, '/items', fixed(3, 0, 1000), 0, 0)
@@ -140,6 +153,18 @@ describe('a leaky bucket (Shopify)', () => {
     const ticket = send(counts, '/orders.json', 1000).ticket
     counts.settle(ticket)
     expect(counts.observe(ticket, '/orders.json', bucket(1), 1000, 0)).toBe(0)
+  })
+
+  test('a newer send that overtook the basis says a lower level: the basis stays', () => {
+    const counts = new ServerCounts()
+    counts.observe(NONE, '/orders.json', bucket(0), 0, 0)
+    const [x, y] = [0, 0].map((t) => send(counts, '/orders.json', t).ticket)
+    counts.settle(x!)
+    counts.observe(x!, '/orders.json', bucket(3), 0, 1)
+    counts.settle(y!)
+    counts.observe(y!, '/orders.json', bucket(2), 0, 0)
+    // The bucket holds 3 of 4: one more send fills it.
+    expect(send(counts, '/orders.json', 0).wait).toBe(500)
   })
 
   test('a send made before the answer read, still in flight, is counted on top of the level it says', () => {

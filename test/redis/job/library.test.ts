@@ -111,24 +111,36 @@ describe('a job on Redis Streams, in one process', () => {
     expect(await workJob({ ...where, handle: echo })).toMatchObject({ complete: true, done: 0 })
   })
 
-  it('results sent again after their reply was lost count once, as their worker’s, not as run twice', async () => {
+  it('results sent again after their reply was lost count as they did then, not as run twice', async () => {
     const where = place()
-    await submitJob({ ...where, lines: numbers(2) })
+    await submitJob({ ...where, lines: numbers(3) })
     const { keys, connection } = openJob(where, 'test')
     try {
-      const record = (worker: string, ...results: [string, string, string][]) =>
-        connection.run(RECORD, keyList(keys), [worker, 10_000, '', ...results.flat()]) as Promise<unknown[]>
-      const both: [string, string, string][] = [
+      /** A RECORD call: `repeated` of the first results repeat a call whose reply was lost. */
+      const record = async (worker: string, repeated: number, ...results: [string, string, string][]) =>
+        (
+          (await connection.run(RECORD, keyList(keys), [
+            worker,
+            10_000,
+            '',
+            repeated,
+            ...results.flat(),
+          ])) as number[]
+        ).slice(4)
+      // Another worker recorded line 3 first.
+      expect(await record('w2', 0, ['3', '1', 'other'])).toEqual([1, 0])
+      const lost: [string, string, string][] = [
         ['1', '1', 'first'],
         ['2', '1', 'second'],
+        ['3', '1', 'third'],
       ]
-      // Redis wrote the first call, and its reply was lost: the worker sends the same results again.
-      expect((await record('w1', ...both)).slice(4)).toEqual([2, 0])
-      expect((await record('w1', ...both)).slice(4)).toEqual([2, 0])
-      // Another worker that ran line 1 too did run it twice.
-      expect((await record('w2', ['1', '1', 'again'])).slice(4)).toEqual([0, 1])
-      expect(await jobStatus(where)).toMatchObject({ done: 2, duplicates: 1 })
-      expect((await collected(where)).map((entry) => entry.result)).toEqual(['first', 'second'])
+      // Redis wrote w1's call and its reply was lost: w1 sends the same results again, told so.
+      expect(await record('w1', 0, ...lost)).toEqual([2, 1])
+      expect(await record('w1', 3, ...lost)).toEqual([2, 1])
+      // Line 1 again, not as a repeat (w1 ran it twice, after a takeover): a duplicate.
+      expect(await record('w1', 0, ['1', '1', 'again'])).toEqual([0, 1])
+      expect(await jobStatus(where)).toMatchObject({ done: 3, duplicates: 2 })
+      expect((await collected(where)).map((entry) => entry.result)).toEqual(['first', 'second', 'other'])
     } finally {
       await connection.close()
     }

@@ -50,7 +50,9 @@ describe('Idempotency-Keys against a Stripe-style API that replays a repeated ke
   })
 
   it('creates no order twice when a run is SIGKILLed and resumed, with --base-url spelled with a trailing slash', async () => {
-    const total = 80
+    // 200 orders at 8 in flight take about 750 ms against the 30 ms server: the kill at 20 lines
+    // lands mid-run even when a loaded machine polls the output late (80 could all be done first).
+    const total = 200
     const input = tmp.file('killed.jsonl', orders(5, total))
     const out = join(tmp.dir, 'killed.results.jsonl')
     const flags = ['--out', out, '--concurrency', '8', '--quiet']

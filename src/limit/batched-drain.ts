@@ -3,6 +3,7 @@ import type { PriorityQueue } from './queue.js'
 import type { Admission, LimiterStore, LimitPolicy } from './store.js'
 import type { Clock } from './clock.js'
 import { noop, type QueuedTask } from './task.js'
+import { rateName } from './units.js'
 
 /**
  * Most starts asked for in one call: enough that a round trip is a small part of each start's cost,
@@ -270,10 +271,6 @@ export class BatchedDrain {
  */
 function countedTooLittle(asked: LimitPolicy, now: LimitPolicy): boolean {
   if (asked === now) return false
-  return now.rates.some(
-    (rate) =>
-      !asked.rates.some(
-        (old) => old.limit === rate.limit && old.interval === rate.interval && old.unit === rate.unit,
-      ),
-  )
+  const counted = new Set(asked.rates.map(rateName))
+  return now.rates.some((rate) => !counted.has(rateName(rate)))
 }

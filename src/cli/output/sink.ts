@@ -50,7 +50,7 @@ export function fileSink(path: string, append: boolean): Sink {
     queued = []
     callbacks = []
     queuedBytes = 0
-    const bytes = Buffer.from(texts.length === 1 ? texts[0]! : texts.join(''))
+    const bytes = Buffer.from(texts.join(''))
     let at = 0
     try {
       // A regular file takes the whole group in one call; a full disk's short write is finished here.

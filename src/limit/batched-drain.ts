@@ -3,7 +3,7 @@ import type { PriorityQueue } from './queue.js'
 import type { Admission, LimiterStore, LimitPolicy } from './store.js'
 import type { Clock } from './clock.js'
 import { noop, type QueuedTask } from './task.js'
-import { rateName } from './units.js'
+import { rateName } from './pace.js'
 
 /**
  * Most starts asked for in one call: enough that a round trip is a small part of each start's cost,

@@ -139,11 +139,6 @@ export function parseBoolean(value: unknown, option: string, fallback: boolean):
   throw new InvalidOptionError(`${option} must be true or false, got ${describeValue(value)}`)
 }
 
-/** What names a rate: its unit, limit and interval. Two rates with one name count the same starts. */
-export function rateName(rate: ResolvedRate): string {
-  return `${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`
-}
-
 /** Formats a rate back to text for messages: '50/1s', '30000 tokens/60s'. */
 export function formatRate(rate: ResolvedRate): string {
   const per = rate.interval % 1000 === 0 ? `${rate.interval / 1000}s` : `${rate.interval}ms`

@@ -1,7 +1,7 @@
 import { type Cost, perUnit } from '../limit/cost.js'
 import { paceSpacing } from '../limit/pace.js'
 import type { LimitPolicy } from '../limit/store.js'
-import { rateName, REQUESTS, type ResolvedRate } from '../limit/units.js'
+import { REQUESTS, type ResolvedRate } from '../limit/units.js'
 import type { RestampTarget } from './restamps.js'
 
 /** The keys and fixed script arguments of one (key, policy) pair, built once. */
@@ -27,7 +27,10 @@ export function preparePolicy(base: string, policy: LimitPolicy): Prepared {
   const named = new Map<string, ResolvedRate>()
   for (const rate of policy.rates) {
     // A rate given twice (yours, and the same one learned from the API) is one list, counted once.
-    named.set(`${base}rate:${rateName(rate)}`, rate)
+    named.set(
+      `${base}rate:${rate.unit === undefined ? '' : `${rate.unit}:`}${rate.limit}:${rate.interval}`,
+      rate,
+    )
   }
   const rateKeys = [...named.keys()]
   const rates = [...named.values()]

@@ -1,8 +1,11 @@
 // Tasks per second through a Redis-backed shared limiter, from 1 and from 4 processes, and Redis
 // round trips per task: volley's redisStore against bottleneck's Redis clustering (ioredis), in the
 // same run, against the same Redis. Tasks are empty: this measures the limiter's cost, not an API.
-// Two limits: a rate alone (1,000,000/s, which never binds: every task still takes a start from
-// the shared window) and a concurrency of 32 shared by all processes (plus, for volley, that rate).
+// Three cases: a rate alone (1,000,000/s, which never binds: every task still takes a start from
+// the shared window); a concurrency of 32 shared by all processes (plus, for volley, that rate);
+// and that rate alone with tasks that stand for API calls (each waits 10 ms, 64 at a time in each
+// process, like a worker with 64 connections): there a process is bound by its calls, not its CPU,
+// so a fleet should add up, 4 processes doing 4 times the work of one, unless the store holds it back.
 //
 //   npm run build && node bench/redis-throughput.js [--tasks 20000] [--rounds 3] [--quick: 4000 tasks, 1 round]
 //     [--baseline DIR: volley also as "volley (baseline)", loaded from another build, interleaved]
@@ -22,6 +25,9 @@ import { readCounters, startPrivateRedis } from './lib/redis-server.js'
 import { importVolley, resolveDist, VOLLEY_DIST_ENV } from './lib/volley.js'
 
 const CONCURRENCY = 32
+/** The 'calls' case: how long each task waits, and how many each process keeps in flight. */
+const CALL_MS = 10
+const CALLS_PER_PROCESS = 64
 const RATE = 1_000_000
 /** bottleneck runs this fraction of the tasks: at its speed the same count would take minutes. */
 const BOTTLENECK_SHARE = 0.1
@@ -37,6 +43,8 @@ async function worker({ lib, limit, key, tasks, processes, redisUrl }) {
     return send(command, stream)
   }
   const shared = limit === 'concurrency'
+  const task =
+    limit === 'calls' ? () => new Promise((resolve) => setTimeout(resolve, CALL_MS)) : async () => {}
   let schedule
   let close
   if (lib !== 'bottleneck') {
@@ -68,15 +76,18 @@ async function worker({ lib, limit, key, tasks, processes, redisUrl }) {
   const before = commands
   const cpuBefore = process.cpuUsage()
   const start = performance.now()
-  // Keep twice the shared concurrency queued over all processes, like busy workers.
+  // Keep twice the shared concurrency queued over all processes, like busy workers; or, for calls,
+  // a worker's connections' worth.
+  const inFlight = limit === 'calls' ? CALLS_PER_PROCESS : (2 * CONCURRENCY) / processes + 1
   let next = 0
   let done = 0
-  const per = Math.ceil(tasks / processes)
+  // Calls bind each process, so each runs the whole count: a fleet's run lasts as long as one's.
+  const per = limit === 'calls' ? tasks : Math.ceil(tasks / processes)
   await new Promise((resolve) => {
     const launch = () => {
-      while (next < per && next - done < (2 * CONCURRENCY) / processes + 1) {
+      while (next < per && next - done < inFlight) {
         next++
-        schedule(async () => {}).then(() => {
+        schedule(task).then(() => {
           done++
           if (done === per) resolve()
           else launch()
@@ -149,7 +160,7 @@ async function main() {
   for (let round = 0; round < rounds; round++) {
     // The order rotates each round, so a drifting machine spreads over every contender alike.
     const libs = contenders.map((_, i) => contenders[(i + round) % contenders.length])
-    for (const limit of ['rate', 'concurrency']) {
+    for (const limit of ['rate', 'concurrency', 'calls']) {
       for (const processes of [1, 4]) {
         for (const lib of libs) {
           const count = lib === 'bottleneck' ? Math.round(tasks * BOTTLENECK_SHARE) : tasks
@@ -171,7 +182,11 @@ async function main() {
     const [limit, lib, processes] = id.split(' ')
     const name =
       { volley: 'volley redisStore', baseline: 'volley redisStore (baseline)' }[lib] ?? 'bottleneck (ioredis)'
-    const limitName = limit === 'rate' ? `${RATE.toLocaleString('en')}/s` : `concurrency ${CONCURRENCY}`
+    const limitName = {
+      rate: `${RATE.toLocaleString('en')}/s`,
+      concurrency: `concurrency ${CONCURRENCY}`,
+      calls: `${RATE.toLocaleString('en')}/s, tasks of ${CALL_MS} ms, ${CALLS_PER_PROCESS} per process`,
+    }[limit]
     const cores = (key) => median(results.map((r) => r[key])).toFixed(2)
     lines.push(
       `| ${limitName} | ${name} | ${processes} | ${Math.round(median(results.map((r) => r.tasksPerSec)))} | ${median(results.map((r) => r.roundTrips)).toFixed(2)} | ${cores('workerCores')} + ${cores('redisCores')} |`,

@@ -219,6 +219,15 @@ return 1
 export const STATUS = new RedisScript(`${PRELUDE}
 if redis.call('EXISTS', META) == 0 then return {'gone'} end
 local pending = redis.call('XPENDING', LINES, 'workers')
+-- Each worker's \`last\` (the lines of its last RECORD) is left here: a fleet's would be sent on every call.
+local workers = {}
+local fields = redis.call('HGETALL', WORKERS)
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], -5) ~= ':last' then
+    workers[#workers + 1] = fields[i]
+    workers[#workers + 1] = fields[i + 1]
+  end
+end
 return {'ok', now_ms(), redis.call('HGETALL', META), redis.call('HLEN', RESULTS), pending[1], pending[4] or {},
-  redis.call('HGETALL', WORKERS), redis.call('ZRANGE', DEADLINES, 0, -1, 'WITHSCORES')}
+  workers, redis.call('ZRANGE', DEADLINES, 0, -1, 'WITHSCORES')}
 `)

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
 import { keyList, openJob } from '../../../src/redis/job/keys.js'
-import { RECORD } from '../../../src/redis/job/scripts.js'
+import { RECORD, STATUS } from '../../../src/redis/job/scripts.js'
 import { deletePrefix, REDIS_URL, redisPrefix } from '../helpers.js'
 
 const { prefix, redis: outside } = redisPrefix()
@@ -141,6 +141,11 @@ describe('a job on Redis Streams, in one process', () => {
       expect(await record('w1', 0, ['1', '1', 'again'])).toEqual([0, 1])
       expect(await jobStatus(where)).toMatchObject({ done: 3, duplicates: 2 })
       expect((await collected(where)).map((entry) => entry.result)).toEqual(['first', 'second', 'other'])
+      // Status leaves each worker's last lines in Redis (a fleet's would be sent on every call).
+      expect(await connection.call('HEXISTS', [keys.workers, 'w1:last'])).toBe(1)
+      const workerFields = ((await connection.run(STATUS, keyList(keys), [])) as unknown[])[6] as string[]
+      expect(workerFields).toContain('w1:done')
+      expect(workerFields.filter((field) => field.endsWith(':last'))).toEqual([])
     } finally {
       await connection.close()
     }

@@ -37,10 +37,15 @@ export function formatStatus(s: JobStatus): string {
   )
   if (s.state === 'complete')
     lines.push(`  its keys expire in ${formatMs(s.expiresInMs ?? 0)}: collect the results before then`)
-  else
+  else {
     lines.push(
       `  ${s.rate.toFixed(1)} lines/s${s.remainingMs === null ? '' : ` · about ${formatMs(s.remainingMs)} left`}`,
     )
+    if (s.expiresInMs !== null && !s.workers.some((w) => w.alive))
+      lines.push(
+        `  no worker is working: its keys, results too, expire in ${formatMs(s.expiresInMs)} unless one joins`,
+      )
+  }
   if (s.workers.length > 0) {
     lines.push('  workers:')
     for (const w of s.workers) {

@@ -32,7 +32,7 @@ export function submitCommand(context: CommandContext): Command {
     .option('-m, --method <method>', "method of CSV records (other lines take the workers' --method)", 'GET')
     .option(
       '--ttl <duration>',
-      "how long the job's keys (its results too) stay in Redis once every line has a result",
+      "how long the job's keys (its results too) stay in Redis once every line has a result, or, left incomplete, after a worker last touched it",
       '7d',
     )
     .option('-q, --quiet', 'say nothing when it went well')

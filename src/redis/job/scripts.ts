@@ -19,17 +19,21 @@ local function total_of()
   return tonumber(redis.call('HGET', META, 'total') or '-1')
 end
 
--- Once every line has a result, every key expires ttl ms after that moment (set again after any
--- later write, which may have created a key anew).
-local function expire_if_complete(now)
+-- Every key expires ttl ms after the job's last line's result; while lines are left, ttl ms after the
+-- job was last touched (a submit, a claim, a record), so a job its workers abandoned does not stay
+-- forever. Set again after every write, which may have created a key anew.
+local function set_expiry(now)
   local completed = redis.call('HGET', META, 'completed')
   if not completed then
     local total = total_of()
-    if total < 0 or redis.call('HLEN', RESULTS) < total then return end
-    completed = now
-    redis.call('HSET', META, 'completed', now)
+    if total >= 0 and redis.call('HLEN', RESULTS) >= total then
+      completed = now
+      redis.call('HSET', META, 'completed', now)
+    else
+      redis.call('HSET', META, 'touched', now)
+    end
   end
-  local at = tonumber(completed) + tonumber(redis.call('HGET', META, 'ttl'))
+  local at = tonumber(completed or now) + tonumber(redis.call('HGET', META, 'ttl'))
   for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], at) end
 end
 
@@ -76,6 +80,7 @@ for i = 5, #ARGV, 2 do
   redis.call('XADD', LINES, line .. '-0', 'h', ARGV[i], 'd', ARGV[i + 1])
 end
 redis.call('HSET', META, 'queued', line, 'fingerprint', ARGV[2])
+set_expiry(now_ms())
 return {'ok', line}
 `)
 
@@ -84,7 +89,7 @@ export const FINISH = new RedisScript(`${PRELUDE}
 local queued = tonumber(redis.call('HGET', META, 'queued') or '-1')
 if queued ~= tonumber(ARGV[1]) then return {'moved', queued} end
 redis.call('HSET', META, 'state', 'queued', 'total', queued)
-expire_if_complete(now_ms())
+set_expiry(now_ms())
 return {'ok'}
 `)
 
@@ -136,6 +141,7 @@ if #out < want then
   local read = redis.call('XREADGROUP', 'GROUP', 'workers', me, 'COUNT', want - #out, 'STREAMS', LINES, '>')
   if read then for _, entry in ipairs(read[1][2]) do out[#out + 1] = entry end end
 end
+set_expiry(now)
 return {'ok', lost, total, done, out, epoch}
 `)
 
@@ -198,7 +204,7 @@ redis.call('HINCRBY', META, 'failed', failed)
 redis.call('HINCRBY', META, 'dupes', dupes)
 redis.call('HINCRBY', WORKERS, me .. ':done', fresh)
 redis.call('HINCRBY', WORKERS, me .. ':dupes', dupes)
-expire_if_complete(now)
+set_expiry(now)
 -- The worker never heard what its lost call recorded: told here.
 return {'ok', lost, total_of(), redis.call('HLEN', RESULTS), fresh + resentFresh, dupes + resentDupes}
 `)
@@ -208,7 +214,7 @@ export const LEAVE = new RedisScript(`${PRELUDE}
 if not is_job(ARGV[2]) then return 0 end
 if redis.call('ZSCORE', DEADLINES, ARGV[1]) then redis.call('ZADD', DEADLINES, 0, ARGV[1]) end
 redis.call('HSET', WORKERS, ARGV[1] .. ':left', now_ms())
-expire_if_complete(now_ms())
+set_expiry(now_ms())
 return 1
 `)
 

@@ -42,7 +42,11 @@ export interface JobStatus {
   rate: number
   /** At that rate, the ms left; null when nothing is running or the total is not known yet. */
   remainingMs: number | null
-  /** Once complete: ms until its keys (and results) expire. */
+  /**
+   * Ms until its keys (and results) expire: `ttl` after its last result, or, while lines are left,
+   * `ttl` after a submit, a worker's claim or its record last touched it. Null for a job written by a
+   * version that did not expire incomplete jobs.
+   */
   expiresInMs: number | null
 }
 
@@ -109,11 +113,16 @@ export async function jobStatus(location: JobLocation): Promise<JobStatus> {
       workers,
       rate,
       remainingMs: complete ? 0 : total === null || rate === 0 ? null : ((total - done) * 1000) / rate,
-      expiresInMs: complete ? Math.max(0, Number(meta.completed) + Number(meta.ttl) - now) : null,
+      expiresInMs: expiresIn(complete ? meta.completed : meta.touched, meta.ttl, now),
     }
   } finally {
     await connection.close()
   }
+}
+
+/** Ms from `now` until `ttl` after `from`, or null when the job never said when it was last touched. */
+function expiresIn(from: string | undefined, ttl: string | undefined, now: number): number | null {
+  return from === undefined ? null : Math.max(0, Number(from) + Number(ttl) - now)
 }
 
 function pairs(list: readonly string[]): Record<string, string> {

@@ -14,7 +14,11 @@ export interface JobLine {
 export interface SubmitOptions extends JobLocation {
   /** The job's lines, in order: line numbers count from 1. Read as they are queued (memory stays bounded). */
   lines: AsyncIterable<string | JobLine> | Iterable<string | JobLine>
-  /** How long the job's keys (its results included) stay in Redis after its last line's result. @default '7d' */
+  /**
+   * How long the job's keys (its results included) stay in Redis after its last line's result; while
+   * lines are left, after a submit or a worker's claim or record last touched the job (so a job its
+   * workers abandoned does not stay forever). @default '7d'
+   */
   ttl?: Duration
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
 import { keyList, openJob } from '../../../src/redis/job/keys.js'
 import { RECORD, STATUS } from '../../../src/redis/job/scripts.js'
+import { formatStatus } from '../../../src/cli/commands/status.js'
 import { deletePrefix, REDIS_URL, redisPrefix } from '../helpers.js'
 
 const { prefix, redis: outside } = redisPrefix()
@@ -52,6 +53,55 @@ describe('a job on Redis Streams, in one process', () => {
     const keys = await outside().keys(`${prefix}job:{${where.job}}:*`)
     expect(keys.length).toBeGreaterThan(0)
     for (const key of keys) expect(await outside().pttl(key)).toBeGreaterThan(0)
+  })
+
+  it('a job left incomplete expires ttl after a submit or a worker last touched it', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(20), ttl: '1m' })
+    const stop = new AbortController()
+    let handled = 0
+    const outcome = await workJob({
+      ...where,
+      name: 'quitter',
+      concurrency: 1,
+      signal: stop.signal,
+      handle: async (line) => {
+        if (++handled === 5) stop.abort()
+        return echo(line)
+      },
+    })
+    expect(outcome).toMatchObject({ complete: false, done: 5 })
+    const status = await jobStatus(where)
+    expect(status).toMatchObject({ state: 'queued', done: 5 })
+    expect(status.expiresInMs).toBeGreaterThan(0)
+    expect(status.expiresInMs).toBeLessThanOrEqual(60_000)
+    expect(formatStatus(status)).toContain('no worker is working: its keys, results too, expire in')
+    // All five keys, the results and the workers' too, not only those the submit made.
+    const keys = await outside().keys(`${prefix}job:{${where.job}}:*`)
+    expect(keys.map((key) => key.slice(key.lastIndexOf(':') + 1)).sort()).toEqual([
+      'deadlines',
+      'lines',
+      'meta',
+      'results',
+      'workers',
+    ])
+    for (const key of keys) {
+      const ttl = await outside().pttl(key)
+      expect(ttl).toBeGreaterThan(0)
+      expect(ttl).toBeLessThanOrEqual(60_000)
+    }
+  })
+
+  it('an abandoned job is gone from Redis once its ttl has passed', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(3), ttl: '1s' })
+    const meta = `${prefix}job:{${where.job}}:meta`
+    expect(await outside().exists(meta)).toBe(1)
+    // Redis expires the key on its own clock; polled for up to 10 s, not timed.
+    for (let i = 0; i < 100 && (await outside().exists(meta)) === 1; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await outside().exists(meta)).toBe(0)
+    await expect(workJob({ ...where, handle: echo })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
   })
 
   it('the same input again is a no-op; another one is refused, naming the job', async () => {

@@ -57,9 +57,11 @@ export class PaceSchedules {
   readonly #next = new Map<string, number>()
   /**
    * The last paced start and its cost: a rate without a schedule yet (a new rate from setRate, a
-   * learned quota) starts its schedule after it instead of allowing a start at once.
+   * learned quota) starts its schedule after it instead of allowing a start at once. `catchUpUntil`:
+   * until when it still catches up with the schedule of every paced rate (see `restamp`); -Infinity
+   * when it did not catch up with one at least.
    */
-  #last: { at: number; cost: Cost } | undefined
+  #last: { at: number; cost: Cost; catchUpUntil: number } | undefined
 
   /** Ms until every paced rate's schedule allows a start (0: now). */
   wait(policy: LimitPolicy, now: number): number {
@@ -76,26 +78,33 @@ export class PaceSchedules {
   /** Moves every paced rate's schedule on by a start of `cost` (in each rate's unit) at `now`. */
   record(policy: LimitPolicy, cost: Cost, now: number): void {
     const next: [string, number][] = []
+    let catchUpUntil = Number.POSITIVE_INFINITY
     for (const rate of policy.rates) {
       const spacing = paceSpacing(rate, policy.rateMargin)
-      if (spacing > 0)
-        next.push([
-          rateName(rate),
-          nextPace(this.#scheduled(rate, spacing), now, costIn(cost, rate), spacing),
-        ])
+      if (spacing === 0) continue
+      const scheduled = this.#scheduled(rate, spacing)
+      next.push([rateName(rate), nextPace(scheduled, now, costIn(cost, rate), spacing)])
+      const until = scheduled === undefined ? Number.NEGATIVE_INFINITY : scheduled + CATCH_UP * spacing
+      catchUpUntil = Math.min(catchUpUntil, now < until ? until : Number.NEGATIVE_INFINITY)
     }
     if (next.length === 0) return
     // Only this start's rates keep a schedule: another rate (after setRate) starts again after it.
     this.#next.clear()
     for (const [name, scheduled] of next) this.#next.set(name, scheduled)
-    this.#last = { at: now, cost }
+    this.#last = { at: now, cost, catchUpUntil }
   }
 
-  /** A start decided at `since` really began at `now`: every schedule it set moves with it. */
+  /**
+   * A start decided at `since` really began at `now`. Sent while it still caught up with the
+   * schedules it waited for (before `catchUpUntil`), it leaves them as they are, as a start decided
+   * then would have: otherwise each start's few ms between its turn and its send would add up and
+   * slow the pace. Later than that, every schedule it set moves with it.
+   */
   restamp(since: number, now: number): void {
     if (this.#last === undefined || this.#last.at < since) return
+    if (now < this.#last.catchUpUntil) return
     const shift = now - this.#last.at
-    this.#last = { at: now, cost: this.#last.cost }
+    this.#last = { at: now, cost: this.#last.cost, catchUpUntil: Number.NEGATIVE_INFINITY }
     for (const [name, scheduled] of this.#next) this.#next.set(name, scheduled + shift)
   }
 

@@ -65,14 +65,17 @@ local function restamp(rateKeys, paceKey, since, moved)
     end
   end
   local last = tonumber(redis.call('HGET', paceKey, '_last') or '-1')
-  if last >= since and moved > last then
+  -- As PaceSchedules.restamp: sent while it still caught up with its schedules, it leaves them.
+  local catchUp = tonumber(redis.call('HGET', paceKey, '_catchup') or '-1')
+  if last >= since and moved > last and moved >= catchUp then
     local shift = moved - last
     local fields = redis.call('HGETALL', paceKey)
     for f = 1, #fields, 2 do
-      if fields[f] ~= '_cost' then
+      if fields[f] ~= '_cost' and fields[f] ~= '_catchup' then
         redis.call('HSET', paceKey, fields[f], string.format('%.0f', tonumber(fields[f + 1]) + shift))
       end
     end
+    redis.call('HDEL', paceKey, '_catchup')
   end
 end
 `
@@ -216,7 +219,10 @@ local function waitFor(cost)
   return wait, 0
 end
 
+-- Until when the last start taken catches up with every paced rate's schedule; nil when it does not.
+local catchUp
 local function take(cost, lease)
+  local caughtUntil = math.huge
   if concurrency > 0 then
     redis.call('ZADD', KEYS[1], now + ttl, lease)
     held = held + 1
@@ -235,10 +241,16 @@ local function take(cost, lease)
     if rate.spacing > 0 then
       -- As nextPace in pace.ts: catch up with the schedule unless CATCH_UP spacings late.
       local base = rate.next
-      if base == nil or now - base >= ${CATCH_UP} * rate.spacing then base = now end
+      if base == nil or now - base >= ${CATCH_UP} * rate.spacing then
+        base = now
+        caughtUntil = nil
+      elseif caughtUntil then
+        caughtUntil = math.min(caughtUntil, base + ${CATCH_UP} * rate.spacing)
+      end
       rate.next = base + amount * rate.spacing
     end
   end
+  catchUp = caughtUntil
 end
 
 local granted, wait, full = 0, 0, 0
@@ -266,6 +278,7 @@ for _, rate in ipairs(rates) do
 end
 if paced then
   redis.call('HSET', KEYS[3], '_last', string.format('%.0f', now), '_cost', ARGV[7 + granted])
+  if catchUp then redis.call('HSET', KEYS[3], '_catchup', string.format('%.0f', catchUp)) end
   -- cost <= limit, so every schedule is at most one interval ahead: the expiry covers it.
   redis.call('PEXPIRE', KEYS[3], ms(longest) + KEEP_MS)
 end

@@ -102,6 +102,21 @@ describe('memory store', () => {
     expect(store.acquire('k', limits, 1, 300)).toBe(100)
   })
 
+  it('leaves the pace where it was when a start that caught up with it goes out within its allowance', () => {
+    const store = memoryStore()
+    const limits = policy(Number.POSITIVE_INFINITY, [[10, 1000]], { smooth: true })
+    // 100 ms spacing: the start at 100 caught up with the schedule after the one at 0.
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 100)).toBe(0)
+    // It went out 3 ms after its turn: the schedule stays at 200, as if it had been sent at 100
+    // (3 ms per start would otherwise add up: 3% of the pace at this spacing).
+    store.restamp('k', 100, 103)
+    expect(store.acquire('k', limits, 1, 200)).toBe(0)
+    // Past the allowance (one spacing after the schedule it waited for), the pace moves with it.
+    store.restamp('k', 200, 320)
+    expect(store.acquire('k', limits, 1, 320)).toBe(100)
+  })
+
   it('keeps the starts a longer window of another limiter on the key still counts', () => {
     const store = memoryStore()
     const withMargin = policy(Number.POSITIVE_INFINITY, [[1, 1000]], { rateMargin: 50 })

@@ -77,6 +77,21 @@ describe('restamping a start in Redis when it goes out late', () => {
     expect(await b.acquire('paced', paced, 1, clock.now())).toBe(50)
   })
 
+  it('leaves the pace of a start that caught up with it and went out within its allowance', async () => {
+    const a = store()
+    const paced = policy(Number.POSITIVE_INFINITY, [[2, 1000]], { smooth: true })
+    expect(await a.acquire('caught-up', paced, 1, clock.now())).toBe(0)
+    await clock.advance(500)
+    const t = clock.now()
+    // Its turn came on the schedule; it went out 20 ms later: the next stays due 500 ms after its turn.
+    expect(await a.acquire('caught-up', paced, 1, t)).toBe(0)
+    await clock.advance(20)
+    a.restamp('caught-up', t, t + 20)
+    await clock.advance(480)
+    // The acquire carries the restamp (or Redis has it already): the pace did not move.
+    expect(await a.acquire('caught-up', paced, 1, clock.now())).toBe(0)
+  })
+
   it('costs no round trip of its own while acquires keep coming: one per task, plus one at the end', async () => {
     const s = store()
     const limiter = createLimiter({ store: s, key: 'trips', rate: '1000/s', clock })

@@ -40,10 +40,14 @@ function after(at: number, cost: number, spacing: number): number {
   return Math.round((at + cost * spacing) * 1000) / 1000
 }
 
+/** Whether a start at `now` catches up with the schedule it waited for (less than CATCH_UP spacings late). */
+function catchesUp(scheduled: number | undefined, now: number, spacing: number): scheduled is number {
+  return scheduled !== undefined && now - scheduled < CATCH_UP * spacing
+}
+
 /** The schedule after a start of `cost` at `now`, given the schedule it waited for (if any). */
 export function nextPace(scheduled: number | undefined, now: number, cost: number, spacing: number): number {
-  const base = scheduled === undefined || now - scheduled >= CATCH_UP * spacing ? now : scheduled
-  return after(base, cost, spacing)
+  return after(catchesUp(scheduled, now, spacing) ? scheduled : now, cost, spacing)
 }
 
 /** A rate's name in a schedule: rates keep their schedule across setRate, like their windows. */
@@ -84,8 +88,10 @@ export class PaceSchedules {
       if (spacing === 0) continue
       const scheduled = this.#scheduled(rate, spacing)
       next.push([rateName(rate), nextPace(scheduled, now, costIn(cost, rate), spacing)])
-      const until = scheduled === undefined ? Number.NEGATIVE_INFINITY : scheduled + CATCH_UP * spacing
-      catchUpUntil = Math.min(catchUpUntil, now < until ? until : Number.NEGATIVE_INFINITY)
+      const until = catchesUp(scheduled, now, spacing)
+        ? scheduled + CATCH_UP * spacing
+        : Number.NEGATIVE_INFINITY
+      catchUpUntil = Math.min(catchUpUntil, until)
     }
     if (next.length === 0) return
     // Only this start's rates keep a schedule: another rate (after setRate) starts again after it.
@@ -95,14 +101,15 @@ export class PaceSchedules {
   }
 
   /**
-   * A start decided at `since` really began at `now`. Sent while it still caught up with the
-   * schedules it waited for (before `catchUpUntil`), it leaves them as they are, as a start decided
-   * then would have: otherwise each start's few ms between its turn and its send would add up and
-   * slow the pace. Later than that, every schedule it set moves with it.
+   * A start decided at `since` really began at `now`. The last paced start, sent while it still
+   * caught up with the schedules it waited for (before `catchUpUntil`), leaves them as they are, as
+   * a start decided then would have: otherwise each start's few ms between its turn and its send
+   * would add up and slow the pace. Sent later, or an earlier start sent after it, every schedule
+   * moves with it.
    */
   restamp(since: number, now: number): void {
     if (this.#last === undefined || this.#last.at < since) return
-    if (now < this.#last.catchUpUntil) return
+    if (this.#last.at === since && now < this.#last.catchUpUntil) return
     const shift = now - this.#last.at
     this.#last = { at: now, cost: this.#last.cost, catchUpUntil: Number.NEGATIVE_INFINITY }
     for (const [name, scheduled] of this.#next) this.#next.set(name, scheduled + shift)

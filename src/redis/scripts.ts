@@ -65,9 +65,10 @@ local function restamp(rateKeys, paceKey, since, moved)
     end
   end
   local last = tonumber(redis.call('HGET', paceKey, '_last') or '-1')
-  -- As PaceSchedules.restamp: sent while it still caught up with its schedules, it leaves them.
+  -- As PaceSchedules.restamp: the last paced start, sent while it still caught up with its
+  -- schedules, leaves them.
   local catchUp = tonumber(redis.call('HGET', paceKey, '_catchup') or '-1')
-  if last >= since and moved > last and moved >= catchUp then
+  if last >= since and moved > last and not (last == since and moved < catchUp) then
     local shift = moved - last
     local fields = redis.call('HGETALL', paceKey)
     for f = 1, #fields, 2 do

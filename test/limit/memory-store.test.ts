@@ -117,6 +117,17 @@ describe('memory store', () => {
     expect(store.acquire('k', limits, 1, 320)).toBe(100)
   })
 
+  it('moves the pace with an earlier start sent after a newer one was granted (a cold connection)', () => {
+    const store = memoryStore()
+    const limits = policy(Number.POSITIVE_INFINITY, [[10, 1000]], { smooth: true })
+    expect(store.acquire('k', limits, 1, 0)).toBe(0)
+    expect(store.acquire('k', limits, 1, 100)).toBe(0)
+    expect(store.acquire('k', limits, 1, 200)).toBe(0)
+    // The start of 100 went out at 250, after the one of 200 was granted: the next waits 50 more.
+    store.restamp('k', 100, 250)
+    expect(store.acquire('k', limits, 1, 300)).toBe(50)
+  })
+
   it('keeps the starts a longer window of another limiter on the key still counts', () => {
     const store = memoryStore()
     const withMargin = policy(Number.POSITIVE_INFINITY, [[1, 1000]], { rateMargin: 50 })

@@ -243,6 +243,7 @@ describe('volley submit, work, status and collect', () => {
       [['work', '--job', 'j', '--redis', 'http://x'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
       [['submit', join(tmp.dir, 'missing.jsonl'), '--job', 'j'], /the input file .* does not exist/],
       [['submit', input('z.jsonl', 1), '--job', 'j', '--ttl', 'soon'], /--ttl/],
+      [['submit', input('w.jsonl', 1), '--job', 'j', '--ttl', '10s'], /--ttl must be at least 1m/],
     ] as const
     for (const [args, message] of bad) {
       const result = await volley([...args])

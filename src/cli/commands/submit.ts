@@ -1,5 +1,7 @@
 import { Command } from 'commander'
+import { MIN_JOB_TTL_MS } from '../../redis/job/ttl.js'
 import { duration } from '../flags.js'
+import { UsageError } from '../usage.js'
 import type { CommandContext } from '../context.js'
 import { queuedLine } from '../distributed/queued-line.js'
 import { openInput } from '../input/open.js'
@@ -32,7 +34,7 @@ export function submitCommand(context: CommandContext): Command {
     .option('-m, --method <method>', "method of CSV records (other lines take the workers' --method)", 'GET')
     .option(
       '--ttl <duration>',
-      "how long the job's keys (its results too) stay in Redis once every line has a result, or, left incomplete, after a worker last touched it",
+      "how long the job's keys (its results too) stay in Redis once every line has a result (at least 1m); left incomplete, this long and at least 7d after a worker last touched it",
       '7d',
     )
     .option('-q, --quiet', 'say nothing when it went well')
@@ -42,6 +44,10 @@ export function submitCommand(context: CommandContext): Command {
       const location = resolveJobFlags(flags, io)
       const inputOptions = resolveInputFlags(input, flags, requestMethod(flags.method), io)
       const ttl = duration('--ttl', flags.ttl)
+      if (ttl < MIN_JOB_TTL_MS)
+        throw new UsageError(
+          `--ttl must be at least 1m (the workers must see the job complete before its keys go), got ${flags.ttl}`,
+        )
       const { submitJob } = await import('../../redis/job/submit.js')
       // Lines carrying their own secrets are queued as they are: Redis holds them. Said, once.
       let secretLines = 0

@@ -1,4 +1,5 @@
 import { RedisScript } from '../connection.js'
+import { INCOMPLETE_JOB_KEEP_MS } from './ttl.js'
 
 /*
  * The job's scripts, each one round trip that leaves the job consistent. KEYS are always the five of
@@ -19,9 +20,10 @@ local function total_of()
   return tonumber(redis.call('HGET', META, 'total') or '-1')
 end
 
--- Every key expires ttl ms after the job's last line's result; while lines are left, ttl ms after the
--- job was last touched (a submit, a claim, a record), so a job its workers abandoned does not stay
--- forever. Set again after every write, which may have created a key anew.
+-- Every key expires ttl ms after the job's last line's result. While lines are left, it expires
+-- ttl ms (and at least ${INCOMPLETE_JOB_KEEP_MS} ms) after it was last touched, or after the lease
+-- of a live worker ends if later (such a worker may not call before then), so a job its workers
+-- abandoned does not stay forever. Set again after every write, which may have created a key anew.
 local function set_expiry(now)
   local completed = redis.call('HGET', META, 'completed')
   if not completed then
@@ -29,11 +31,19 @@ local function set_expiry(now)
     if total >= 0 and redis.call('HLEN', RESULTS) >= total then
       completed = now
       redis.call('HSET', META, 'completed', now)
-    else
-      redis.call('HSET', META, 'touched', now)
     end
   end
-  local at = tonumber(completed or now) + tonumber(redis.call('HGET', META, 'ttl'))
+  local ttl = tonumber(redis.call('HGET', META, 'ttl'))
+  local at
+  if completed then
+    at = tonumber(completed) + ttl
+  else
+    local from = now
+    local latest = redis.call('ZRANGE', DEADLINES, -1, -1, 'WITHSCORES')
+    if latest[2] and tonumber(latest[2]) > from then from = tonumber(latest[2]) end
+    at = from + math.max(ttl, ${INCOMPLETE_JOB_KEEP_MS})
+  end
+  redis.call('HSET', META, 'expires', string.format('%.0f', at))
   for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], at) end
 end
 

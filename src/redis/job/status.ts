@@ -44,8 +44,8 @@ export interface JobStatus {
   remainingMs: number | null
   /**
    * Ms until its keys (and results) expire: `ttl` after its last result, or, while lines are left,
-   * `ttl` after a submit, a worker's claim or its record last touched it. Null for a job written by a
-   * version that did not expire incomplete jobs.
+   * `ttl` (at least 7 days) after a submit or a worker last touched it. Null for an incomplete job
+   * written by a version that did not expire them.
    */
   expiresInMs: number | null
 }
@@ -113,16 +113,18 @@ export async function jobStatus(location: JobLocation): Promise<JobStatus> {
       workers,
       rate,
       remainingMs: complete ? 0 : total === null || rate === 0 ? null : ((total - done) * 1000) / rate,
-      expiresInMs: expiresIn(complete ? meta.completed : meta.touched, meta.ttl, now),
+      expiresInMs: expiresIn(meta, now),
     }
   } finally {
     await connection.close()
   }
 }
 
-/** Ms from `now` until `ttl` after `from`, or null when the job never said when it was last touched. */
-function expiresIn(from: string | undefined, ttl: string | undefined, now: number): number | null {
-  return from === undefined ? null : Math.max(0, Number(from) + Number(ttl) - now)
+/** Ms from `now` until the keys expire, as the scripts set it (or, for an older job, `ttl` after it completed). */
+function expiresIn(meta: Record<string, string>, now: number): number | null {
+  const at =
+    meta.expires ?? (meta.completed === undefined ? undefined : Number(meta.completed) + Number(meta.ttl))
+  return at === undefined ? null : Math.max(0, Number(at) - now)
 }
 
 function pairs(list: readonly string[]): Record<string, string> {

@@ -3,6 +3,7 @@ import { describeValue, InvalidOptionError, JobError } from '../../errors.js'
 import { type Duration, parseDuration } from '../../limit/units.js'
 import { type JobLocation, keyList, openJob } from './keys.js'
 import { FINISH, SUBMIT } from './scripts.js'
+import { DEFAULT_JOB_TTL_MS, MIN_JOB_TTL_MS } from './ttl.js'
 
 /** One input line of a job: what a worker is handed, and a hash of it (its identity on a resubmit). */
 export interface JobLine {
@@ -15,9 +16,10 @@ export interface SubmitOptions extends JobLocation {
   /** The job's lines, in order: line numbers count from 1. Read as they are queued (memory stays bounded). */
   lines: AsyncIterable<string | JobLine> | Iterable<string | JobLine>
   /**
-   * How long the job's keys (its results included) stay in Redis after its last line's result; while
-   * lines are left, after a submit or a worker's claim or record last touched the job (so a job its
-   * workers abandoned does not stay forever). @default '7d'
+   * How long the job's keys (its results included) stay in Redis after its last line's result; at
+   * least 1 minute. A job left incomplete goes this long, and at least 7 days, after a submit or a
+   * worker last touched it (counted from the end of a live worker's lease), so a job its workers
+   * abandoned does not stay forever. @default '7d'
    */
   ttl?: Duration
 }
@@ -35,7 +37,6 @@ export interface SubmitOutcome {
 
 const CHUNK_LINES = 500
 const CHUNK_BYTES = 1 << 20
-const DAY = 86_400_000
 
 /**
  * Queues a job's lines in Redis. Submitting the same input again is a no-op (or finishes an earlier
@@ -45,7 +46,11 @@ const DAY = 86_400_000
  */
 export async function submitJob(options: SubmitOptions): Promise<SubmitOutcome> {
   const { name, keys, connection } = openJob(options, 'submitJob')
-  const ttl = parseDuration(options.ttl ?? 7 * DAY, 'submitJob: option `ttl`')
+  const ttl = parseDuration(options.ttl ?? DEFAULT_JOB_TTL_MS, 'submitJob: option `ttl`')
+  if (ttl < MIN_JOB_TTL_MS)
+    throw new InvalidOptionError(
+      `submitJob: option \`ttl\` must be at least 1 minute (the workers must see the job complete before its keys go), got ${describeValue(options.ttl)}`,
+    )
   const { lines } = options
   if (
     lines === null ||

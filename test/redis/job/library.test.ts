@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
 import { keyList, openJob } from '../../../src/redis/job/keys.js'
-import { RECORD, STATUS } from '../../../src/redis/job/scripts.js'
+import { CLAIM, RECORD, STATUS } from '../../../src/redis/job/scripts.js'
 import { formatStatus } from '../../../src/cli/commands/status.js'
 import { deletePrefix, REDIS_URL, redisPrefix } from '../helpers.js'
 
@@ -55,7 +55,7 @@ describe('a job on Redis Streams, in one process', () => {
     for (const key of keys) expect(await outside().pttl(key)).toBeGreaterThan(0)
   })
 
-  it('a job left incomplete expires ttl after a submit or a worker last touched it', async () => {
+  it('a job left incomplete expires, at least 7 days after a submit or a worker last touched it', async () => {
     const where = place()
     await submitJob({ ...where, lines: numbers(20), ttl: '1m' })
     const stop = new AbortController()
@@ -71,10 +71,11 @@ describe('a job on Redis Streams, in one process', () => {
       },
     })
     expect(outcome).toMatchObject({ complete: false, done: 5 })
+    const week = 7 * 86_400_000
     const status = await jobStatus(where)
     expect(status).toMatchObject({ state: 'queued', done: 5 })
-    expect(status.expiresInMs).toBeGreaterThan(0)
-    expect(status.expiresInMs).toBeLessThanOrEqual(60_000)
+    expect(status.expiresInMs).toBeGreaterThan(week - 60_000)
+    expect(status.expiresInMs).toBeLessThanOrEqual(week)
     expect(formatStatus(status)).toContain('no worker is working: its keys, results too, expire in')
     // All five keys, the results and the workers' too, not only those the submit made.
     const keys = await outside().keys(`${prefix}job:{${where.job}}:*`)
@@ -87,21 +88,33 @@ describe('a job on Redis Streams, in one process', () => {
     ])
     for (const key of keys) {
       const ttl = await outside().pttl(key)
-      expect(ttl).toBeGreaterThan(0)
-      expect(ttl).toBeLessThanOrEqual(60_000)
+      expect(ttl).toBeGreaterThan(week - 60_000)
+      expect(ttl).toBeLessThanOrEqual(week)
+    }
+    // A worker whose lease holds for another hour may not call before then: counted from its end.
+    const { keys: jobKeys, connection } = openJob(where, 'test')
+    try {
+      const [seconds] = (await connection.call('TIME', [])) as [string, string]
+      await outside().zadd(
+        `${prefix}job:{${where.job}}:deadlines`,
+        Number(seconds) * 1000 + 3_600_000,
+        'slow',
+      )
+      await connection.run(CLAIM, keyList(jobKeys), ['probe', 10_000, 0, '', 0])
+      expect(await outside().pttl(`${prefix}job:{${where.job}}:meta`)).toBeGreaterThan(
+        week + 3_600_000 - 60_000,
+      )
+    } finally {
+      await connection.close()
     }
   })
 
-  it('an abandoned job is gone from Redis once its ttl has passed', async () => {
+  it('refuses a ttl under a minute, which would let the keys go before the workers see the job complete', async () => {
     const where = place()
-    await submitJob({ ...where, lines: numbers(3), ttl: '1s' })
-    const meta = `${prefix}job:{${where.job}}:meta`
-    expect(await outside().exists(meta)).toBe(1)
-    // Redis expires the key on its own clock; polled for up to 10 s, not timed.
-    for (let i = 0; i < 100 && (await outside().exists(meta)) === 1; i++)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(await outside().exists(meta)).toBe(0)
-    await expect(workJob({ ...where, handle: echo })).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' })
+    await expect(submitJob({ ...where, lines: numbers(3), ttl: '10s' })).rejects.toThrow(
+      /submitJob: option `ttl` must be at least 1 minute/,
+    )
+    expect(await outside().exists(`${prefix}job:{${where.job}}:meta`)).toBe(0)
   })
 
   it('the same input again is a no-op; another one is refused, naming the job', async () => {

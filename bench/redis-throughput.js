@@ -1,6 +1,6 @@
 // Tasks per second through a Redis-backed shared limiter, from 1 and from 4 processes, and Redis
 // round trips per task: volley's redisStore against bottleneck's Redis clustering (ioredis), in the
-// same run, against the same Redis. Tasks are empty: this measures the limiter's cost, not an API.
+// same run, against the same Redis. No API is called: empty tasks measure the limiter's own cost.
 // Three cases: a rate alone (1,000,000/s, which never binds: every task still takes a start from
 // the shared window); a concurrency of 32 shared by all processes (plus, for volley, that rate);
 // and that rate alone with tasks that stand for API calls (each waits 10 ms, 64 at a time in each

@@ -133,6 +133,7 @@ class JobWorker {
   /** The claimed entries, or undefined when Redis could not be asked (an outage began). */
   async #claim(want: number, holdsNothing: boolean): Promise<WorkLine[] | undefined> {
     let reply: unknown[]
+    const asked = Date.now()
     try {
       reply = (await this.#job.connection.run(CLAIM, this.#keys, [
         this.#name,
@@ -156,7 +157,7 @@ class JobWorker {
       string,
     ]
     this.#epoch = epoch
-    await this.#answered(lost, total, done)
+    await this.#answered(asked, lost, total, done)
     return entries.map(([id, fields]) => {
       const entry: WorkLine = { line: lineOf(id), data: '', hash: '' }
       for (let i = 0; i < fields.length; i += 2) {
@@ -202,11 +203,15 @@ class JobWorker {
     return true
   }
 
-  /** Redis answered a script: the lease is renewed, after dropping the lines others took meanwhile. */
-  async #answered(lost: number, total: number, done: number): Promise<void> {
+  /**
+   * Redis answered a script asked at `asked`: the lease is renewed from then, after dropping the lines
+   * others took meanwhile. From when it was asked, not answered: an answer read after a freeze (to a
+   * call Redis ran before it) renews nothing since, and the lines others took since must not start.
+   */
+  async #answered(asked: number, lost: number, total: number, done: number): Promise<void> {
     // Before the lease counts as renewed (which lets buffered lines start again).
     if (lost > 0) await this.#dropTakenOver()
-    this.#lastBeat = Date.now()
+    this.#lastBeat = Math.max(this.#lastBeat, asked)
     this.#total = total
     this.#done = done
     if (lost > 0) this.#on.lost?.(lost)
@@ -262,6 +267,7 @@ class JobWorker {
       this.#results = []
       this.#maybeRecorded = 0
       try {
+        const asked = Date.now()
         const reply = (await this.#job.connection.run(RECORD, this.#keys, [
           this.#name,
           this.#lease,
@@ -280,7 +286,7 @@ class JobWorker {
         ]
         this.#mine += fresh
         this.#duplicates += duplicates
-        await this.#answered(lost, total, done)
+        await this.#answered(asked, lost, total, done)
         this.#on.recorded?.({
           total: total < 0 ? null : total,
           done,

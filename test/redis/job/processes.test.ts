@@ -293,8 +293,9 @@ describe('a worker frozen with SIGSTOP past its lease', () => {
       'the frozen worker to record 30 lines and hold more',
     )
     const name = workerOf(before, frozen.child)!.name
-    const frozenAt = performance.now()
     frozen.child.kill('SIGSTOP')
+    // Taken after the signal: this process may be descheduled between the two, while the worker runs on.
+    const frozenAt = performance.now()
     // A batch of results it had already sent is recorded by Redis in a moment; what it holds after that stays held.
     await delay(200)
     const held = await pendingOf(redis, job, name)
@@ -339,7 +340,8 @@ describe('a worker frozen with SIGSTOP past its lease', () => {
     )
     const heldPaths = new Set(held.map((line) => `/items/${line}`))
     const heldAfterThaw = frozenLog.seen.filter((r) => r.at >= thawedAt && heldPaths.has(r.path))
-    expect(onTheWire.length + heldAfterThaw.length).toBeLessThanOrEqual(24)
+    // Its lines, not its requests: a request it had to send again (a connection reset) is one handle.
+    expect(new Set([...onTheWire, ...heldAfterThaw].map((r) => r.path)).size).toBeLessThanOrEqual(24)
     expect(runs[2]!.stderr).toMatch(/and ran \d+ another worker had recorded first/)
     await collectOnce(job, REDIS_URL, lines)
   }, 90_000)

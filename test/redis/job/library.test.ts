@@ -1,4 +1,10 @@
 import { execFileSync } from 'node:child_process'
+import {
+  type AddressInfo,
+  connect as connectNet,
+  createServer as createNetServer,
+  type Socket,
+} from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
 import { keyList, openJob } from '../../../src/redis/job/keys.js'
@@ -309,6 +315,62 @@ describe('a job on Redis Streams, in one process', () => {
     await expect(failing).rejects.toThrow('handler bug')
     expect(await workJob({ ...where, name: 'fine', handle: echo })).toMatchObject({ complete: true })
     expect((await collected(where)).map((l) => l.line)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+  })
+
+  it('an answer read after its worker lost the lease (to a call Redis ran before) starts none of the lines taken over', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(30) })
+    // Between the worker and Redis, a proxy that can hold what goes either way.
+    const target = new URL(REDIS_URL)
+    const held = { up: false, down: false }
+    const waiting: (() => void)[] = []
+    const proxy = createNetServer((client) => {
+      const upstream = connectNet(Number(target.port || 6379), target.hostname)
+      const pass = (from: Socket, to: Socket, way: 'up' | 'down') =>
+        from.on('data', (chunk) => (held[way] ? waiting.push(() => to.write(chunk)) : to.write(chunk)))
+      pass(client, upstream, 'up')
+      pass(upstream, client, 'down')
+      const close = () => (client.destroy(), upstream.destroy())
+      client.on('error', close).on('close', close)
+      upstream.on('error', close).on('close', close)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const port = (proxy.address() as AddressInfo).port
+    try {
+      const startedAfter: number[] = []
+      let released = false
+      let recorded = 0
+      const slow = workJob({
+        ...where,
+        url: `redis://127.0.0.1:${port}`,
+        name: 'slow',
+        concurrency: 2,
+        lease: '600ms',
+        on: { recorded: () => recorded++ },
+        handle: async (line) => {
+          if (released) startedAfter.push(line.line)
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          return echo(line)
+        },
+      })
+      await expect.poll(() => recorded).toBeGreaterThanOrEqual(2)
+      // Its answers are held first, so that a call it makes now is run by Redis and its answer kept;
+      // then its calls too, until its lease has lapsed and another worker did the whole job.
+      held.down = true
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      held.up = true
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      expect(await workJob({ ...where, name: 'other', handle: echo })).toMatchObject({ complete: true })
+      released = true
+      held.up = held.down = false
+      for (const write of waiting.splice(0)) write()
+      await slow
+      // The answer it read first renewed nothing: it started none of the lines it had claimed ahead.
+      expect(startedAfter).toEqual([])
+      expect(await jobStatus(where)).toMatchObject({ state: 'complete', done: 30 })
+    } finally {
+      proxy.close()
+    }
   })
 
   it('a worker whose job was lost and submitted anew under its name records nothing into the new one', async () => {

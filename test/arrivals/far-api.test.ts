@@ -133,21 +133,18 @@ describe('4 processes sharing N/s through Redis, against a far API that counts a
   const prefix = suitePrefix()
   const worker = fileURLToPath(new URL('./client-worker.mjs', import.meta.url))
 
-  // Less of the quota than one process uses (95%, above), for two costs measured here, both of the
-  // client (not of the test), both still to cut:
-  // - In bursts (smooth false, the default), a process granted more of a window's starts than it
-  //   has connections opens another one mid-run, and that start holds its slot through the 150 ms
-  //   handshake (it counts from when it is sent, and no one may take the slot meanwhile): 88-98%
-  //   of the quota over 6 s, one to five new connections per run; 86.8-97.8% in 6 runs and 83.1%
-  //   once in a clean-clone CI, after batched admission came back (one start per call at 20/s).
-  // - Paced (smooth true), the time from each grant to its write moves the pace on by that much
-  //   (a restamp moves the pace with the start), a ms or two per start: 94-97.6%, 90.8% once in 19.
-  // The guarantee, no refusal, holds either way. The floors are the measured spread less a margin,
-  // until those costs are cut (then both go back to 95%).
-  const MIN_SHARED_QUOTA_USE = { paced: 0.85, bursts: 0.8 }
+  // Paced (smooth true), as one process: 95%. It was 85% while the time from each grant to its
+  // write moved the pace on (94-97.6%, 90.8% once in 19); a start sent within its catch-up allowance
+  // no longer does: 97.4-98.0% in 16 runs, 8 of them with a busy core.
+  // In bursts (smooth false, the default), less, for a cost of the client still to cut: a process
+  // granted more of a window's starts than it has connections opens another one mid-run, and that
+  // start holds its slot through the 150 ms handshake (it counts from when it is sent, and no one
+  // may take the slot meanwhile): 86.8-98% of the quota, 83.1% once in a clean-clone CI. The floor
+  // is that spread less a margin, until the cost is cut (then 95%). No refusal either way.
+  const MIN_SHARED_QUOTA_USE = { paced: 0.95, bursts: 0.8 }
 
   test.for([{ smooth: true }, { smooth: false }])(
-    '20/s shared, smooth $smooth, each process with cold connections: no refusal, and at least 80% (bursts) or 85% (paced) of the quota',
+    '20/s shared, smooth $smooth, each process with cold connections: no refusal, and at least 80% (bursts) or 95% (paced) of the quota',
     async ({ smooth }, context) => {
       const limit = 20
       const windowMs = 1000

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { MIN_JOB_TTL_MS } from '../../redis/job/ttl.js'
+import { MIN_JOB_TTL_MS, MIN_JOB_TTL_REASON } from '../../redis/job/ttl.js'
 import { duration } from '../flags.js'
 import { UsageError } from '../usage.js'
 import type { CommandContext } from '../context.js'
@@ -45,9 +45,7 @@ export function submitCommand(context: CommandContext): Command {
       const inputOptions = resolveInputFlags(input, flags, requestMethod(flags.method), io)
       const ttl = duration('--ttl', flags.ttl)
       if (ttl < MIN_JOB_TTL_MS)
-        throw new UsageError(
-          `--ttl must be at least 1m (the workers must see the job complete before its keys go), got ${flags.ttl}`,
-        )
+        throw new UsageError(`--ttl must be at least 1m (${MIN_JOB_TTL_REASON}), got ${flags.ttl}`)
       const { submitJob } = await import('../../redis/job/submit.js')
       // Lines carrying their own secrets are queued as they are: Redis holds them. Said, once.
       let secretLines = 0

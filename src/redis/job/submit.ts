@@ -3,7 +3,7 @@ import { describeValue, InvalidOptionError, JobError } from '../../errors.js'
 import { type Duration, parseDuration } from '../../limit/units.js'
 import { type JobLocation, keyList, openJob } from './keys.js'
 import { FINISH, SUBMIT } from './scripts.js'
-import { DEFAULT_JOB_TTL_MS, MIN_JOB_TTL_MS } from './ttl.js'
+import { DEFAULT_JOB_TTL_MS, MIN_JOB_TTL_MS, MIN_JOB_TTL_REASON } from './ttl.js'
 
 /** One input line of a job: what a worker is handed, and a hash of it (its identity on a resubmit). */
 export interface JobLine {
@@ -49,7 +49,7 @@ export async function submitJob(options: SubmitOptions): Promise<SubmitOutcome> 
   const ttl = parseDuration(options.ttl ?? DEFAULT_JOB_TTL_MS, 'submitJob: option `ttl`')
   if (ttl < MIN_JOB_TTL_MS)
     throw new InvalidOptionError(
-      `submitJob: option \`ttl\` must be at least 1 minute (the workers must see the job complete before its keys go), got ${describeValue(options.ttl)}`,
+      `submitJob: option \`ttl\` must be at least 1 minute (${MIN_JOB_TTL_REASON}), got ${describeValue(options.ttl)}`,
     )
   const { lines } = options
   if (

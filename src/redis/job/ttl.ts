@@ -9,6 +9,9 @@ export const DEFAULT_JOB_TTL_MS = 7 * DAY
 /** The shortest `ttl`: the workers must see the job complete (they poll) before its keys go. */
 export const MIN_JOB_TTL_MS = MINUTE
 
+/** Why a shorter `ttl` is refused, as the library and the CLI say it. */
+export const MIN_JOB_TTL_REASON = 'the workers must see the job complete before its keys go'
+
 /**
  * A job left incomplete stays at least this long after it was last touched (a submit, a claim, a
  * record), whatever its `ttl`: a short ttl is for results once done, and a job whose workers stop

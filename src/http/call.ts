@@ -8,6 +8,7 @@ import { Response } from './response.js'
 import type { CancelSignal, SignalFanout } from './signals.js'
 import { type PreparedRequest, shownUrl } from './spec.js'
 import type { OpenAttemptTiming, Timings } from './timings.js'
+import type { AttemptOwner } from './transport.js'
 
 /** An API counts arrivals: an attempt's start counts from when it goes out, not from its turn. */
 const COUNTS_FROM_SENT: RunOptions = Object.freeze({ countsFrom: 'sent' })
@@ -33,7 +34,7 @@ export function stopMany(many: ManyCall, reason: StopReason): void {
  * One request as the client's own layers see it: the public LayerRequest, plus what they share
  * about it (its origin's state, its call, its signals). Created once per request.
  */
-export class Call implements LayerRequest {
+export class Call implements LayerRequest, AttemptOwner {
   readonly req: PreparedRequest
   readonly state: OriginState
   /** Cancels the request wherever it is, in flight included. */
@@ -53,8 +54,10 @@ export class Call implements LayerRequest {
   sentAt = Number.NEGATIVE_INFINITY
   /** Tells the origin's limiter that the attempt in its slot is being written on a connected socket. */
   sent: () => void = noop
+  readonly #clock: Clock
 
   constructor(init: {
+    clock: Clock
     req: PreparedRequest
     state: OriginState
     signal: CancelSignal | undefined
@@ -64,6 +67,7 @@ export class Call implements LayerRequest {
     /** When it was made in epoch ms (the clock's wall time). */
     wallStart: number
   }) {
+    this.#clock = init.clock
     this.req = init.req
     this.state = init.state
     this.signal = init.signal
@@ -93,6 +97,12 @@ export class Call implements LayerRequest {
   }
   get id(): string | number | undefined {
     return this.req.id
+  }
+
+  /** The attempt under way is being written on a connected socket: it leaves now. */
+  onSent(): void {
+    this.sentAt = this.#clock.now()
+    this.sent()
   }
 
   /** What queue waits and backoff give up on: the call's stop or abort, else the request's signal. */

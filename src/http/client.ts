@@ -308,6 +308,7 @@ export class Client implements AsyncDisposable {
     const o = this.#o
     const state = this.#origins.use(req.origin)
     const call = new Call({
+      clock: o.clock,
       req,
       state,
       signal,

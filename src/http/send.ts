@@ -1,6 +1,4 @@
-import type { Dispatcher } from 'undici'
 import { AbortError } from '../errors.js'
-import type { Clock } from '../limit/clock.js'
 import type { Call, CallSend } from './call.js'
 import {
   BodyTooLargeError,
@@ -14,20 +12,18 @@ import type { Emitter } from './events.js'
 import type { LayerResponse } from './pipeline.js'
 import { shownUrl } from './spec.js'
 import { redactUrl } from '../redact.js'
-import { AttemptFailure, type RawResponse, type RedirectRefusal, sendAttempt } from './transport.js'
+import {
+  AttemptFailure,
+  type RawResponse,
+  type RedirectRefusal,
+  sendAttempt,
+  type TransportSettings,
+} from './transport.js'
 
-export interface SendSettings {
-  dispatcher: Dispatcher
-  clock: Clock
+export interface SendSettings extends TransportSettings {
   emitter: Emitter
   /** Ms per attempt unless the request sets its own. */
   timeout: number
-  maxBodySize: number
-  maxRedirects: number
-  /** Origins that may receive the client's own headers (undefined: any). */
-  allowed: ReadonlySet<string> | undefined
-  /** Names of headers that came from the client's options (dropped on redirects to other origins). */
-  clientHeaderNames: ReadonlySet<string>
 }
 
 /**
@@ -48,26 +44,12 @@ export function createSend(settings: SendSettings): CallSend {
       })
     }
     // Not yet on the wire: a cold connection may take longer than a warm one sent later, so the
-    // time the request left (what the server's count follows) is taken when it is written.
+    // time the request left (what the server's count follows) is taken when it is written (onSent).
     call.sentAt = Number.NEGATIVE_INFINITY
     const began = clock.now()
     let raw: RawResponse
     try {
-      raw = await sendAttempt(req, {
-        dispatcher: settings.dispatcher,
-        clock,
-        timeout: req.timeout ?? settings.timeout,
-        maxBodySize: settings.maxBodySize,
-        maxRedirects: settings.maxRedirects,
-        signal: call.signal,
-        allowed: settings.allowed,
-        clientHeaderNames: settings.clientHeaderNames,
-        resendable: call.resendable,
-        onSent: () => {
-          call.sentAt = clock.now()
-          call.sent()
-        },
-      })
+      raw = await sendAttempt(req, settings, call, req.timeout ?? settings.timeout)
     } catch (failure) {
       const error = publicError(failure as AttemptFailure, call, settings)
       call.ended(clock, { error: (error as Error & { code?: string }).code ?? 'ERROR' })

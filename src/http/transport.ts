@@ -38,64 +38,81 @@ export interface AttemptRequest {
   body: string | Uint8Array | undefined
 }
 
-export interface AttemptOptions {
+/** The client's side of every attempt: set once per client. */
+export interface TransportSettings {
   dispatcher: Dispatcher
   clock: Clock
-  /** Ms for the whole attempt, redirects and body included. */
-  timeout: number
   maxBodySize: number
   maxRedirects: number
-  signal: CancelSignal | undefined
   /** Origins that may receive the client's own headers (undefined: any). */
   allowed: ReadonlySet<string> | undefined
   /** Names of headers that came from the client's options (dropped on redirects to other origins). */
   clientHeaderNames: ReadonlySet<string>
+}
+
+/**
+ * The request's side of one attempt: the request itself answers these (no object or closure per
+ * attempt, since each one in flight is kept alive until its answer).
+ */
+export interface AttemptOwner {
+  readonly signal: CancelSignal | undefined
   /** The client's retry policy would send this request again (its method, or its Idempotency-Key). */
-  resendable: boolean
+  readonly resendable: boolean
   /** Called when undici writes the request on a connected socket (the first hop only). */
-  onSent: () => void
+  onSent(): void
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
-/** Sends one attempt: dispatches, follows redirects, reads the body, all within one deadline. */
-export function sendAttempt(request: AttemptRequest, options: AttemptOptions): Promise<RawResponse> {
-  return new Attempt(request, options).promise
+/**
+ * Sends one attempt: dispatches, follows redirects, reads the body, all within one deadline
+ * (`timeout` ms, redirects and body included).
+ */
+export function sendAttempt(
+  request: AttemptRequest,
+  settings: TransportSettings,
+  owner: AttemptOwner,
+  timeout: number,
+): Promise<RawResponse> {
+  return new Attempt(request, settings, owner, timeout).promise
 }
 
 class Attempt {
   readonly promise: Promise<RawResponse>
-  readonly #options: AttemptOptions
+  readonly #settings: TransportSettings
+  readonly #owner: AttemptOwner
   #resolve!: (value: RawResponse) => void
   #reject!: (error: AttemptFailure) => void
   #timer: TimerHandle | undefined
   #hop: Exchange | undefined
   #settled = false
-  readonly #onAbort: () => void
+  readonly #onAbort: (() => void) | undefined
 
-  constructor(request: AttemptRequest, options: AttemptOptions) {
-    this.#options = options
+  constructor(request: AttemptRequest, settings: TransportSettings, owner: AttemptOwner, timeout: number) {
+    this.#settings = settings
+    this.#owner = owner
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
     })
-    this.#onAbort = () => this.#fail(new AttemptFailure('aborted', options.signal!.reason))
-    if (options.signal) {
-      if (options.signal.aborted) {
-        this.#fail(new AttemptFailure('aborted', options.signal.reason))
+    const signal = owner.signal
+    if (signal) {
+      if (signal.aborted) {
+        this.#fail(new AttemptFailure('aborted', signal.reason))
         return
       }
-      options.signal.addEventListener('abort', this.#onAbort)
+      this.#onAbort = () => this.#fail(new AttemptFailure('aborted', signal.reason))
+      signal.addEventListener('abort', this.#onAbort)
     }
-    this.#timer = options.clock.setTimer(() => {
+    this.#timer = settings.clock.setTimer(() => {
       this.#timer = undefined
       this.#fail(new AttemptFailure('timeout'))
-    }, options.timeout)
+    }, timeout)
     this.#run(request, 0)
   }
 
   #run(request: AttemptRequest, hop: number): void {
-    const exchange = new Exchange(this.#options.maxBodySize, hop === 0 ? this.#options.onSent : undefined)
+    const exchange = new Exchange(this.#settings.maxBodySize, hop === 0 ? this.#owner : undefined)
     this.#hop = exchange
     exchange.done = (error) => {
       if (this.#settled) return
@@ -112,7 +129,7 @@ class Attempt {
         url: request.url,
       })
     }
-    this.#options.dispatcher.dispatch(
+    this.#settings.dispatcher.dispatch(
       {
         origin: request.url.origin,
         path: `${request.url.pathname}${request.url.search}`,
@@ -122,7 +139,7 @@ class Attempt {
         // undici holds back a request it may not resend until its HTTP/2 connection is idle; the
         // ones volley's retry policy would resend share the connection as concurrent streams (and
         // undici's own default, GET and HEAD, holds otherwise).
-        idempotent: this.#options.resendable || undefined,
+        idempotent: this.#owner.resendable || undefined,
       },
       exchange,
     )
@@ -140,7 +157,8 @@ class Attempt {
     hop: number,
   ): AttemptRequest | AttemptFailure | undefined {
     const { status } = exchange
-    if (!REDIRECTS.has(status) || this.#options.maxRedirects === 0) return undefined
+    const { maxRedirects, allowed, clientHeaderNames } = this.#settings
+    if (!REDIRECTS.has(status) || maxRedirects === 0) return undefined
     const location = exchange.headers.location
     const notFollowed = (reason: RedirectReason, url?: URL) =>
       new AttemptFailure('redirect', {
@@ -148,7 +166,7 @@ class Attempt {
         status,
         location: url ?? (typeof location === 'string' ? location : undefined),
       } satisfies RedirectRefusal)
-    if (hop >= this.#options.maxRedirects) return notFollowed('too-many')
+    if (hop >= maxRedirects) return notFollowed('too-many')
     if (typeof location !== 'string') return notFollowed('no-location')
     let url: URL
     try {
@@ -171,8 +189,8 @@ class Attempt {
       // A 307/308 re-sends the body: the body was meant for the origin it was sent to.
       if (body !== undefined) return notFollowed('cross-origin-body', url)
       for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
-      if (this.#options.allowed && !this.#options.allowed.has(url.origin)) {
-        for (const name of this.#options.clientHeaderNames) delete headers[name]
+      if (allowed && !allowed.has(url.origin)) {
+        for (const name of clientHeaderNames) delete headers[name]
       }
     }
     return { method, url, headers, body }
@@ -194,8 +212,8 @@ class Attempt {
   }
 
   #cleanup(): void {
-    if (this.#timer !== undefined) this.#options.clock.clearTimer(this.#timer)
-    this.#options.signal?.removeEventListener('abort', this.#onAbort)
+    if (this.#timer !== undefined) this.#settings.clock.clearTimer(this.#timer)
+    if (this.#onAbort) this.#owner.signal!.removeEventListener('abort', this.#onAbort)
   }
 }
 
@@ -208,13 +226,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   size = 0
   done: (error?: AttemptFailure) => void = () => {}
   readonly #maxBodySize: number
-  readonly #onSent: (() => void) | undefined
+  /** Told when the request is written: the first hop's only. */
+  readonly #owner: AttemptOwner | undefined
   #abort: ((reason?: Error) => void) | undefined
   #cancelled: AttemptFailure | undefined
 
-  constructor(maxBodySize: number, onSent: (() => void) | undefined) {
+  constructor(maxBodySize: number, owner: AttemptOwner | undefined) {
     this.#maxBodySize = maxBodySize
-    this.#onSent = onSent
+    this.#owner = owner
   }
 
   cancel(reason: AttemptFailure): void {
@@ -228,7 +247,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#abort = abort
     // undici calls this right before it writes the request on a connected socket: the request
     // leaves now, handshakes done, and the rate counts it from here.
-    this.#onSent?.()
+    this.#owner?.onSent()
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {

@@ -25,6 +25,7 @@ export function testCall(
   )
   const state = new OriginState(req.origin, createLimiter({ ...options.limits, clock }), true)
   const call = new Call({
+    clock,
     req,
     state,
     signal: options.many?.inFlight,

@@ -1,5 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { AbortError } from '../errors.js'
+import type { RequestSpec } from '../http/spec.js'
+import { type Pulled, type Source, withSource } from '../run/source.js'
 import { createClient } from '../http/client.js'
 import type { ClientError } from '../http/errors.js'
 import type { ClientOptions } from '../http/options.js'
@@ -10,7 +12,7 @@ import { type CostField, withCostFields } from './cost-field.js'
 import { entryHash, newJobId } from './fingerprint.js'
 import { countLines } from './input/count.js'
 import { type InputEntry, InputError } from './input/entry.js'
-import { type InputOptions, openInput } from './input/open.js'
+import { type InputOptions, openInput, openInputChunks } from './input/open.js'
 import type { Io } from './io.js'
 import { isRefusal, notRunReason } from './not-run.js'
 import { DoneSet } from './output/done-set.js'
@@ -179,38 +181,81 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   let taken = 0
   let lastRead = 0
   let inputEnded = false
-  async function* specs(entries: AsyncIterable<InputEntry>) {
-    for await (const entry of takeUntil(entries, readingStopped.signal)) {
-      if (stopping) return
-      lastRead = entry.line
-      const at = { index: entry.line, hash: entryHash(entry) }
-      check.see(at.index, at.hash)
-      if (!inShard(entry.line, options.shard) || done.has(entry.line)) continue
-      taken++
-      if (entry.error) {
-        await write(errorRecord(entry.error, { id: entry.line, ...at }, requests.secrets))
-        continue
+  /**
+   * The input as the client pulls it: each entry becomes its request when pulled, not before (a
+   * stop leaves the rest unread), from the chunks read as they are needed: no promise per line.
+   */
+  const inputSource = (chunks: AsyncIterable<InputEntry[]>): Source<RequestSpec> => {
+    const reader = takeUntil(chunks, readingStopped.signal)[Symbol.asyncIterator]()
+    let chunk: readonly InputEntry[] = []
+    let next = 0
+    let reading: Promise<void> | undefined
+    let ended = false
+    let closed = false
+    // Workers pull at once: the first to find the chunk used up reads the next, the others wait for it.
+    const read = () =>
+      (reading ??= reader.next().then((step) => {
+        reading = undefined
+        if (step.done) ended = true
+        else {
+          chunk = step.value
+          next = 0
+        }
+      }))
+    const pull = (): Pulled<RequestSpec> | Promise<Pulled<RequestSpec>> => {
+      for (;;) {
+        if (stopping || closed) return undefined
+        if (next === chunk.length) {
+          if (!ended) return read().then(pull)
+          if (!inputEnded) check.end()
+          inputEnded = true
+          return undefined
+        }
+        const entry = chunk[next++]!
+        lastRead = entry.line
+        const at = { index: entry.line, hash: entryHash(entry) }
+        check.see(at.index, at.hash)
+        if (!inShard(entry.line, options.shard) || done.has(entry.line)) continue
+        taken++
+        let notARequest: Promise<void> | undefined
+        if (entry.error) {
+          notARequest = write(errorRecord(entry.error, { id: entry.line, ...at }, requests.secrets))
+          if (notARequest) return notARequest.then(pull)
+          continue
+        }
+        const line = prepareLine(entry.spec, at, requests)
+        const spec = withCostFields(line.spec, options.costFields, entry.line)
+        if (spec instanceof InputError) {
+          notARequest = write(errorRecord(spec, line.meta, line.secrets))
+          if (notARequest) return notARequest.then(pull)
+          continue
+        }
+        const cost = (spec as { cost?: Cost }).cost
+        stats.active++
+        const index = position++
+        if (options.pages) {
+          const first = firstPage(spec, resumed.started.get(entry.line), requests.base, entry.line)
+          lists.set(index, { ...line, cost, ...first })
+          return { item: first.spec, index }
+        }
+        pending.set(index, { meta: line.meta, secrets: line.secrets, cost })
+        return { item: spec, index }
       }
-      const line = prepareLine(entry.spec, at, requests)
-      const spec = withCostFields(line.spec, options.costFields, entry.line)
-      if (spec instanceof InputError) {
-        await write(errorRecord(spec, line.meta, line.secrets))
-        continue
-      }
-      const cost = (spec as { cost?: Cost }).cost
-      stats.active++
-      if (options.pages) {
-        const first = firstPage(spec, resumed.started.get(entry.line), requests.base, entry.line)
-        lists.set(position++, { ...line, cost, ...first })
-        yield first.spec
-        continue
-      }
-      pending.set(position++, { meta: line.meta, secrets: line.secrets, cost })
-      yield spec
     }
-    if (stopping) return
-    check.end()
-    inputEnded = true
+    return {
+      next: pull,
+      stop: () => {
+        closed = true
+      },
+      close: async () => {
+        closed = true
+        if (reading) await reading.catch(() => {})
+        if (!ended) {
+          ended = true
+          await reader.return(undefined)
+        }
+      },
+    }
   }
 
   options.reporter.start(stats)
@@ -239,7 +284,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       if (!stopping) stop(reason, false)
       return true
     }
-    const input = specs(openInput(options.input, io))
+    const input = withSource(inputSource(openInputChunks(options.input, io)))
     if (options.pages) {
       const { pages, body } = options
       await followLists({
@@ -262,7 +307,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         const record = result.ok
           ? responseRecord(result.value, meta, options.body, secrets)
           : errorRecord(result.error, meta, secrets)
-        await write(record)
+        const queued = write(record)
+        if (queued) await queued
         stats.costs.result(cost, record.attempts, result.ok ? result.value : undefined)
       }
     // What the last turn queued: a failed write is the output's error, caught below.

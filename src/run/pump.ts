@@ -2,7 +2,7 @@ import { AbortError } from '../errors.js'
 import type { RunOptions } from '../limit/task.js'
 import type { ResolvedRunOptions } from './options.js'
 import { type ItemContext, type Result, toError } from './result.js'
-import type { Source } from './source.js'
+import type { Pulled, Source } from './source.js'
 
 export type TaskFn<I, T> = (item: I, context: ItemContext) => T | PromiseLike<T>
 
@@ -93,15 +93,14 @@ export class Pump<I, T> {
         await room
         continue
       }
-      let pulled = source.next()
-      if (pulled instanceof Promise) {
-        try {
-          pulled = await pulled
-        } catch (error) {
-          this.#sourceError ??= { error }
-          this.cancel(error)
-          return
-        }
+      let pulled: Pulled<I>
+      try {
+        const next = source.next()
+        pulled = next instanceof Promise ? await next : next
+      } catch (error) {
+        this.#sourceError ??= { error }
+        this.cancel(error)
+        return
       }
       if (!pulled || this.#stopPulling) return
       const { item, index } = pulled

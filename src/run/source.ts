@@ -12,7 +12,36 @@ export interface Source<I> {
 
 export type Items<I> = readonly I[] | Iterable<I> | AsyncIterable<I>
 
+const OWN_SOURCE: unique symbol = Symbol('volley.ownSource')
+
+/** Items that come with their own Source: see `withSource`. */
+type SourcedItems<I> = AsyncIterable<I> & { readonly [OWN_SOURCE]: Source<I> }
+
+/**
+ * Items handed out by a Source of their own, for a producer that holds items at hand (the CLI's
+ * input, a chunk of lines at a time): `stream`, `all` and `group` pull from it directly, with no
+ * promise per item, and take each item's index from it. Anything else iterates them as usual.
+ */
+export function withSource<I>(source: Source<I>): AsyncIterable<I> {
+  const items: SourcedItems<I> = {
+    [OWN_SOURCE]: source,
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          const pulled = await source.next()
+          if (!pulled) return
+          yield pulled.item
+        }
+      } finally {
+        await source.close()
+      }
+    },
+  }
+  return items
+}
+
 export function sourceOf<I>(items: Items<I>): Source<I> {
+  if (items != null && OWN_SOURCE in items) return (items as SourcedItems<I>)[OWN_SOURCE]
   if (Array.isArray(items)) return arraySource(items as readonly I[])
   if (items != null && typeof (items as AsyncIterable<I>)[Symbol.asyncIterator] === 'function') {
     return asyncSource((items as AsyncIterable<I>)[Symbol.asyncIterator]())

@@ -3,9 +3,7 @@ import { Readable } from 'node:stream'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { readCsv } from '../../src/cli/input/csv.js'
-import type { InputEntry } from '../../src/cli/input/entry.js'
-import { readJsonl, readUrls } from '../../src/cli/input/jsonl.js'
-import { readLines } from '../../src/cli/input/lines.js'
+import { entryChunks } from '../../src/cli/input/open.js'
 
 // Small, so that "huge" lines are cheap to generate; the readers count bytes the same at any cap.
 const CAP = 64
@@ -32,11 +30,13 @@ function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
   return [...at, bytes.length].map((end, i) => bytes.subarray(i === 0 ? 0 : at[i - 1], end))
 }
 
-async function collect(entries: AsyncIterable<InputEntry>): Promise<InputEntry[]> {
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out = []
-  for await (const entry of entries) out.push(entry)
+  for await (const item of items) out.push(item)
   return out
 }
+
+const CSV = { urlColumn: 'url', idColumn: undefined, paramColumns: undefined, method: 'GET' }
 
 /** What a line should become, from the bytes alone (an oracle independent of the reader). */
 function expected(bytes: Buffer, line: number): 'error' | 'skip' | string {
@@ -62,16 +62,17 @@ describe('input readers under arbitrary bytes', () => {
           const want = lines
             .map((bytes, i) => [i + 1, expected(bytes, i + 1)] as const)
             .filter(([, w]) => w !== 'skip')
-          for (const reader of [readJsonl, readUrls]) {
-            const read = () => readLines(Readable.from(chunked(input, cuts)), { maxLineBytes: CAP })
-            const entries = await collect(reader(read()))
+          for (const format of ['jsonl', 'urls'] as const) {
+            const options = { format, csv: CSV, maxLineBytes: CAP }
+            const groups = await collect(entryChunks(Readable.from(chunked(input, cuts)), options))
+            const entries = groups.flat()
             expect(entries.map((e) => e.line)).toEqual(want.map(([line]) => line))
             for (const [i, entry] of entries.entries()) {
               const [line, what] = want[i]!
               if (what === 'error') expect(entry.error?.message).toMatch(new RegExp(`^line ${line}: `))
               else if (entry.error) expect(entry.error.message).toMatch(new RegExp(`^line ${line}: `))
               // A URL list takes the line as is; JSONL too when it does not start like JSON.
-              else if (reader === readUrls) expect(entry.spec).toBe(what)
+              else if (format === 'urls') expect(entry.spec).toBe(what)
             }
           }
         },
@@ -123,18 +124,7 @@ describe('input readers under arbitrary bytes', () => {
             const params = Object.fromEntries(Object.entries(cells).filter(([, v]) => v !== ''))
             want.push({ first, last: lines, spec: r.bad ? undefined : { url: r.url, params } })
           }
-          const entries = await collect(
-            readCsv(
-              Readable.from(chunked(Buffer.concat(parts), cuts)),
-              {
-                urlColumn: 'url',
-                idColumn: undefined,
-                paramColumns: undefined,
-                method: 'GET',
-              },
-              CAP,
-            ),
-          )
+          const entries = await collect(readCsv(Readable.from(chunked(Buffer.concat(parts), cuts)), CSV, CAP))
           expect(entries.map((e) => e.line)).toEqual(want.map((w) => w.last))
           for (const [i, entry] of entries.entries()) {
             const { first, last, spec } = want[i]!
@@ -160,18 +150,7 @@ describe('input readers under arbitrary bytes', () => {
             Buffer.from('url,q\n'),
             ...lines.flatMap((l) => [l, Buffer.from('\n')]),
           ])
-          const entries = await collect(
-            readCsv(
-              Readable.from(chunked(input, cuts)),
-              {
-                urlColumn: 'url',
-                idColumn: undefined,
-                paramColumns: undefined,
-                method: 'GET',
-              },
-              CAP,
-            ),
-          )
+          const entries = await collect(readCsv(Readable.from(chunked(input, cuts)), CSV, CAP))
           let previous = 1
           for (const entry of entries) {
             expect(entry.line).toBeGreaterThan(previous)

@@ -2,8 +2,7 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { type CsvOptions, readCsv } from '../../src/cli/input/csv.js'
 import type { InputEntry } from '../../src/cli/input/entry.js'
-import { readJsonl, readUrls } from '../../src/cli/input/jsonl.js'
-import { readLines } from '../../src/cli/input/lines.js'
+import { entryChunks, type InputFormat } from '../../src/cli/input/open.js'
 
 const CSV: CsvOptions = { urlColumn: 'url', idColumn: undefined, paramColumns: undefined, method: 'GET' }
 
@@ -19,6 +18,16 @@ async function read(entries: AsyncIterable<InputEntry>): Promise<[number, unknow
   return out
 }
 
+/** The entries of a JSONL or URL-list stream, as `volley run` reads them. */
+async function* entries(
+  format: InputFormat,
+  chunks: Iterable<Buffer | string>,
+  maxLineBytes = 1024 * 1024,
+): AsyncGenerator<InputEntry> {
+  for await (const group of entryChunks(Readable.from(chunks), { format, csv: CSV, maxLineBytes }))
+    yield* group
+}
+
 const bytes = (...parts: (string | number[])[]) =>
   Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))))
 
@@ -26,8 +35,8 @@ describe('input readers', () => {
   it('makes a line that is not UTF-8 an error naming it, instead of sending U+FFFD', async () => {
     const input = bytes('/a\n/b', [0xff, 0xfe], '\n/c\u00e9\n"/d', [0xc3], '"\n')
     const bad = (line: number) => `line ${line}: not valid UTF-8 text (is the file in another encoding?)`
-    for (const reader of [readJsonl, readUrls]) {
-      expect(await read(reader(readLines(Readable.from([input]))))).toEqual([
+    for (const format of ['jsonl', 'urls'] as const) {
+      expect(await read(entries(format, [input]))).toEqual([
         [1, '/a'],
         [2, bad(2)],
         [3, '/cé'],
@@ -51,10 +60,7 @@ describe('input readers', () => {
       [2, 'line 2: 50001 bytes, over --max-line-bytes (100): not read'],
       [3, '/c'],
     ]
-    expect(await read(readJsonl(readLines(Readable.from(chunks), { maxLineBytes: 100 })))).toEqual([
-      ...expected,
-      [4, `/${big.slice(0, 20)}`],
-    ])
+    expect(await read(entries('jsonl', chunks, 100))).toEqual([...expected, [4, `/${big.slice(0, 20)}`]])
     const csv = ['url\n', ...chunks]
     expect(await read(readCsv(Readable.from(csv), CSV, 100))).toEqual(
       [...expected, [4, `/${big.slice(0, 20)}`]].map(([line, what]) => [

@@ -6,6 +6,7 @@ import { createLimiter } from '../../src/limit/limiter.js'
 import { all } from '../../src/run/all.js'
 import { group } from '../../src/run/group.js'
 import type { Result } from '../../src/run/result.js'
+import { type Pulled, withSource } from '../../src/run/source.js'
 import { stream } from '../../src/run/stream.js'
 import { sleep } from '../support/clock.js'
 import { retainedHeap } from '../support/memory.js'
@@ -235,6 +236,49 @@ describe('stream', () => {
       })(),
     ).rejects.toThrow('source broke')
     expect(seen.map((r) => r.ok && r.value)).toEqual([1])
+  })
+
+  it('pulls items with their own Source from it directly: indexes from it, at once while it has items, and a throw is the source error', async () => {
+    const pulls: number[] = []
+    let closed = 0
+    // Hands out 3 items at once, then one after a promise, then throws.
+    const source = {
+      n: 0,
+      next(): Pulled<string> | Promise<Pulled<string>> {
+        const n = this.n++
+        pulls.push(n)
+        if (n < 3) return { item: `item ${n}`, index: 10 + n }
+        if (n === 3) return ticks(1).then(() => ({ item: 'late', index: 13 }))
+        throw new Error('input broke')
+      },
+      stop() {},
+      async close() {
+        closed++
+      },
+    }
+    const seen: Result<string, string>[] = []
+    await expect(
+      (async () => {
+        for await (const result of stream(withSource(source), async (x) => x, { concurrency: 1 }))
+          seen.push(result)
+      })(),
+    ).rejects.toThrow('input broke')
+    expect(seen.map((r) => [r.index, r.ok && r.value]).sort()).toEqual([
+      [10, 'item 0'],
+      [11, 'item 1'],
+      [12, 'item 2'],
+      [13, 'late'],
+    ])
+    expect(closed).toBe(1)
+    // Anything else iterates them as usual, and closes the source at the end.
+    const plain = withSource({ ...source, n: 0, next: source.next })
+    const firstTwo: string[] = []
+    for await (const item of plain) {
+      firstTwo.push(item)
+      if (firstTwo.length === 2) break
+    }
+    expect(firstTwo).toEqual(['item 0', 'item 1'])
+    expect(closed).toBe(2)
   })
 
   it('keeps heap growth bounded over 200,000 items from an endless generator at concurrency 100', async () => {

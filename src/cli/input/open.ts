@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs'
 import type { Io } from '../io.js'
 import { type CsvOptions, readCsv } from './csv.js'
 import type { InputEntry } from './entry.js'
-import { readJsonl, readUrls } from './jsonl.js'
-import { readLines } from './lines.js'
+import { jsonlEntry, urlEntry } from './jsonl.js'
+import { readLineChunks } from './lines.js'
 
 export type InputFormat = 'jsonl' | 'urls' | 'csv'
 
@@ -16,14 +16,39 @@ export interface InputOptions {
   maxLineBytes: number
 }
 
-/** The input's entries, read lazily from the file (or stdin) in the given format. */
-export function openInput(options: InputOptions, io: Io): AsyncGenerator<InputEntry> {
+/**
+ * The input's entries, read lazily from the file (or stdin) in the given format, in groups: those of
+ * each chunk read (CSV: one at a time, a record may span lines).
+ */
+export function openInputChunks(options: InputOptions, io: Io): AsyncGenerator<InputEntry[]> {
   const stream =
     options.path === '-' ? io.stdin : createReadStream(options.path, { highWaterMark: 64 * 1024 })
-  const bytes = stream as AsyncIterable<Buffer | string>
-  if (options.format === 'csv') return readCsv(bytes, options.csv, options.maxLineBytes)
-  const lines = readLines(bytes, { maxLineBytes: options.maxLineBytes })
-  return options.format === 'urls' ? readUrls(lines) : readJsonl(lines)
+  return entryChunks(stream as AsyncIterable<Buffer | string>, options)
+}
+
+/** The entries of a byte stream in the given format, in groups (see openInputChunks). */
+export async function* entryChunks(
+  bytes: AsyncIterable<Buffer | string>,
+  options: Omit<InputOptions, 'path'>,
+): AsyncGenerator<InputEntry[]> {
+  if (options.format === 'csv') {
+    for await (const entry of readCsv(bytes, options.csv, options.maxLineBytes)) yield [entry]
+    return
+  }
+  const toEntry = options.format === 'urls' ? urlEntry : jsonlEntry
+  for await (const lines of readLineChunks(bytes, { maxLineBytes: options.maxLineBytes })) {
+    const entries: InputEntry[] = []
+    for (const line of lines) {
+      const entry = toEntry(line)
+      if (entry) entries.push(entry)
+    }
+    if (entries.length > 0) yield entries
+  }
+}
+
+/** The input's entries, one at a time. */
+export async function* openInput(options: InputOptions, io: Io): AsyncGenerator<InputEntry> {
+  for await (const entries of openInputChunks(options, io)) yield* entries
 }
 
 /** The format named by a file's extension: .csv is CSV, .txt/.urls a list of URLs, anything else JSONL. */

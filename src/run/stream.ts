@@ -20,8 +20,9 @@ export function stream<I, T>(
   const highWater = resolved.workers * 2
   let buffer: Result<Awaited<T>, I>[] = []
   let read = 0
-  // Readers waiting for a result: several when next() is called again before the last one settled.
-  const readers: (() => void)[] = []
+  // Readers waiting for a result, served in the order they asked: several when next() is called
+  // again before the last one settled.
+  const readers: Reader<Result<Awaited<T>, I>>[] = []
   // Workers blocked on a full buffer all wait on one promise, released when the reader has consumed
   // half of it: one wake-up per half-buffer instead of a promise and a wake-up per result.
   let room: Promise<void> | undefined
@@ -34,13 +35,22 @@ export function stream<I, T>(
   let finished = false
   let failure: { error: unknown } | undefined
 
-  const wakeReaders = () => {
-    if (readers.length > 0) for (const wake of readers.splice(0)) wake()
+  /** Hands the results waiting (then the end, or the error that ended the run) to the readers waiting. */
+  const serveReaders = () => {
+    while (readers.length > 0) {
+      if (read < buffer.length) readers.shift()!.resolve({ done: false, value: take() })
+      else if (!finished) return
+      else if (failure) {
+        const { error } = failure
+        failure = undefined
+        readers.shift()!.reject(error)
+      } else readers.shift()!.resolve({ done: true, value: undefined })
+    }
   }
   const pump = new Pump(sourceOf(items), fn, resolved, {
     onResult(result) {
       buffer.push(result)
-      wakeReaders()
+      serveReaders()
     },
     room() {
       if (buffer.length - read < highWater) return undefined
@@ -55,12 +65,12 @@ export function stream<I, T>(
     running ??= pump.run().then(
       () => {
         finished = true
-        wakeReaders()
+        serveReaders()
       },
       (error: unknown) => {
         failure = { error }
         finished = true
-        wakeReaders()
+        serveReaders()
       },
     )
   }
@@ -77,23 +87,16 @@ export function stream<I, T>(
     return result
   }
 
-  const waitForResult = async (): Promise<IteratorResult<Result<Awaited<T>, I>>> => {
-    start()
-    while (read === buffer.length && !finished) await new Promise<void>((resolve) => readers.push(resolve))
-    if (read < buffer.length) return { done: false, value: take() }
-    if (failure) {
-      const { error } = failure
-      failure = undefined
-      throw error
-    }
-    return { done: true, value: undefined }
-  }
-
   const iterator: AsyncIterableIterator<Result<Awaited<T>, I>> = {
     next() {
       // A result already waiting is handed over without an async function call: the common case.
       if (read < buffer.length && readers.length === 0) return Promise.resolve({ done: false, value: take() })
-      return waitForResult()
+      start()
+      // One promise per wait, settled by serveReaders when a result comes (or the run ends).
+      return new Promise((resolve, reject) => {
+        readers.push({ resolve, reject })
+        serveReaders()
+      })
     },
     async return() {
       if (running) {
@@ -111,4 +114,9 @@ export function stream<I, T>(
     },
   }
   return iterator
+}
+
+interface Reader<R> {
+  resolve(step: IteratorResult<R>): void
+  reject(error: unknown): void
 }

@@ -271,7 +271,7 @@ describe('stream', () => {
     ])
     expect(closed).toBe(1)
     // Anything else iterates them as usual, and closes the source at the end.
-    const plain = withSource({ ...source, n: 0, next: source.next })
+    const plain = withSource(Object.assign(source, { n: 0 }))
     const firstTwo: string[] = []
     for await (const item of plain) {
       firstTwo.push(item)

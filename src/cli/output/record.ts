@@ -1,4 +1,5 @@
 import { redactBody, redactText } from '../../redact.js'
+import { isJsonText } from './json-text.js'
 import type { Response } from '../../http/response.js'
 import type { AttemptTiming, OpenAttemptTiming, Timings } from '../../http/timings.js'
 
@@ -63,17 +64,13 @@ export function responseRecord(
   }
   if (mode === 'none') return record
   const text = redactBody(response.text(), secrets)
-  if (mode === 'json' && text !== '') {
-    try {
-      JSON.parse(text)
-      // Valid JSON is written as received, not parsed and serialized again (half the work per line);
-      // line breaks can only be whitespace between tokens in valid JSON, so they become spaces.
-      record.json = new RawJson(/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text)
-      return record
-    } catch {
-      // Not JSON (or cut short, like the mock's `malformed` fault): keep it as text, nothing is lost.
-    }
+  if (mode === 'json' && isJsonText(text)) {
+    // Valid JSON is written as received, not parsed and serialized again (half the work per line);
+    // line breaks can only be whitespace between tokens in valid JSON, so they become spaces.
+    record.json = new RawJson(/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text)
+    return record
   }
+  // Not JSON (or cut short, like the mock's `malformed` fault): kept as text, nothing is lost.
   record.text = text
   return record
 }

@@ -100,8 +100,10 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   const resumed = await openDone(options)
   const { done } = resumed
   const requests: RequestDefaults = { ...options.requests, job: resumed.job ?? options.runId ?? newJobId() }
-  const sink: Sink = options.out === '-' ? streamSink(io.stdout) : openOutput(options)
   const stats = new RunStats(io.clock)
+  // A result is counted once written, so the summary says what the file holds (a full disk fails the write).
+  const counted = (record: ResultRecord) => stats.result(record)
+  const sink = options.out === '-' ? streamSink(io.stdout, counted) : openOutput(options, counted)
   const givenRates = parseRates(options.client.rate, '--rate')
   stats.costs.budgets(givenRates, 'given')
   stats.previouslyDone = done.size
@@ -139,10 +141,9 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
 
   /** Queues lines for the output; `end` is the record they end an input line with (a --paginate page does not always). */
   const writeLines = (text: string, end: ResultRecord | undefined) => {
-    if (end === undefined) return sink.write(text)
-    // Counted once written, so the summary says what the file holds (a full disk fails the write).
-    const queued = sink.write(text, () => stats.result(end))
-    if (!end.ok && options.failFast) stop(`--fail-fast: line ${end.index} failed (${end.error!.code})`, true)
+    const queued = sink.write(text, end)
+    if (end?.ok === false && options.failFast)
+      stop(`--fail-fast: line ${end.index} failed (${end.error!.code})`, true)
     return queued
   }
   const write = (record: ResultRecord) => writeLines(recordLine(record), record)
@@ -423,9 +424,9 @@ async function estimateTotal(options: JobOptions, stats: RunStats): Promise<void
 }
 
 /** The --out file, or a usage error naming it (a missing folder, no permission) before anything is sent. */
-function openOutput(options: JobOptions): Sink {
+function openOutput(options: JobOptions, onWritten: (record: ResultRecord) => void): Sink<ResultRecord> {
   try {
-    return fileSink(options.out, options.resume)
+    return fileSink(options.out, options.resume, onWritten)
   } catch (error) {
     if (!isFileError(error)) throw error
     throw unwritableOutput(options.out, error)

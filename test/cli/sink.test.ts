@@ -18,9 +18,9 @@ const turnEnds = () => new Promise<void>((resolve) => setImmediate(resolve))
 describe('the output file, written in groups', () => {
   it('writes the lines of one turn together when the turn ends, and counts each once it is in the file', async () => {
     const path = outFile()
-    const sink = fileSink(path, false)
     const counted: number[] = []
-    for (const n of [1, 2, 3]) sink.write(`{"index":${n}}\n`, () => counted.push(n))
+    const sink = fileSink(path, false, (n: number) => counted.push(n))
+    for (const n of [1, 2, 3]) sink.write(`{"index":${n}}\n`, n)
     expect(readFileSync(path, 'utf8')).toBe('')
     expect(counted).toEqual([])
     await turnEnds()

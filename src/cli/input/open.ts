@@ -18,11 +18,13 @@ export interface InputOptions {
 
 /**
  * The input's entries, read lazily from the file (or stdin) in the given format, in groups: those of
- * each chunk read (CSV: one at a time, a record may span lines).
+ * each chunk read (CSV: one at a time, a record may span lines). Chunks of 16 KiB: a group of a
+ * thousand lines or so, enough that a promise per group costs nothing, few enough that what a group
+ * holds while it is pulled from stays small.
  */
 export function openInputChunks(options: InputOptions, io: Io): AsyncGenerator<InputEntry[]> {
   const stream =
-    options.path === '-' ? io.stdin : createReadStream(options.path, { highWaterMark: 64 * 1024 })
+    options.path === '-' ? io.stdin : createReadStream(options.path, { highWaterMark: 16 * 1024 })
   return entryChunks(stream as AsyncIterable<Buffer | string>, options)
 }
 

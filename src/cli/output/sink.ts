@@ -2,14 +2,18 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { type OutStream, writeOut } from '../io.js'
 import { UsageError } from '../usage.js'
 
-/** Where result lines go. `write` takes whole lines (newline included). */
-export interface Sink {
+/**
+ * Where result lines go. `write` takes whole lines (newline included), each with an optional tag
+ * (its record) that the sink's `onWritten` is given once the line is out: one callback for the
+ * sink, not a closure per line.
+ */
+export interface Sink<T = never> {
   /**
-   * Queues `text` for the output; `written` is called once it is in the file (the kernel has it),
-   * in order. Resolves at once for a file; waits for 'drain' on a full pipe. A write that failed
-   * earlier (a full disk) throws here: nothing more is taken.
+   * Queues `text` for the output; with a `tag`, `onWritten(tag)` is called once it is in the file
+   * (the kernel has it), in order. Undefined for a file; waits for 'drain' on a full pipe. A write
+   * that failed earlier (a full disk) throws here: nothing more is taken.
    */
-  write(text: string, written?: () => void): Promise<void> | undefined
+  write(text: string, tag?: T): Promise<void> | undefined
   /** Writes what is queued now; throws the write's error if it failed (now or earlier). */
   flush(): void
   /** Flushes, then to disk (fsync). */
@@ -31,10 +35,13 @@ const GROUP_BYTES = 64 * 1024
  * disk's sync rate): the kernel keeps what was written when the process dies; only a machine crash
  * can lose the tail, and resume repairs that too. `close()` fsyncs once at the end.
  */
-export function fileSink(path: string, append: boolean): Sink {
+export function fileSink<T = never>(path: string, append: boolean, onWritten?: (tag: T) => void): Sink<T> {
   const fd = openSync(path, append ? 'a' : 'w')
   let queued: string[] = []
-  let callbacks: ((() => void) | undefined)[] = []
+  let tags: (T | undefined)[] = []
+  const written = (tag: T | undefined) => {
+    if (tag !== undefined) onWritten?.(tag)
+  }
   let queuedBytes = 0
   let scheduled: NodeJS.Immediate | undefined
   let failure: unknown
@@ -46,9 +53,9 @@ export function fileSink(path: string, append: boolean): Sink {
     if (failure !== undefined) throw failure
     if (queued.length === 0) return
     const texts = queued
-    const done = callbacks
+    const done = tags
     queued = []
-    callbacks = []
+    tags = []
     queuedBytes = 0
     const bytes = Buffer.from(texts.join(''))
     let at = 0
@@ -62,11 +69,11 @@ export function fileSink(path: string, append: boolean): Sink {
       for (let i = 0; i < texts.length; i++) {
         end += Buffer.byteLength(texts[i]!)
         if (end > at) break
-        done[i]?.()
+        written(done[i])
       }
       throw error
     }
-    for (const written of done) written?.()
+    for (const tag of done) written(tag)
   }
   const flushQuietly = (): void => {
     scheduled = undefined
@@ -78,10 +85,10 @@ export function fileSink(path: string, append: boolean): Sink {
   }
 
   return {
-    write(text, written) {
+    write(text, tag) {
       if (failure !== undefined) throw failure
       queued.push(text)
-      callbacks.push(written)
+      tags.push(tag)
       queuedBytes += text.length
       if (queuedBytes >= GROUP_BYTES) flush()
       else scheduled ??= setImmediate(flushQuietly)
@@ -117,11 +124,11 @@ function sync(fd: number): void {
 }
 
 /** `--out -`: result lines to stdout, with backpressure; a line counts once the stream has it. */
-export function streamSink(stream: OutStream): Sink {
+export function streamSink<T = never>(stream: OutStream, onWritten?: (tag: T) => void): Sink<T> {
   return {
-    write(text, written) {
+    write(text, tag) {
       const drained = writeOut(stream, text)
-      written?.()
+      if (tag !== undefined) onWritten?.(tag)
       return drained
     },
     flush() {},

@@ -203,11 +203,24 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
           next = 0
         }
       }))
+    // A pull that throws (the output failed, the input changed under --resume) ends the pulling: the
+    // workers waiting on the same read must not start lines after it.
+    const fail = (error: unknown): never => {
+      closed = true
+      throw error
+    }
     const pull = (): Pulled<RequestSpec> | Promise<Pulled<RequestSpec>> => {
+      try {
+        return take()
+      } catch (error) {
+        return fail(error)
+      }
+    }
+    const take = (): Pulled<RequestSpec> | Promise<Pulled<RequestSpec>> => {
       for (;;) {
         if (stopping || closed) return undefined
         if (next === chunk.length) {
-          if (!ended) return read().then(pull)
+          if (!ended) return read().then(pull, fail)
           if (!inputEnded) check.end()
           inputEnded = true
           return undefined
@@ -221,14 +234,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         let notARequest: Promise<void> | undefined
         if (entry.error) {
           notARequest = write(errorRecord(entry.error, { id: entry.line, ...at }, requests.secrets))
-          if (notARequest) return notARequest.then(pull)
+          if (notARequest) return notARequest.then(pull, fail)
           continue
         }
         const line = prepareLine(entry.spec, at, requests)
         const spec = withCostFields(line.spec, options.costFields, entry.line)
         if (spec instanceof InputError) {
           notARequest = write(errorRecord(spec, line.meta, line.secrets))
-          if (notARequest) return notARequest.then(pull)
+          if (notARequest) return notARequest.then(pull, fail)
           continue
         }
         const cost = (spec as { cost?: Cost }).cost
@@ -264,7 +277,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   /** An origin refused request after request and its circuit opened: the run ends with EXIT.refused. */
   let refused = false
   try {
-    // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`specs`).
+    // Before anything is sent; stdin cannot be read twice, so it is checked as it is read (`inputSource`).
     if (done.size > 0 && options.input.path !== '-')
       await checkResumedInput(openInput(options.input, io), resumed.seen, options.out)
     // The job's id is on disk before any request carrying a key derived from it is sent: even a

@@ -41,7 +41,8 @@ export function withSource<I>(source: Source<I>): AsyncIterable<I> {
 }
 
 export function sourceOf<I>(items: Items<I>): Source<I> {
-  if (items != null && OWN_SOURCE in items) return (items as SourcedItems<I>)[OWN_SOURCE]
+  if (typeof items === 'object' && items !== null && OWN_SOURCE in items)
+    return (items as SourcedItems<I>)[OWN_SOURCE]
   if (Array.isArray(items)) return arraySource(items as readonly I[])
   if (items != null && typeof (items as AsyncIterable<I>)[Symbol.asyncIterator] === 'function') {
     return asyncSource((items as AsyncIterable<I>)[Symbol.asyncIterator]())

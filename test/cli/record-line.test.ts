@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { RawJson, type ResultRecord, recordLine } from '../../src/cli/output/record.js'
+import { errorRecord, RawJson, type ResultRecord, recordLine } from '../../src/cli/output/record.js'
 
 /** What the line must be: JSON.stringify of the record, a RawJson body spliced in last as received. */
 function reference(record: ResultRecord): string {
@@ -75,5 +75,10 @@ describe('output lines', () => {
     expect(recordLine(page)).toBe(
       '{"id":7,"index":7,"hash":"0123456789abcdef","page":2,"ok":true,"status":200,"attempts":1,"ms":3,"next":null,"json":{"a":[1,2]}}\n',
     )
+  })
+  it("write an error's numbers only when they are finite: a NaN status from a user's layer is null, the line stays JSON", () => {
+    const thrown = Object.assign(new Error('odd'), { status: Number('abc'), attempts: Infinity, ms: NaN })
+    const line = recordLine(errorRecord(thrown, { id: 1, index: 1, hash: '0123456789abcdef' }, []))
+    expect(JSON.parse(line)).toMatchObject({ status: null, attempts: 0, ms: 0, error: { message: 'odd' } })
   })
 })

@@ -238,6 +238,11 @@ describe('stream', () => {
     expect(seen.map((r) => r.ok && r.value)).toEqual([1])
   })
 
+  it('takes a string as the iterable of its characters', async () => {
+    const seen = (await collect(stream('abc', async (c) => c.toUpperCase()))).map((r) => r.ok && r.value)
+    expect(seen.sort()).toEqual(['A', 'B', 'C'])
+  })
+
   it('pulls items with their own Source from it directly: indexes from it, at once while it has items, and a throw is the source error', async () => {
     const pulls: number[] = []
     let closed = 0

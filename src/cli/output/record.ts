@@ -91,7 +91,8 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
     timings?: Timings
   }
   const code = typeof e.code === 'string' ? e.code : 'ERROR'
-  const status = typeof e.status === 'number' ? e.status : undefined
+  // Numbers from any error (a user's layer may throw one with NaN): only finite ones are written.
+  const status = isFiniteNumber(e.status) ? e.status : undefined
   let message = redactText(error.message, secrets)
   // The client's spec errors do not know the line; the user needs it to fix the input.
   if (code === 'INVALID_REQUEST') message = `line ${meta.index}: ${message}`
@@ -101,8 +102,8 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
     hash: meta.hash,
     ok: false,
     status: status ?? null,
-    attempts: typeof e.attempts === 'number' ? e.attempts : 0,
-    ms: typeof e.ms === 'number' ? Math.round(e.ms) : 0,
+    attempts: isFiniteNumber(e.attempts) ? e.attempts : 0,
+    ms: isFiniteNumber(e.ms) ? Math.round(e.ms) : 0,
     ...(e.timings ? { start: Math.round(e.timings.start), tries: roundedTries(e.timings.attempts) } : {}),
     error: {
       code,
@@ -111,6 +112,10 @@ export function errorRecord(error: Error, meta: ResultMeta, secrets: readonly st
       ...(typeof e.body === 'string' && e.body !== '' ? { body: redactText(e.body, secrets) } : {}),
     },
   }
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value)
 }
 
 /** Each attempt's timing in whole ms: a results file stays short. Fields in the order of AttemptTiming. */

@@ -70,22 +70,30 @@ export function telemetryLayer(clock: Clock): CallLayer | undefined {
   const noop = otel.createNoopMeter().createHistogram('noop').constructor
   const metrics = made.duration instanceof noop ? undefined : made
   const record = (call: Call, errorType: string | undefined) => {
-    const base = baseAttributes(call)
     // The request ends now, on the wall clock: after its last attempt, or in a queue or a backoff.
     const ended = call.timings.start + clock.now() - call.start
-    recordSpans(otel, tracer, call, base, errorType, ended)
+    const span = tracer.startSpan(call.method, {
+      kind: otel.SpanKind.INTERNAL,
+      startTime: call.timings.start,
+    })
+    const recording = span.isRecording()
+    if (!recording && !metrics) return span.end(ended)
+    const base = baseAttributes(call)
+    if (recording) recordSpans(otel, tracer, span, call, base, errorType, ended)
+    else span.end(ended)
     if (metrics) recordMetrics(metrics, call, base, errorType)
   }
-  return (next) => async (call) => {
-    try {
-      const answer = await next(call)
-      record(call, answer.status >= 400 ? String(answer.status) : undefined)
-      return answer
-    } catch (error) {
-      record(call, (error as { code?: string }).code ?? 'ERROR')
-      throw error
-    }
-  }
+  return (next) => (call) =>
+    next(call).then(
+      (answer) => {
+        record(call, answer.status >= 400 ? String(answer.status) : undefined)
+        return answer
+      },
+      (error: unknown) => {
+        record(call, (error as { code?: string } | undefined)?.code ?? 'ERROR')
+        throw error
+      },
+    )
 }
 
 function baseAttributes(call: Call): Attributes {
@@ -111,9 +119,11 @@ function outcome(status: number | undefined, errorType: string | undefined): Att
   }
 }
 
+/** The request's span (recording), its attributes and events, and a CLIENT span per attempt under it. */
 function recordSpans(
   otel: Api,
   tracer: OpenTelemetry.Tracer,
+  request: OpenTelemetry.Span,
   call: Call,
   base: Attributes,
   errorType: string | undefined,
@@ -122,8 +132,6 @@ function recordSpans(
   const { timings } = call
   const attempts = timings.attempts
   const last = attempts.at(-1)
-  const request = tracer.startSpan(call.method, { kind: otel.SpanKind.INTERNAL, startTime: timings.start })
-  if (!request.isRecording()) return request.end(ended)
   const full = { ...base, 'url.full': shownUrl(call.req) }
   request.setAttributes({
     ...full,

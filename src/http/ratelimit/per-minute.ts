@@ -56,7 +56,7 @@ export function parsePerMinute(
   wallNow: number,
 ): RateLimitInfo | undefined {
   // Asked of every response: one that speaks another dialect costs a few lookups, nothing more.
-  if (!dialect.fields.some((f) => headers[f.limit] !== undefined || headers[f.remaining] !== undefined)) {
+  if (!speaks(dialect, headers)) {
     return undefined
   }
   const quotas: Quota[] = []
@@ -78,4 +78,11 @@ export function parsePerMinute(
     if (remaining !== undefined) standings.push({ unit, remaining, reset })
   }
   return rateLimitInfo(dialect.name, quotas, standings)
+}
+
+/** Whether the headers hold any unit's limit or remaining in this dialect (a loop: no closure per response). */
+function speaks(dialect: PerMinuteDialect, headers: HeaderBag): boolean {
+  for (const f of dialect.fields)
+    if (headers[f.limit] !== undefined || headers[f.remaining] !== undefined) return true
+  return false
 }

@@ -4,16 +4,23 @@ import type { InputEntry } from './input/entry.js'
 /** 16 hex digits (64 bits) of SHA-256 over the parts, each length-prefixed so no two lists hash alike. */
 export function digest(parts: readonly (string | Uint8Array)[]): string {
   // Hashed in one call (no Hash object per line): the same bytes as hashing prefix and part in turn.
-  const data = parts.every((part) => typeof part === 'string')
-    ? parts.map((part) => `${Buffer.byteLength(part)}:${part}`).join('')
-    : Buffer.concat(
-        parts.flatMap((part) =>
-          typeof part === 'string'
-            ? [Buffer.from(`${Buffer.byteLength(part)}:${part}`)]
-            : [Buffer.from(`${part.length}:`), part],
-        ),
-      )
-  return hash('sha256', data, 'hex').slice(0, 16)
+  return hash('sha256', framed(parts), 'hex').slice(0, 16)
+}
+
+/** The bytes `digest` hashes: each part after its length and ':'. */
+function framed(parts: readonly (string | Uint8Array)[]): string | Buffer {
+  // One string is every input line's hash: no array built for it.
+  if (parts.length === 1 && typeof parts[0] === 'string') return prefixed(parts[0])
+  if (parts.every((part) => typeof part === 'string')) return parts.map(prefixed).join('')
+  return Buffer.concat(
+    parts.flatMap((part) =>
+      typeof part === 'string' ? [Buffer.from(prefixed(part))] : [Buffer.from(`${part.length}:`), part],
+    ),
+  )
+}
+
+function prefixed(part: string): string {
+  return `${Buffer.byteLength(part)}:${part}`
 }
 
 /**

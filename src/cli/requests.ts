@@ -51,7 +51,7 @@ export function prepareLine(
     request = { url: spec[0] as string, params: spec[1] as Params | undefined, method: defaults.method }
   } else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec))
     request = { ...(spec as RequestObject) }
-  else return { spec, meta: { id: line, ...at }, secrets: defaults.secrets }
+  else return { spec, meta: { id: line, index: at.index, hash: at.hash }, secrets: defaults.secrets }
 
   const obj = request as RequestObject
   const id = typeof obj.id === 'string' || typeof obj.id === 'number' ? obj.id : line
@@ -68,7 +68,7 @@ export function prepareLine(
   const own = lineSecrets(obj)
   return {
     spec: obj,
-    meta: { id, ...at },
+    meta: { id, index: at.index, hash: at.hash },
     secrets: own.length > 0 ? [...defaults.secrets, ...own] : defaults.secrets,
   }
 }

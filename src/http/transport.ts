@@ -34,6 +34,9 @@ export interface RedirectRefusal {
 export interface AttemptRequest {
   method: string
   url: URL
+  /** The URL's origin, and its path and query as sent: read once, not from the URL's getters per attempt. */
+  origin: string
+  path: string
   headers: Record<string, string | string[]>
   body: string | Uint8Array | undefined
 }
@@ -131,8 +134,8 @@ class Attempt {
     }
     this.#settings.dispatcher.dispatch(
       {
-        origin: request.url.origin,
-        path: `${request.url.pathname}${request.url.search}`,
+        origin: request.origin,
+        path: request.path,
         method: request.method as Dispatcher.HttpMethod,
         headers: request.headers,
         body: request.body,
@@ -185,15 +188,16 @@ class Attempt {
         delete headers[name]
     }
     delete headers.host
-    if (url.origin !== request.url.origin) {
+    const { origin } = url
+    if (origin !== request.origin) {
       // A 307/308 re-sends the body: the body was meant for the origin it was sent to.
       if (body !== undefined) return notFollowed('cross-origin-body', url)
       for (const name of Object.keys(headers)) if (isSecretHeader(name)) delete headers[name]
-      if (allowed && !allowed.has(url.origin)) {
+      if (allowed && !allowed.has(origin)) {
         for (const name of clientHeaderNames) delete headers[name]
       }
     }
-    return { method, url, headers, body }
+    return { method, url, origin, path: `${url.pathname}${url.search}`, headers, body }
   }
 
   #finish(response: RawResponse): void {

@@ -110,12 +110,23 @@ export class Call implements LayerRequest, AttemptOwner {
     return this.many ? this.many.waitSignal : (this.signal as AbortSignal | undefined)
   }
 
-  /** The attempt under way ended now: answered with `status`, or failed with the error `code`. */
-  ended(clock: Clock, outcome: { status: number } | { error: string }): void {
+  /** The attempt under way was answered now, with `status`. */
+  answered(clock: Clock, status: number): void {
+    const timing = this.#ending(clock)
+    if (timing) timing.status = status
+  }
+
+  /** The attempt under way failed now, with the error `code`. */
+  failed(clock: Clock, code: string): void {
+    const timing = this.#ending(clock)
+    if (timing) timing.error = code
+  }
+
+  /** The timing of the attempt under way, its `ms` set to now. */
+  #ending(clock: Clock): OpenAttemptTiming | undefined {
     const timing = this.timings.attempts.at(-1)
-    if (!timing) return
-    timing.ms = clock.now() - this.start - timing.at - timing.wait
-    Object.assign(timing, outcome)
+    if (timing) timing.ms = clock.now() - this.start - timing.at - timing.wait
+    return timing
   }
 
   /** The attempt under way was refused before it went out: it was no attempt, and its timing goes. */

@@ -52,12 +52,12 @@ export function createSend(settings: SendSettings): CallSend {
       raw = await sendAttempt(req, settings, call, req.timeout ?? settings.timeout)
     } catch (failure) {
       const error = publicError(failure as AttemptFailure, call, settings)
-      call.ended(clock, { error: (error as Error & { code?: string }).code ?? 'ERROR' })
+      call.failed(clock, (error as Error & { code?: string }).code ?? 'ERROR')
       throw error
     }
     // A dispatcher that never said it wrote the request (a custom one): it went out when it began.
     if (call.sentAt === Number.NEGATIVE_INFINITY) call.sentAt = began
-    call.ended(clock, { status: raw.status })
+    call.answered(clock, raw.status)
     if (emitter.has.response) {
       emitter.emit('response', {
         method: req.method,

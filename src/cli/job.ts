@@ -17,14 +17,7 @@ import type { Io } from './io.js'
 import { isRefusal, notRunReason } from './not-run.js'
 import { DoneSet } from './output/done-set.js'
 import { lockOutput } from './output/lock.js'
-import {
-  type BodyMode,
-  errorRecord,
-  type ResultMeta,
-  type ResultRecord,
-  recordLine,
-  responseRecord,
-} from './output/record.js'
+import { type BodyMode, errorRecord, type ResultRecord, recordLine, responseRecord } from './output/record.js'
 import { checkResumedInput, InputCheck } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
@@ -34,7 +27,7 @@ import { followLists, type ListStart } from './pages/follow.js'
 import { firstPage } from './pages/next-url.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
-import { prepareLine, type RequestDefaults } from './requests.js'
+import { type PreparedLine, prepareLine, type RequestDefaults } from './requests.js'
 import { openSharedLimit, type SharedLimit } from './shared-limit.js'
 import { takeUntil } from './take-until.js'
 import { EXIT, UsageError } from './usage.js'
@@ -173,7 +166,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     },
   })
   // Stream positions -> input lines, for the requests in flight only.
-  const pending = new Map<number, { meta: ResultMeta; secrets: readonly string[]; cost?: Cost }>()
+  const pending = new Map<number, PreparedLine>()
   // --paginate: stream positions -> the lists not ended yet.
   const lists = new Map<number, ListStart>()
   let position = 0
@@ -252,7 +245,7 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
           lists.set(index, { ...line, cost, ...first })
           return { item: first.spec, index }
         }
-        pending.set(index, { meta: line.meta, secrets: line.secrets, cost })
+        pending.set(index, line)
         return { item: spec, index }
       }
     }
@@ -315,8 +308,9 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     } else
       for await (const result of client.stream(input, streamOptions)) {
         stats.active--
-        const { meta, secrets, cost } = pending.get(result.index)!
+        const { meta, secrets } = pending.get(result.index)!
         pending.delete(result.index)
+        const cost = (result.item as { cost?: Cost }).cost
         if (!result.ok && notRun(result.error)) continue
         const record = result.ok
           ? responseRecord(result.value, meta, options.body, secrets)

@@ -177,6 +177,12 @@ await runBench({
     { key: 'peakRssMb', label: 'peak RSS', better: 'lower' },
   ],
   targets: [
+    {
+      label: 'volley run requests/s at least 0.9× the undici loop',
+      contender: 'volley run',
+      key: 'reqPerSec',
+      atLeast: { contender: 'undici loop (no limiter, retries, resume)', times: 0.9 },
+    },
     { label: 'volley run peak RSS < 200 MB', contender: 'volley run', key: 'peakRssMb', atMost: 200 },
   ],
 })

@@ -6,7 +6,9 @@
  * @typedef {{ key: string, label: string, digits?: number }} Column
  * @typedef {{ key: string, label: string, better: 'higher' | 'lower' }} RatioMetric
  * @typedef {{ label: string, contender: string, scenario?: string, key: string,
- *   stat?: 'median' | 'min' | 'max', atMost?: number, atLeast?: number | { contender: string } }} Target
+ *   stat?: 'median' | 'min' | 'max', atMost?: number,
+ *   atLeast?: number | { contender: string, times?: number } }} Target at least a number, or
+ *   `times` (default 1) another contender's median
  * @typedef {Map<string, Map<string, Summary | undefined>>} Summaries contender -> key -> summary
  */
 import { formatNumber, formatRatio, formatSummary, markdownTable } from './format.js'
@@ -75,6 +77,11 @@ export function baselineTable(summaries, pairs, metrics) {
   return markdownTable(headers, rows)
 }
 
+/** `median` scaled by `factor` (1 when unset), or undefined when not measured. */
+function times(median, factor = 1) {
+  return median === undefined ? undefined : median * factor
+}
+
 /** "- PASS volley-all tasks/s: median 3,000,000 >= 2,000,000" lines. @param {Target[]} targets */
 export function targetLines(summaries, targets) {
   return targets.map((target) => {
@@ -82,12 +89,16 @@ export function targetLines(summaries, targets) {
     const value = summaries.get(target.contender)?.get(target.key)?.[stat]
     const bound =
       typeof target.atLeast === 'object'
-        ? summaries.get(target.atLeast.contender)?.get(target.key)?.median
+        ? times(summaries.get(target.atLeast.contender)?.get(target.key)?.median, target.atLeast.times)
         : (target.atLeast ?? target.atMost)
     if (value === undefined || bound === undefined) return `- NOT MEASURED ${target.label}`
     const pass = target.atLeast !== undefined ? value >= bound : value <= bound
     const op = target.atLeast !== undefined ? '>=' : '<='
-    const of = typeof target.atLeast === 'object' ? ` (${target.atLeast.contender} median)` : ''
+    const factor = typeof target.atLeast === 'object' ? (target.atLeast.times ?? 1) : 1
+    const of =
+      typeof target.atLeast === 'object'
+        ? ` (${factor === 1 ? '' : `${factor} × `}${target.atLeast.contender} median)`
+        : ''
     const digits = Math.abs(value) < 100 ? 1 : 0
     return `- ${pass ? 'PASS' : 'FAIL'} ${target.label}: ${stat} ${formatNumber(value, digits)} ${op} ${formatNumber(bound, digits)}${of}`
   })

@@ -1,42 +1,33 @@
 import { existsSync, statSync } from 'node:fs'
 import { AbortError } from '../errors.js'
-import type { RequestSpec } from '../http/spec.js'
-import { type Pulled, type Source, withSource } from '../run/source.js'
 import { createClient } from '../http/client.js'
 import type { ClientError } from '../http/errors.js'
 import type { ClientOptions } from '../http/options.js'
 import type { TimerHandle } from '../limit/clock.js'
 import type { Cost } from '../limit/cost.js'
 import { parseRates } from '../limit/units.js'
-import { type CostField, withCostFields } from './cost-field.js'
-import { entryHash, newJobId } from './fingerprint.js'
+import { withSource } from '../run/source.js'
+import type { CostField } from './cost-field.js'
+import { newJobId } from './fingerprint.js'
 import { countLines } from './input/count.js'
-import { type InputEntry, InputError } from './input/entry.js'
+import { inShard, JobInput, type Shard } from './job-input.js'
 import { type InputOptions, openInput, openInputChunks } from './input/open.js'
 import type { Io } from './io.js'
 import { isRefusal, notRunReason } from './not-run.js'
 import { DoneSet } from './output/done-set.js'
 import { lockOutput } from './output/lock.js'
 import { type BodyMode, errorRecord, type ResultRecord, recordLine, responseRecord } from './output/record.js'
-import { checkResumedInput, InputCheck } from './output/resume-check.js'
+import { checkResumedInput } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
 import type { LiveRecorder } from './report/html/live.js'
 import type { PageJob } from './pages/flag.js'
-import { followLists, type ListStart } from './pages/follow.js'
-import { firstPage } from './pages/next-url.js'
+import { followLists } from './pages/follow.js'
 import type { Reporter } from './report/reporter.js'
 import { RunStats } from './report/stats.js'
-import { type PreparedLine, prepareLine, type RequestDefaults } from './requests.js'
+import type { RequestDefaults } from './requests.js'
 import { openSharedLimit, type SharedLimit } from './shared-limit.js'
-import { takeUntil } from './take-until.js'
 import { EXIT, UsageError } from './usage.js'
-
-export interface Shard {
-  /** From 1. */
-  index: number
-  count: number
-}
 
 /** A `volley run`, resolved from its flags. */
 export interface JobOptions {
@@ -165,105 +156,19 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       },
     },
   })
-  // Stream positions -> input lines, for the requests in flight only.
-  const pending = new Map<number, PreparedLine>()
-  // --paginate: stream positions -> the lists not ended yet.
-  const lists = new Map<number, ListStart>()
-  let position = 0
-  const check = new InputCheck(resumed.seen, options.out)
-  // This job's lines read (each is written, or not run), the last line read, and whether the input ended.
-  let taken = 0
-  let lastRead = 0
-  let inputEnded = false
-  /**
-   * The input as the client pulls it: each entry becomes its request when pulled, not before (a
-   * stop leaves the rest unread), from the chunks read as they are needed: no promise per line.
-   */
-  const inputSource = (chunks: AsyncIterable<InputEntry[]>): Source<RequestSpec> => {
-    const reader = takeUntil(chunks, readingStopped.signal)[Symbol.asyncIterator]()
-    let chunk: readonly InputEntry[] = []
-    let next = 0
-    let reading: Promise<void> | undefined
-    let ended = false
-    let closed = false
-    // Workers pull at once: the first to find the chunk used up reads the next, the others wait for it.
-    const read = () =>
-      (reading ??= reader.next().then((step) => {
-        reading = undefined
-        if (step.done) ended = true
-        else {
-          chunk = step.value
-          next = 0
-        }
-      }))
-    // A pull that throws (the output failed, the input changed under --resume) ends the pulling: the
-    // workers waiting on the same read must not start lines after it.
-    const fail = (error: unknown): never => {
-      closed = true
-      throw error
-    }
-    const pull = (): Pulled<RequestSpec> | Promise<Pulled<RequestSpec>> => {
-      try {
-        return take()
-      } catch (error) {
-        return fail(error)
-      }
-    }
-    const take = (): Pulled<RequestSpec> | Promise<Pulled<RequestSpec>> => {
-      for (;;) {
-        if (stopping || closed) return undefined
-        if (next === chunk.length) {
-          if (!ended) return read().then(pull, fail)
-          if (!inputEnded) check.end()
-          inputEnded = true
-          return undefined
-        }
-        const entry = chunk[next++]!
-        lastRead = entry.line
-        const at = { index: entry.line, hash: entryHash(entry) }
-        check.see(at.index, at.hash)
-        if (!inShard(entry.line, options.shard) || done.has(entry.line)) continue
-        taken++
-        let notARequest: Promise<void> | undefined
-        if (entry.error) {
-          notARequest = write(errorRecord(entry.error, { id: entry.line, ...at }, requests.secrets))
-          if (notARequest) return notARequest.then(pull, fail)
-          continue
-        }
-        const line = prepareLine(entry.spec, at, requests)
-        const spec = withCostFields(line.spec, options.costFields, entry.line)
-        if (spec instanceof InputError) {
-          notARequest = write(errorRecord(spec, line.meta, line.secrets))
-          if (notARequest) return notARequest.then(pull, fail)
-          continue
-        }
-        const cost = (spec as { cost?: Cost }).cost
-        stats.active++
-        const index = position++
-        if (options.pages) {
-          const first = firstPage(spec, resumed.started.get(entry.line), requests.base, entry.line)
-          lists.set(index, { ...line, cost, ...first })
-          return { item: first.spec, index }
-        }
-        pending.set(index, line)
-        return { item: spec, index }
-      }
-    }
-    return {
-      next: pull,
-      stop: () => {
-        closed = true
-      },
-      close: async () => {
-        closed = true
-        if (reading) await reading.catch(() => {})
-        if (!ended) {
-          ended = true
-          await reader.return(undefined)
-        }
-      },
-    }
-  }
+  const jobInput = new JobInput({
+    shard: options.shard,
+    costFields: options.costFields,
+    paginated: options.pages !== undefined,
+    requests,
+    done,
+    seen: resumed.seen,
+    resumedLists: resumed.started,
+    out: options.out,
+    stopping: () => stopping,
+    write,
+    onRequest: () => stats.active++,
+  })
 
   options.reporter.start(stats)
   let exitCode: number = EXIT.ok
@@ -291,14 +196,14 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
       if (!stopping) stop(reason, false)
       return true
     }
-    const input = withSource(inputSource(openInputChunks(options.input, io)))
+    const specs = withSource(jobInput.source(openInputChunks(options.input, io), readingStopped.signal))
     if (options.pages) {
       const { pages, body } = options
       await followLists({
         client,
-        specs: input,
+        specs,
         streamOptions,
-        lists,
+        lists: jobInput.lists,
         job: pages,
         body,
         stats,
@@ -306,10 +211,10 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
         notRun,
       })
     } else
-      for await (const result of client.stream(input, streamOptions)) {
+      for await (const result of client.stream(specs, streamOptions)) {
         stats.active--
-        const { meta, secrets } = pending.get(result.index)!
-        pending.delete(result.index)
+        const { meta, secrets } = jobInput.pending.get(result.index)!
+        jobInput.pending.delete(result.index)
         const cost = (result.item as { cost?: Cost }).cost
         if (!result.ok && notRun(result.error)) continue
         const record = result.ok
@@ -344,8 +249,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
   if (exitCode !== EXIT.usage) {
     // Every line of this job that is not in the output was not run: cancelled, in flight when the
     // run stopped, a result that could not be written, or never read.
-    const unread = inputEnded ? 0 : await countUnread(options, io, lastRead, done)
-    stats.notRun = taken - stats.done + unread
+    const unread = jobInput.inputEnded ? 0 : await countUnread(options, io, jobInput.lastRead, done)
+    stats.notRun = jobInput.taken - stats.done + unread
   }
   if (exitCode === EXIT.ok) {
     if (interrupted) exitCode = EXIT.interrupted
@@ -400,10 +305,6 @@ async function openDone(options: JobOptions): Promise<Omit<ResumeState, 'repaire
     )
   }
   return fresh
-}
-
-function inShard(line: number, shard: Shard | undefined): boolean {
-  return !shard || (line - 1) % shard.count === shard.index - 1
 }
 
 /**

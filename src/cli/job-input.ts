@@ -6,7 +6,7 @@ import { entryHash } from './fingerprint.js'
 import { type InputEntry, InputError } from './input/entry.js'
 import type { DoneSet } from './output/done-set.js'
 import { errorRecord, type ResultRecord } from './output/record.js'
-import { InputCheck } from './output/resume-check.js'
+import type { InputCheck } from './output/resume-check.js'
 import type { ListStart } from './pages/follow.js'
 import { firstPage } from './pages/next-url.js'
 import type { ListResume } from './pages/progress.js'
@@ -29,12 +29,12 @@ export interface JobInputSettings {
   /** --paginate: each request starts a list (see `lists`). */
   paginated: boolean
   requests: RequestDefaults
-  /** Lines already in the output (--resume), skipped; `seen` adds those whose input is checked. */
+  /** Lines already in the output (--resume): skipped. */
   done: DoneSet
-  seen: DoneSet
+  /** --resume: every done line must still hold what its result was run from (see each line, then the end). */
+  check: InputCheck
   /** --paginate --resume: where each list started earlier goes on, by line. */
   resumedLists: ReadonlyMap<number, ListResume>
-  out: string
   /** The job is stopping: nothing more is pulled. */
   stopping: () => boolean
   /** Writes the record of a line that is no request (undefined, or a promise to wait for on a full pipe). */
@@ -59,11 +59,9 @@ export class JobInput {
   inputEnded = false
   #position = 0
   readonly #settings: JobInputSettings
-  readonly #check: InputCheck
 
   constructor(settings: JobInputSettings) {
     this.#settings = settings
-    this.#check = new InputCheck(settings.seen, settings.out)
   }
 
   /** The client's Source over the input's chunks, reading until `stopped` aborts. */
@@ -96,7 +94,7 @@ export class JobInput {
           if (this.#settings.stopping() || closed) return undefined
           if (next === chunk.length) {
             if (!ended) return read().then(pull, fail)
-            if (!this.inputEnded) this.#check.end()
+            if (!this.inputEnded) this.#settings.check.end()
             this.inputEnded = true
             return undefined
           }
@@ -133,7 +131,7 @@ export class JobInput {
     const { requests } = settings
     this.lastRead = entry.line
     const at = { index: entry.line, hash: entryHash(entry) }
-    this.#check.see(at.index, at.hash)
+    settings.check.see(at.index, at.hash)
     if (!inShard(entry.line, settings.shard) || settings.done.has(entry.line)) return undefined
     this.taken++
     if (entry.error)

@@ -17,7 +17,7 @@ import { isRefusal, notRunReason } from './not-run.js'
 import { DoneSet } from './output/done-set.js'
 import { lockOutput } from './output/lock.js'
 import { type BodyMode, errorRecord, type ResultRecord, recordLine, responseRecord } from './output/record.js'
-import { checkResumedInput } from './output/resume-check.js'
+import { checkResumedInput, InputCheck } from './output/resume-check.js'
 import { jobLine, readResumeState, type ResumeState } from './output/resume.js'
 import { fileSink, type Sink, streamSink, unwritableOutput } from './output/sink.js'
 import type { LiveRecorder } from './report/html/live.js'
@@ -162,9 +162,8 @@ async function runWithOutput(options: JobOptions, io: Io): Promise<JobOutcome> {
     paginated: options.pages !== undefined,
     requests,
     done,
-    seen: resumed.seen,
+    check: new InputCheck(resumed.seen, options.out),
     resumedLists: resumed.started,
-    out: options.out,
     stopping: () => stopping,
     write,
     onRequest: () => stats.active++,

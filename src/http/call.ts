@@ -5,7 +5,7 @@ import type { RequestErrorInfo } from './errors.js'
 import type { OriginState } from './origins.js'
 import type { LayerRequest, LayerResponse } from './pipeline.js'
 import { Response } from './response.js'
-import type { CancelSignal, SignalFanout } from './signals.js'
+import { type CancelSignal, OwnSignal, type SignalFanout } from './signals.js'
 import { type PreparedRequest, shownUrl } from './spec.js'
 import type { OpenAttemptTiming, Timings } from './timings.js'
 import type { AttemptOwner } from './transport.js'
@@ -37,8 +37,10 @@ export function stopMany(many: ManyCall, reason: StopReason): void {
 export class Call implements LayerRequest, AttemptOwner {
   readonly req: PreparedRequest
   readonly state: OriginState
-  /** Cancels the request wherever it is, in flight included. */
+  /** Cancels the request in flight: its call's, or its own signal. */
   readonly signal: CancelSignal | undefined
+  /** The request's own signal (a single request's): what its waits give up on outside a call. */
+  readonly #own: AbortSignal | undefined
   readonly many: ManyCall | undefined
   /** Whether the retry policy would send it again: it also tells undici what may share an h2 connection. */
   readonly resendable: boolean
@@ -60,7 +62,8 @@ export class Call implements LayerRequest, AttemptOwner {
     clock: Clock
     req: PreparedRequest
     state: OriginState
-    signal: CancelSignal | undefined
+    /** A single request's own signal; a call's requests have the call's (`many`). */
+    signal: AbortSignal | undefined
     many: ManyCall | undefined
     resendable: boolean
     start: number
@@ -70,12 +73,13 @@ export class Call implements LayerRequest, AttemptOwner {
     this.#clock = init.clock
     this.req = init.req
     this.state = init.state
-    this.signal = init.signal
+    const signal = init.signal
+    this.#own = signal
+    this.signal = init.many ? init.many.inFlight : signal ? new OwnSignal(signal) : undefined
     this.many = init.many
     this.resendable = init.resendable
     this.start = init.start
     this.timings = { start: init.wallStart, attempts: [] }
-    const signal = init.signal as AbortSignal | undefined
     // A request's own cost (tokens) is added at admission, scaled by what the origin has learned.
     this.runOptions = init.many?.runOptions ?? (signal ? { signal, countsFrom: 'sent' } : COUNTS_FROM_SENT)
   }
@@ -107,7 +111,7 @@ export class Call implements LayerRequest, AttemptOwner {
 
   /** What queue waits and backoff give up on: the call's stop or abort, else the request's signal. */
   get waitSignal(): AbortSignal | undefined {
-    return this.many ? this.many.waitSignal : (this.signal as AbortSignal | undefined)
+    return this.many ? this.many.waitSignal : this.#own
   }
 
   /** The attempt under way was answered now, with `status`. */

@@ -33,7 +33,7 @@ import type { LayerResponse } from './pipeline.js'
 import { redactText, secretValues } from '../redact.js'
 import { Response } from './response.js'
 import { mayRetryMethod } from './retry.js'
-import { type CancelSignal, SignalFanout } from './signals.js'
+import { SignalFanout } from './signals.js'
 import { createSend } from './send.js'
 import {
   type PreparedRequest,
@@ -287,7 +287,7 @@ export class Client implements AsyncDisposable {
       const prepared = prepareRequest(spec, this.#spec)
       // The call's signal is the same for every item: combine it with the stop signal once.
       many ??= newManyCall(context.signal, stop, stopOn, options?.priority)
-      return this.#send(prepared, many.inFlight, many)
+      return this.#send(prepared, undefined, many)
     }
     const own = o.limits.policy.concurrency
     const concurrency = options?.concurrency ?? (Number.isFinite(own) ? own : undefined)
@@ -302,7 +302,7 @@ export class Client implements AsyncDisposable {
    */
   async #send(
     req: PreparedRequest,
-    signal: CancelSignal | undefined,
+    signal: AbortSignal | undefined,
     many: ManyCall | undefined,
   ): Promise<Response> {
     const o = this.#o

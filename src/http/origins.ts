@@ -2,6 +2,7 @@ import type { Clock } from '../limit/clock.js'
 import { Limiter } from '../limit/limiter.js'
 import type { ResolvedLimits } from '../limit/limits.js'
 import type { ResolvedRate } from '../limit/units.js'
+import { Roster, type RosterEntry } from '../limit/roster.js'
 import { Circuit } from './circuit.js'
 import { amountIn, type Cost } from '../limit/cost.js'
 import type { Quota, Standing } from './ratelimit/model.js'
@@ -60,7 +61,7 @@ export class OriginState {
   #margin: number = MARGIN.initial
   #widenedAt = Number.NEGATIVE_INFINITY
   /** Attempts to this origin whose response has not arrived. */
-  readonly #attempts = new Set<InFlightAttempt>()
+  readonly #attempts = new Roster<InFlightAttempt>()
   /** Per unit other than requests, what the server has counted for each unit the client estimated (>= 1). */
   readonly #scale = new Map<string, number>()
   /** When the quota in force was learned (the limiter's clock): -Infinity before. */
@@ -91,10 +92,14 @@ export class OriginState {
     return this.#attempts.size
   }
 
-  /** An attempt is on its way (`held`) or its answer has come. */
-  hold(attempt: InFlightAttempt, held: boolean): void {
-    if (held) this.#attempts.add(attempt)
-    else this.#attempts.delete(attempt)
+  /** An attempt is on its way: it counts as in flight until `answered` is given what this returned. */
+  hold(attempt: InFlightAttempt): RosterEntry<InFlightAttempt> {
+    return this.#attempts.add(attempt)
+  }
+
+  /** The attempt `hold` returned `held` for has its answer (or has failed). */
+  answered(held: RosterEntry<InFlightAttempt>): void {
+    this.#attempts.delete(held)
   }
 
   /** True when the user set no rate: the server's quota, once learned, is all that paces this origin. */

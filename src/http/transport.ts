@@ -2,7 +2,7 @@ import { type Dispatcher, util } from 'undici'
 import type { Clock, TimerHandle } from '../limit/clock.js'
 import { isSecretHeader } from '../redact.js'
 import type { RedirectReason } from './errors.js'
-import type { CancelSignal } from './signals.js'
+import type { CancelSignal, Watching } from './signals.js'
 
 /** What came back from one attempt (after following redirects), body read in full. */
 export interface RawResponse {
@@ -89,7 +89,8 @@ class Attempt {
   #timer: TimerHandle | undefined
   #hop: Exchange | undefined
   #settled = false
-  readonly #onAbort: (() => void) | undefined
+  /** The attempt's place among those its signal would abort. */
+  #watching: Watching | undefined
 
   constructor(request: AttemptRequest, settings: TransportSettings, owner: AttemptOwner, timeout: number) {
     this.#settings = settings
@@ -104,8 +105,7 @@ class Attempt {
         this.#fail(new AttemptFailure('aborted', signal.reason))
         return
       }
-      this.#onAbort = () => this.#fail(new AttemptFailure('aborted', signal.reason))
-      signal.addEventListener('abort', this.#onAbort)
+      this.#watching = signal.watch(() => this.#fail(new AttemptFailure('aborted', signal.reason)))
     }
     this.#timer = settings.clock.setTimer(() => {
       this.#timer = undefined
@@ -217,7 +217,7 @@ class Attempt {
 
   #cleanup(): void {
     if (this.#timer !== undefined) this.#settings.clock.clearTimer(this.#timer)
-    if (this.#onAbort) this.#owner.signal!.removeEventListener('abort', this.#onAbort)
+    if (this.#watching) this.#owner.signal!.forget(this.#watching)
   }
 }
 

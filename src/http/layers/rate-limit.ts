@@ -67,12 +67,12 @@ export function rateLimitLayer(settings: RateLimitSettings): CallLayer {
     const path = call.req.url.pathname
     const ticket = settings.adaptive ? watch.counts.count(path, clock.now(), state.inFlight) : undefined
     if (ticket) holdForCount(state, watch, watch.counts.wait(ticket, clock.now()), settings)
-    state.hold(call, true)
+    const held = state.hold(call)
     let answer: LayerResponse
     try {
       answer = await next(call)
     } finally {
-      state.hold(call, false)
+      state.answered(held)
       if (ticket) watch.counts.settle(ticket)
     }
     const { status, headers } = answer

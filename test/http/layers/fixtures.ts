@@ -28,7 +28,7 @@ export function testCall(
     clock,
     req,
     state,
-    signal: options.many?.inFlight,
+    signal: undefined,
     many: options.many,
     resendable: true,
     start: clock.now(),

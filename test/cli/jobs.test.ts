@@ -240,6 +240,7 @@ describe('volley submit, work, status and collect', () => {
       [['submit', input('x.jsonl', 1), '--job', 'has space'], /--job must be a name of letters, digits/],
       [['submit', input('y.jsonl', 1)], /required option '--job <name>'/],
       [['work', '--job', 'j', '--lease', '10ms'], /--lease must be at least 300ms/],
+      [['work', '--job', 'j', '--poison-after', '0'], /--poison-after/],
       [['work', '--job', 'j', '--redis', 'http://x'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
       [['submit', join(tmp.dir, 'missing.jsonl'), '--job', 'j'], /the input file .* does not exist/],
       [['submit', input('z.jsonl', 1), '--job', 'j', '--ttl', 'soon'], /--ttl/],
@@ -250,6 +251,37 @@ describe('volley submit, work, status and collect', () => {
       expect(result.code, args.join(' ')).toBe(2)
       expect(result.stderr).toMatch(message)
     }
+  })
+
+  it("a line that fell with its workers gets a POISON_LINE record, under the line's own id and hash, and is not sent", async () => {
+    const job = newJob()
+    const file = tmp.file(
+      'poison.jsonl',
+      [1, 2, 3].map((n) => JSON.stringify({ url: `/anything/${n}`, id: `order-${n}` })).join('\n'),
+    )
+    expect((await volley(['submit', file, '--job', job])).code).toBe(0)
+    // Line 2's last worker died running it alone, and it had fallen once before: a ghost holds it.
+    const key = (name: string) => `volley:job:{${job}}:${name}`
+    await redis.xreadgroup('GROUP', 'workers', 'ghost', 'COUNT', 2, 'STREAMS', key('lines'), '>')
+    await redis.zadd(key('deadlines'), Date.now() - 1000, 'ghost')
+    await redis.hset(key('suspects'), 's:2', 1, 'a:2', 'ghost')
+    const before = fixture.mock.stats().requests
+    const worked = await volley(['work', '--job', job, '--base-url', fixture.mock.url, '-q'])
+    expect(worked.code, worked.stderr).toBe(0)
+    expect(fixture.mock.stats().requests - before).toBe(2)
+    const out = join(tmp.dir, 'poison-out.jsonl')
+    await volley(['collect', '--job', job, '--out', out])
+    const records = readOutput(out)
+    const ran = join(tmp.dir, 'poison-ran.jsonl')
+    await volley(['run', file, '--out', ran, '--base-url', fixture.mock.url, '-q'])
+    const hash = readOutput(ran).find((r) => r.index === 2)!.hash
+    expect(records.find((r) => r.index === 2)).toMatchObject({
+      id: 'order-2',
+      hash,
+      ok: false,
+      error: { code: 'POISON_LINE', message: expect.stringMatching(/2 workers died running it alone/) },
+    })
+    expect(records.filter((r) => r.ok).map((r) => r.index)).toEqual([1, 3])
   })
 
   it('status says where a running job stands, per worker', async () => {

@@ -35,6 +35,10 @@ export function formatStatus(s: JobStatus): string {
   lines.push(
     `  done ${count(s.done)}${share}: ${count(s.ok)} ok, ${count(s.failed)} failed · claimed ${count(s.claimed)} · taken over ${count(s.takenOver)} · run twice ${count(s.duplicates)}`,
   )
+  if (s.suspects > 0)
+    lines.push(
+      `  ${count(s.suspects)} line(s) held by workers that died: each runs alone, and one that ends its workers --poison-after times is recorded as POISON_LINE`,
+    )
   if (s.state === 'complete')
     lines.push(`  its keys expire in ${formatMs(s.expiresInMs ?? 0)}: collect the results before then`)
   else {

@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import type { CommandContext } from '../context.js'
 import { runWorker } from '../distributed/worker.js'
-import { duration } from '../flags.js'
+import { duration, wholeNumber } from '../flags.js'
 import { UsageError } from '../usage.js'
 import { type JobFlags, resolveJobFlags, withJobFlags } from './job-flags.js'
 import { type RequestFlags, resolveRequestFlags, withRequestFlags } from './request-flags.js'
@@ -9,6 +9,7 @@ import { type RequestFlags, resolveRequestFlags, withRequestFlags } from './requ
 interface WorkFlags extends RequestFlags, JobFlags {
   key?: string
   lease: string
+  poisonAfter: string
   progressInterval: string
   quiet?: boolean
 }
@@ -35,6 +36,11 @@ export function workCommand(context: CommandContext): Command {
       'how long this worker may be silent before others take over its lines (renewed while it works, however slow its requests)',
       '30s',
     )
+    .option(
+      '--poison-after <n>',
+      'a line whose worker died running it alone this many times is not run again: its result is a POISON_LINE error',
+      '2',
+    )
     .option('--progress-interval <duration>', 'how often a progress line is printed', '3s')
     .option('-q, --quiet', 'no progress and no summary')
     .addHelpText('after', EXAMPLES)
@@ -49,6 +55,7 @@ export function workCommand(context: CommandContext): Command {
           location,
           key: flags.key ?? location.job,
           lease,
+          poisonAfter: wholeNumber('--poison-after', flags.poisonAfter, 1),
           ...sent,
           progressIntervalMs: duration('--progress-interval', flags.progressInterval),
           quiet: flags.quiet === true,

@@ -5,7 +5,7 @@ import { type ClientOptions, DEFAULT_STOP_ON } from '../../http/options.js'
 import type { JobLocation } from '../../redis/job/keys.js'
 import type { WorkLine, WorkOutcome, WorkResult } from '../../redis/job/work-options.js'
 import type { TimerHandle } from '../../limit/clock.js'
-import { AbortError } from '../../errors.js'
+import { AbortError, VolleyError } from '../../errors.js'
 import { withCostFields, type CostField } from '../cost-field.js'
 import { InputError } from '../input/entry.js'
 import type { Io } from '../io.js'
@@ -22,6 +22,8 @@ export interface WorkerOptions {
   /** The shared limiter's key (--key, else the job's name). */
   key: string
   lease: number
+  /** Falls (its worker dying while it ran alone) after which a line is recorded as POISON_LINE. */
+  poisonAfter: number
   requests: Omit<RequestDefaults, 'job'>
   client: Omit<ClientOptions, 'store' | 'key'>
   costFields: readonly CostField[]
@@ -98,6 +100,15 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
     }
   }
 
+  // A line that ended the workers running it: its record says so, under the line's own id.
+  const poisoned = ({ line, data, hash, falls }: WorkLine): WorkResult => {
+    const entry = entryOf(line, data)
+    const at = { index: line, hash }
+    const meta = entry.error ? { id: line, ...at } : prepareLine(entry.spec, at, requests).meta
+    const message = `not run again: ${falls} workers died running it alone (--poison-after ${options.poisonAfter})`
+    return written(errorRecord(new VolleyError('POISON_LINE', message), meta, requests.secrets))
+  }
+
   let lastProgress = io.clock.now()
   let outcome: WorkOutcome | undefined
   let failure: unknown
@@ -108,6 +119,8 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
       handle,
       concurrency: options.client.concurrency ?? 16,
       lease: options.lease,
+      poisonAfter: options.poisonAfter,
+      poisoned,
       signal: stop.signal,
       on: {
         outage: (error) => say(`${error.message}: waiting for it, starting nothing (results kept in memory)`),

@@ -34,6 +34,11 @@ export interface JobKeys {
   deadlines: string
   /** Hash: `<worker>:first|seen|lease|done|dupes|lost|left`, and `<worker>:last`: the lines of its last RECORD. */
   workers: string
+  /**
+   * Hash of the lines suspected of ending their workers: `s:<line>` -> how many workers died while
+   * running it alone, `a:<line>` -> the worker running it alone now. Absent while no worker has died.
+   */
+  suspects: string
 }
 
 /** The consumer group of a job's stream. */
@@ -79,6 +84,7 @@ export function openJob(location: JobLocation, caller: string): OpenJob {
       results: `${base}results`,
       deadlines: `${base}deadlines`,
       workers: `${base}workers`,
+      suspects: `${base}suspects`,
     },
     connection: new RedisConnection({
       url,
@@ -92,7 +98,7 @@ export function openJob(location: JobLocation, caller: string): OpenJob {
 
 /** The keys in the order the scripts take them. */
 export function keyList(keys: JobKeys): string[] {
-  return [keys.meta, keys.lines, keys.results, keys.deadlines, keys.workers]
+  return [keys.meta, keys.lines, keys.results, keys.deadlines, keys.workers, keys.suspects]
 }
 
 /** A stream entry's id for an input line, and back. */

@@ -2,13 +2,13 @@ import { RedisScript } from '../connection.js'
 import { INCOMPLETE_JOB_KEEP_MS } from './ttl.js'
 
 /*
- * The job's scripts, each one round trip that leaves the job consistent. KEYS are always the five of
- * `keyList` (meta, lines, results, deadlines, workers); times are Redis server time, so workers on
+ * The job's scripts, each one round trip that leaves the job consistent. KEYS are always the six of
+ * `keyList` (meta, lines, results, deadlines, workers, suspects); times are Redis server time, so workers on
  * machines whose clocks disagree still agree on leases.
  */
 
 const PRELUDE = `
-local META, LINES, RESULTS, DEADLINES, WORKERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local META, LINES, RESULTS, DEADLINES, WORKERS, SUSPECTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -44,7 +44,7 @@ local function set_expiry(now)
     at = from + math.max(ttl, ${INCOMPLETE_JOB_KEEP_MS})
   end
   redis.call('HSET', META, 'expires', string.format('%.0f', at))
-  for i = 1, 5 do redis.call('PEXPIREAT', KEYS[i], at) end
+  for i = 1, #KEYS do redis.call('PEXPIREAT', KEYS[i], at) end
 end
 
 -- Whether this is the job the caller knows: it exists and, once the caller learned its epoch (a
@@ -128,9 +128,27 @@ local function pending_ids(worker, count)
   for i, p in ipairs(redis.call('XPENDING', LINES, 'workers', '-', '+', count, worker)) do ids[i] = p[1] end
   return ids
 end
+-- The lines of \`dead\` (its lease ran out) are suspects, each to be run alone; one it was already
+-- running alone fell with it. Only such falls count: a line moved with the others, perhaps never
+-- started, is run alone once and cleared.
+local function suspect(dead, ids)
+  for _, id in ipairs(ids) do
+    local line = string.sub(id, 1, -3)
+    if redis.call('HGET', SUSPECTS, 'a:' .. line) == dead then
+      redis.call('HDEL', SUSPECTS, 'a:' .. line)
+      redis.call('HINCRBY', SUSPECTS, 's:' .. line, 1)
+    else
+      redis.call('HSETNX', SUSPECTS, 's:' .. line, 0)
+    end
+  end
+end
 if want > 0 and ARGV[5] == '1' then
   local orphans = pending_ids(me, want)
-  if #orphans > 0 then take(orphans) end
+  if #orphans > 0 then
+    take(orphans)
+    -- Lines this name held and no longer does: its process may have died and come back.
+    suspect(me, orphans)
+  end
 end
 if #out < want then
   local lapsed = redis.call('ZRANGEBYSCORE', DEADLINES, '-inf', '(' .. now, 'LIMIT', 0, 16)
@@ -143,6 +161,8 @@ if #out < want then
       take(ids)
       redis.call('HINCRBY', WORKERS, other .. ':lost', #ids)
       redis.call('HINCRBY', META, 'taken', #ids)
+      -- A worker that left gave back only lines it had not started.
+      if redis.call('HEXISTS', WORKERS, other .. ':left') == 0 then suspect(other, ids) end
     end
     if #out >= want then break end
   end
@@ -151,8 +171,32 @@ if #out < want then
   local read = redis.call('XREADGROUP', 'GROUP', 'workers', me, 'COUNT', want - #out, 'STREAMS', LINES, '>')
   if read then for _, entry in ipairs(read[1][2]) do out[#out + 1] = entry end end
 end
+-- A suspect goes out marked with its falls: the worker runs it alone (or, fallen often enough, records it failed).
+if redis.call('EXISTS', SUSPECTS) == 1 then
+  for _, entry in ipairs(out) do
+    local falls = redis.call('HGET', SUSPECTS, 's:' .. string.sub(entry[1], 1, -3))
+    if falls then
+      entry[2][#entry[2] + 1] = 'f'
+      entry[2][#entry[2] + 1] = falls
+    end
+  end
+end
 set_expiry(now)
 return {'ok', lost, total, done, out, epoch}
+`)
+
+/**
+ * The worker is about to run a suspect with nothing else in flight: if it dies before recording it,
+ * the line fell with it. ARGV: worker, epoch, line. Returns {'gone'} | {'ok', held (1|0)}: 0 when
+ * others took the line over meanwhile (it must not run).
+ */
+export const ALONE = new RedisScript(`${PRELUDE}
+if not is_job(ARGV[2]) then return {'gone'} end
+local id = ARGV[3] .. '-0'
+if #redis.call('XPENDING', LINES, 'workers', id, id, 1, ARGV[1]) == 0 then return {'ok', 0} end
+redis.call('HSET', SUSPECTS, 'a:' .. ARGV[3], ARGV[1])
+set_expiry(now_ms())
+return {'ok', 1}
 `)
 
 /**
@@ -192,6 +236,7 @@ if repeated > 0 then
 end
 local resentFresh, resentDupes = 0, 0
 local marks = {}
+local suspects = redis.call('EXISTS', SUSPECTS) == 1
 for i = 5, #ARGV, 3 do
   local line = ARGV[i]
   if redis.call('HSETNX', RESULTS, line, ARGV[i + 2]) == 1 then
@@ -207,6 +252,7 @@ for i = 5, #ARGV, 3 do
   end
   redis.call('XACK', LINES, 'workers', line .. '-0')
   redis.call('XDEL', LINES, line .. '-0')
+  if suspects then redis.call('HDEL', SUSPECTS, 's:' .. line, 'a:' .. line) end
 end
 redis.call('HSET', WORKERS, me .. ':last', table.concat(marks, ','))
 redis.call('HINCRBY', META, 'ok', ok)
@@ -230,7 +276,7 @@ return 1
 
 /**
  * Everything status shows, read at one instant.
- * Returns {'gone'} | {'ok', now, meta fields, done, lines claimed, claims per worker, worker fields, deadlines}.
+ * Returns {'gone'} | {'ok', now, meta fields, done, lines claimed, claims per worker, worker fields, deadlines, suspects}.
  */
 export const STATUS = new RedisScript(`${PRELUDE}
 if redis.call('EXISTS', META) == 0 then return {'gone'} end
@@ -244,6 +290,10 @@ for i = 1, #fields, 2 do
     workers[#workers + 1] = fields[i + 1]
   end
 end
+local suspects = 0
+for _, field in ipairs(redis.call('HKEYS', SUSPECTS)) do
+  if string.sub(field, 1, 2) == 's:' then suspects = suspects + 1 end
+end
 return {'ok', now_ms(), redis.call('HGETALL', META), redis.call('HLEN', RESULTS), pending[1], pending[4] or {},
-  workers, redis.call('ZRANGE', DEADLINES, 0, -1, 'WITHSCORES')}
+  workers, redis.call('ZRANGE', DEADLINES, 0, -1, 'WITHSCORES'), suspects}
 `)

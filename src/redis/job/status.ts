@@ -37,6 +37,8 @@ export interface JobStatus {
   duplicates: number
   /** Lines taken over from workers silent past their lease. */
   takenOver: number
+  /** Lines held by a worker when it died, not recorded yet: each runs alone (see WorkOptions.poisonAfter). */
+  suspects: number
   workers: WorkerStatus[]
   /** Lines per second of the live workers together. */
   rate: number
@@ -60,7 +62,7 @@ export async function jobStatus(location: JobLocation): Promise<JobStatus> {
         'JOB_NOT_FOUND',
         `no job ${name} in Redis at ${connection.where}: submit it first (or it expired)`,
       )
-    const [, now, metaList, done, claimed, claimList, workerList, deadlineList] = reply as [
+    const [, now, metaList, done, claimed, claimList, workerList, deadlineList, suspects] = reply as [
       string,
       number,
       string[],
@@ -69,6 +71,7 @@ export async function jobStatus(location: JobLocation): Promise<JobStatus> {
       [string, string][],
       string[],
       string[],
+      number,
     ]
     const meta = pairs(metaList)
     const claims = new Map(claimList.map(([worker, count]) => [worker, Number(count)]))
@@ -110,6 +113,7 @@ export async function jobStatus(location: JobLocation): Promise<JobStatus> {
       claimed,
       duplicates: Number(meta.dupes ?? 0),
       takenOver: Number(meta.taken ?? 0),
+      suspects,
       workers,
       rate,
       remainingMs: complete ? 0 : total === null || rate === 0 ? null : ((total - done) * 1000) / rate,

@@ -10,6 +10,11 @@ export interface WorkLine {
   line: number
   data: string
   hash: string
+  /**
+   * Set on a line whose worker died (its lease ran out) while it held it: how many workers died
+   * running it alone. Such a line runs with nothing else in flight in its worker; see `poisonAfter`.
+   */
+  falls?: number
 }
 
 /** What `handle` made of a line: the text kept as its result, and whether it counts as ok or failed. */
@@ -59,6 +64,15 @@ export interface WorkOptions extends JobLocation {
   name?: string
   /** Stops claiming: the lines in hand finish and are recorded, the ones not started go back to the others. */
   signal?: AbortSignal
+  /**
+   * A line that ended the workers running it (a crash, an out-of-memory kill) would otherwise go
+   * round the fleet for ever. The lines of a worker that died are suspects, each run alone in its
+   * next worker; one whose worker dies again while running it alone has fallen once. At this many
+   * falls it is not run again: `poisoned` makes its result. @default 2
+   */
+  poisonAfter?: number
+  /** The result recorded for a line that fell `poisonAfter` times. @default a failed `{ line, error: { code: 'POISON_LINE', message } }` */
+  poisoned?(line: WorkLine): WorkResult
   on?: WorkEvents
 }
 
@@ -74,12 +88,17 @@ export interface WorkOutcome {
   unrecorded: number
 }
 
-/** The options a worker runs with, checked, naming the option at fault. */
-export function resolveWorkOptions(options: WorkOptions): {
+/** The options a worker runs with, checked. */
+export interface WorkSettings {
   concurrency: number
   lease: number
   name: string
-} {
+  poisonAfter: number
+  poisoned: (line: WorkLine) => WorkResult
+}
+
+/** The options a worker runs with, checked, naming the option at fault. */
+export function resolveWorkOptions(options: WorkOptions): WorkSettings {
   if (typeof options.handle !== 'function')
     throw new InvalidOptionError(
       `workJob: option \`handle\` must be a function, got ${describeValue(options.handle)}`,
@@ -99,5 +118,30 @@ export function resolveWorkOptions(options: WorkOptions): {
     throw new InvalidOptionError(
       `workJob: option \`name\` must be a non-empty string without spaces, got ${describeValue(name)}`,
     )
-  return { concurrency, lease, name }
+  const poisonAfter = options.poisonAfter ?? 2
+  if (!Number.isInteger(poisonAfter) || poisonAfter < 1)
+    throw new InvalidOptionError(
+      `workJob: option \`poisonAfter\` must be a whole number >= 1, got ${describeValue(poisonAfter)}`,
+    )
+  const poisoned = options.poisoned ?? poisonedLine
+  if (typeof poisoned !== 'function')
+    throw new InvalidOptionError(
+      `workJob: option \`poisoned\` must be a function, got ${describeValue(options.poisoned)}`,
+    )
+  return { concurrency, lease, name, poisonAfter, poisoned }
+}
+
+/** What `handle` (or `poisoned`) made of line `line`, if it is a WorkResult; else an error saying what it was. */
+export function checkedResult(result: unknown, from: 'handle' | 'poisoned', line: number): WorkResult {
+  const { result: text } = (result ?? {}) as { result?: unknown }
+  if (typeof result === 'object' && result !== null && typeof text === 'string') return result as WorkResult
+  throw new InvalidOptionError(
+    `workJob: ${from} must give { ok, result: string }, got ${describeValue(result)} for line ${line}`,
+  )
+}
+
+/** The default result of a line that ended its workers: failed, saying so. */
+function poisonedLine({ line, falls }: WorkLine): WorkResult {
+  const message = `line ${line} was not run again: ${falls} workers died running it alone`
+  return { ok: false, result: JSON.stringify({ line, error: { code: 'POISON_LINE', message } }) }
 }

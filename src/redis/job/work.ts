@@ -1,18 +1,25 @@
-import { describeValue, InvalidOptionError, JobError, type StoreUnavailableError } from '../../errors.js'
+import { JobError, type StoreUnavailableError } from '../../errors.js'
 import { RedisConnection } from '../connection.js'
 import { entryId, keyList, lineOf, type OpenJob, openJob } from './keys.js'
-import { CLAIM, HELD, RECORD, LEAVE } from './scripts.js'
+import { ALONE, CLAIM, HELD, RECORD, LEAVE } from './scripts.js'
 import { Wakeup } from './wakeup.js'
 import {
+  checkedResult,
   resolveWorkOptions,
   type WorkEvents,
   type WorkLine,
   type WorkOptions,
   type WorkOutcome,
   type WorkResult,
+  type WorkSettings,
 } from './work-options.js'
 
 const IDLE_POLL = { min: 20, max: 500 }
+
+/** CLAIM's answer: 'ok', lines lost, total, done, the entries claimed ([id, fields]), the job's epoch. */
+type ClaimReply = [string, number, number, number, [string, string[]][], string]
+/** RECORD's answer: 'ok', lines lost, total, done, results recorded first, duplicates. */
+type RecordReply = [string, number, number, number, number, number]
 const RETRY_REDIS_MS = 1_000
 
 /**
@@ -37,14 +44,16 @@ class JobWorker {
   readonly #job: OpenJob
   readonly #keys: string[]
   readonly #handle: (line: WorkLine) => Promise<WorkResult>
-  readonly #concurrency: number
-  readonly #lease: number
-  readonly #name: string
+  readonly #settings: WorkSettings
   readonly #signal: AbortSignal | undefined
   readonly #on: WorkEvents
   /** Claimed, not started. */
   #buffer: WorkLine[] = []
   #inFlight = 0
+  /** A suspect runs: nothing else starts until it ends. */
+  #alone = false
+  /** Checks under way of which claimed lines others took over. */
+  #verifying = 0
   #results: (string | number)[][] = []
   /** The first results that a call whose reply was lost sent: Redis may have recorded them then. */
   #maybeRecorded = 0
@@ -63,13 +72,10 @@ class JobWorker {
   readonly #wakeup = new Wakeup()
 
   constructor(job: OpenJob, options: WorkOptions) {
-    const { concurrency, lease, name } = resolveWorkOptions(options)
+    this.#settings = resolveWorkOptions(options)
     this.#job = job
     this.#keys = keyList(job.keys)
     this.#handle = options.handle
-    this.#concurrency = concurrency
-    this.#lease = lease
-    this.#name = name
     this.#signal = options.signal
     this.#on = options.on ?? {}
     this.#signal?.addEventListener('abort', () => this.#wakeup.kick(), { once: true })
@@ -81,7 +87,7 @@ class JobWorker {
       await this.#drain()
       if (this.#fatal !== undefined) throw this.#fatal
       return {
-        worker: this.#name,
+        worker: this.#settings.name,
         done: this.#mine,
         duplicates: this.#duplicates,
         complete: complete || this.#complete(),
@@ -111,10 +117,10 @@ class JobWorker {
         continue
       }
       const held = this.#buffer.length + this.#inFlight
-      const claiming = held <= this.#concurrency
-      if (claiming || Date.now() - this.#lastBeat > this.#lease / 3) {
+      const claiming = held <= this.#settings.concurrency
+      if (claiming || Date.now() - this.#lastBeat > this.#settings.lease / 3) {
         const holdsNothing = held === 0 && this.#results.length === 0 && !this.#recording
-        const entries = await this.#claim(claiming ? 2 * this.#concurrency - held : 0, holdsNothing)
+        const entries = await this.#claim(claiming ? 2 * this.#settings.concurrency - held : 0, holdsNothing)
         if (entries === undefined) continue
         this.#buffer.push(...entries)
         this.#start()
@@ -126,7 +132,7 @@ class JobWorker {
         }
         idle = IDLE_POLL.min
       }
-      await this.#wakeup.sleep(this.#lease / 3)
+      await this.#wakeup.sleep(this.#settings.lease / 3)
     }
   }
 
@@ -136,8 +142,8 @@ class JobWorker {
     const asked = Date.now()
     try {
       reply = (await this.#job.connection.run(CLAIM, this.#keys, [
-        this.#name,
-        this.#lease,
+        this.#settings.name,
+        this.#settings.lease,
         want,
         this.#epoch,
         holdsNothing ? 1 : 0,
@@ -148,14 +154,7 @@ class JobWorker {
       return undefined
     }
     if (reply[0] === 'gone') throw this.#gone()
-    const [, lost, total, done, entries, epoch] = reply as [
-      string,
-      number,
-      number,
-      number,
-      [string, string[]][],
-      string,
-    ]
+    const [, lost, total, done, entries, epoch] = reply as ClaimReply
     this.#epoch = epoch
     await this.#answered(asked, lost, total, done)
     return entries.map(([id, fields]) => {
@@ -163,6 +162,7 @@ class JobWorker {
       for (let i = 0; i < fields.length; i += 2) {
         if (fields[i] === 'd') entry.data = fields[i + 1]!
         else if (fields[i] === 'h') entry.hash = fields[i + 1]!
+        else if (fields[i] === 'f') entry.falls = Number(fields[i + 1])
       }
       return entry
     })
@@ -178,7 +178,7 @@ class JobWorker {
     const ids = this.#buffer.map((entry) => entryId(entry.line))
     try {
       const held = new Set(
-        (await this.#job.connection.run(HELD, this.#keys, [this.#name, ...ids])) as string[],
+        (await this.#job.connection.run(HELD, this.#keys, [this.#settings.name, ...ids])) as string[],
       )
       this.#buffer = this.#buffer.filter((entry) => held.has(entryId(entry.line)))
     } catch (error) {
@@ -198,7 +198,7 @@ class JobWorker {
    * buffered lines, so none starts until Redis says which it still holds.
    */
   #lapsed(): boolean {
-    if (Date.now() - this.#lastBeat <= this.#lease) return false
+    if (Date.now() - this.#lastBeat <= this.#settings.lease) return false
     this.#wakeup.kick()
     return true
   }
@@ -209,40 +209,58 @@ class JobWorker {
    * call Redis ran before it) renews nothing since, and the lines others took since must not start.
    */
   async #answered(asked: number, lost: number, total: number, done: number): Promise<void> {
-    // Before the lease counts as renewed (which lets buffered lines start again).
-    if (lost > 0) await this.#dropTakenOver()
+    // Before the lease counts as renewed (which lets buffered lines start again), and while no
+    // other answer's renewal may start them: none starts until Redis has said which are still ours.
+    if (lost > 0) {
+      this.#verifying++
+      await this.#dropTakenOver().finally(() => this.#verifying--)
+    }
     this.#lastBeat = Math.max(this.#lastBeat, asked)
     this.#total = total
     this.#done = done
     if (lost > 0) this.#on.lost?.(lost)
   }
 
-  /** Starts buffered lines while there is room and nothing stops them. */
+  /**
+   * Starts buffered lines while there is room and nothing stops them. A suspect (its worker died
+   * holding it) starts once the lines before it have ended and been recorded, and alone, so that if
+   * this worker dies too the line is to blame; one that has fallen `poisonAfter` times is recorded,
+   * not run.
+   */
   #start(): void {
     while (
-      this.#inFlight < this.#concurrency &&
+      this.#inFlight < this.#settings.concurrency &&
       this.#buffer.length > 0 &&
+      !this.#alone &&
+      this.#verifying === 0 &&
       !this.#outage &&
       this.#fatal === undefined &&
       !this.#signal?.aborted &&
       !this.#complete() &&
       !this.#lapsed()
     ) {
-      const entry = this.#buffer.shift()!
+      const entry = this.#buffer[0]!
+      if (entry.falls !== undefined && entry.falls >= this.#settings.poisonAfter) {
+        this.#buffer.shift()
+        this.#keep(entry, 'poisoned', () => this.#settings.poisoned(entry))
+        continue
+      }
+      // Alone also means after the results before it are recorded: a death now must be its own.
+      const alone = entry.falls !== undefined
+      if (alone && (this.#inFlight > 0 || this.#results.length > 0 || this.#recording)) return
+      this.#buffer.shift()
       this.#inFlight++
-      void this.#run(entry)
+      this.#alone = alone
+      void this.#run(entry, alone)
     }
   }
 
-  async #run(entry: WorkLine): Promise<void> {
+  async #run(entry: WorkLine, alone: boolean): Promise<void> {
     try {
+      // Others took it over while the lines before it ended: it is theirs now.
+      if (alone && !(await this.#startAlone(entry))) return
       const outcome = await this.#handle(entry)
-      if (typeof outcome !== 'object' || outcome === null || typeof outcome.result !== 'string')
-        throw new InvalidOptionError(
-          `workJob: handle must resolve to { ok, result: string }, got ${describeValue(outcome)} for line ${entry.line}`,
-        )
-      this.#results.push([entry.line, outcome.ok ? 1 : 0, outcome.result])
-      this.#record()
+      this.#keep(entry, 'handle', () => outcome)
     } catch (error) {
       if ((error as { code?: unknown } | undefined)?.code === 'STORE_UNAVAILABLE') {
         // The limiter's Redis is away: the line was not run; it runs again once Redis answers.
@@ -250,10 +268,35 @@ class JobWorker {
         this.#beginOutage(error as StoreUnavailableError)
       } else this.#fatal ??= error
     } finally {
+      if (alone) this.#alone = false
       this.#inFlight--
       this.#start()
       this.#wakeup.kick()
     }
+  }
+
+  /** Queues a line's result for recording (what `handle` or `poisoned` made of it: checked). */
+  #keep(entry: WorkLine, from: 'handle' | 'poisoned', make: () => unknown): void {
+    let result: WorkResult
+    try {
+      result = checkedResult(make(), from, entry.line)
+    } catch (error) {
+      this.#fatal ??= error
+      return
+    }
+    this.#results.push([entry.line, result.ok ? 1 : 0, result.result])
+    this.#record()
+  }
+
+  /** Tells Redis this suspect starts alone now; false when this worker no longer holds it. */
+  async #startAlone(entry: WorkLine): Promise<boolean> {
+    const reply = (await this.#job.connection.run(ALONE, this.#keys, [
+      this.#settings.name,
+      this.#epoch,
+      entry.line,
+    ])) as unknown[]
+    if (reply[0] === 'gone') throw this.#gone()
+    return reply[1] === 1
   }
 
   /** Records the results waiting, in one script call per batch: those that finish meanwhile form the next. */
@@ -269,21 +312,14 @@ class JobWorker {
       try {
         const asked = Date.now()
         const reply = (await this.#job.connection.run(RECORD, this.#keys, [
-          this.#name,
-          this.#lease,
+          this.#settings.name,
+          this.#settings.lease,
           this.#epoch,
           maybeRecorded,
           ...batch.flat(),
         ])) as unknown[]
         if (reply[0] === 'gone') throw this.#gone()
-        const [, lost, total, done, fresh, duplicates] = reply as number[] as [
-          never,
-          number,
-          number,
-          number,
-          number,
-          number,
-        ]
+        const [, lost, total, done, fresh, duplicates] = reply as RecordReply
         this.#mine += fresh
         this.#duplicates += duplicates
         await this.#answered(asked, lost, total, done)
@@ -304,6 +340,8 @@ class JobWorker {
         this.#wakeup.kick()
       }
       this.#record()
+      // A suspect may have waited for these results to be recorded.
+      this.#start()
     })()
   }
 
@@ -325,7 +363,7 @@ class JobWorker {
 
   /** Lets the lines in hand finish, records their results, and gives back the lines not started. */
   async #drain(): Promise<void> {
-    const giveUpAt = Date.now() + this.#lease
+    const giveUpAt = Date.now() + this.#settings.lease
     while (
       this.#inFlight > 0 ||
       this.#recording ||
@@ -335,11 +373,11 @@ class JobWorker {
         await this.#waitForRedis().catch((error: unknown) => {
           this.#fatal ??= error
         })
-      else await this.#wakeup.sleep(this.#lease / 3)
+      else await this.#wakeup.sleep(this.#settings.lease / 3)
       this.#record()
     }
     try {
-      await this.#job.connection.run(LEAVE, this.#keys, [this.#name, this.#epoch])
+      await this.#job.connection.run(LEAVE, this.#keys, [this.#settings.name, this.#epoch])
     } catch {
       // Redis is away: the lease runs out instead, and the others take the lines then.
     }

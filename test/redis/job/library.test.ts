@@ -167,7 +167,9 @@ describe('a job on Redis Streams, in one process', () => {
     const submitting = submitJob({ ...where, lines: slow() })
     await new Promise((resolve) => setTimeout(resolve, 100))
     const working = workJob({ ...where, handle: echo })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // The first chunk queued (500 lines) is run, and no more: the worker waits for the rest.
+    await expect.poll(async () => (await jobStatus(where)).done, { timeout: 10_000 }).toBe(500)
+    await new Promise((resolve) => setTimeout(resolve, 100))
     expect((await jobStatus(where)).done).toBe(500)
     release()
     await submitting

@@ -62,6 +62,8 @@ local function heartbeat(me, lease, now)
   end
   redis.call('ZADD', DEADLINES, now + lease, me)
   redis.call('HSET', WORKERS, me .. ':seen', now, me .. ':lease', lease)
+  -- Back under a name that left: it works again, and may die holding lines.
+  redis.call('HDEL', WORKERS, me .. ':left')
   local lost = tonumber(redis.call('HGET', WORKERS, me .. ':lost') or '0')
   if lost > 0 then redis.call('HDEL', WORKERS, me .. ':lost') end
   return lost
@@ -118,6 +120,7 @@ local total = total_of()
 local done = redis.call('HLEN', RESULTS)
 if redis.call('HEXISTS', META, 'completed') == 1 then return {'ok', 0, total, done, {}, epoch} end
 local now = now_ms()
+local left = redis.call('HEXISTS', WORKERS, me .. ':left') == 1
 local lost = heartbeat(me, tonumber(ARGV[2]), now)
 local out = {}
 local function take(ids)
@@ -146,8 +149,8 @@ if want > 0 and ARGV[5] == '1' then
   local orphans = pending_ids(me, want)
   if #orphans > 0 then
     take(orphans)
-    -- Lines this name held and no longer does: its process may have died and come back.
-    suspect(me, orphans)
+    -- Lines this name held and no longer does: unless it left, its process may have died and come back.
+    if not left then suspect(me, orphans) end
   end
 end
 if #out < want then

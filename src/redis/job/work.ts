@@ -50,8 +50,8 @@ class JobWorker {
   /** Claimed, not started. */
   #buffer: WorkLine[] = []
   #inFlight = 0
-  /** A suspect runs: nothing else starts until it ends. */
-  #alone = false
+  /** The suspect running, or whose result is not recorded yet: nothing else starts meanwhile. */
+  #alone: number | undefined
   /** Checks under way of which claimed lines others took over. */
   #verifying = 0
   #results: (string | number)[][] = []
@@ -83,7 +83,10 @@ class JobWorker {
 
   async run(): Promise<WorkOutcome> {
     try {
-      const complete = await this.#claimLoop()
+      const complete = await this.#claimUntilDone().catch((error: unknown) => {
+        this.#fatal ??= error
+        return false
+      })
       await this.#drain()
       if (this.#fatal !== undefined) throw this.#fatal
       return {
@@ -99,15 +102,6 @@ class JobWorker {
   }
 
   /** Claims and starts lines until the job is complete (true), or the worker stops (false). */
-  async #claimLoop(): Promise<boolean> {
-    try {
-      return await this.#claimUntilDone()
-    } catch (error) {
-      this.#fatal ??= error
-      return false
-    }
-  }
-
   async #claimUntilDone(): Promise<boolean> {
     let idle = IDLE_POLL.min
     for (;;) {
@@ -122,10 +116,11 @@ class JobWorker {
         const holdsNothing = held === 0 && this.#results.length === 0 && !this.#recording
         const entries = await this.#claim(claiming ? 2 * this.#settings.concurrency - held : 0, holdsNothing)
         if (entries === undefined) continue
+        // Complete: what is still buffered has its results from others (drain ends the rest).
+        if (this.#complete()) return true
         this.#buffer.push(...entries)
         this.#start()
         if (claiming && entries.length === 0 && holdsNothing) {
-          if (this.#complete()) return true
           await this.#wakeup.sleep(idle)
           idle = Math.min(idle * 2, IDLE_POLL.max)
           continue
@@ -180,7 +175,10 @@ class JobWorker {
       const held = new Set(
         (await this.#job.connection.run(HELD, this.#keys, [this.#settings.name, ...ids])) as string[],
       )
-      this.#buffer = this.#buffer.filter((entry) => held.has(entryId(entry.line)))
+      // Lines claimed while Redis was asked were not checked: they are ours.
+      const checked = new Set(ids)
+      const keeps = (id: string) => !checked.has(id) || held.has(id)
+      this.#buffer = this.#buffer.filter((entry) => keeps(entryId(entry.line)))
     } catch (error) {
       // Unverified, they are kept: at worst they run twice, and count as such.
       if (RedisConnection.isUnavailable(error)) this.#beginOutage(error)
@@ -231,7 +229,7 @@ class JobWorker {
     while (
       this.#inFlight < this.#settings.concurrency &&
       this.#buffer.length > 0 &&
-      !this.#alone &&
+      this.#alone === undefined &&
       this.#verifying === 0 &&
       !this.#outage &&
       this.#fatal === undefined &&
@@ -250,17 +248,18 @@ class JobWorker {
       if (alone && (this.#inFlight > 0 || this.#results.length > 0 || this.#recording)) return
       this.#buffer.shift()
       this.#inFlight++
-      this.#alone = alone
+      if (alone) this.#alone = entry.line
       void this.#run(entry, alone)
     }
   }
 
   async #run(entry: WorkLine, alone: boolean): Promise<void> {
+    let kept = false
     try {
       // Others took it over while the lines before it ended: it is theirs now.
       if (alone && !(await this.#startAlone(entry))) return
       const outcome = await this.#handle(entry)
-      this.#keep(entry, 'handle', () => outcome)
+      kept = this.#keep(entry, 'handle', () => outcome)
     } catch (error) {
       if ((error as { code?: unknown } | undefined)?.code === 'STORE_UNAVAILABLE') {
         // The limiter's Redis is away: the line was not run; it runs again once Redis answers.
@@ -268,7 +267,7 @@ class JobWorker {
         this.#beginOutage(error as StoreUnavailableError)
       } else this.#fatal ??= error
     } finally {
-      if (alone) this.#alone = false
+      if (alone && !kept) this.#alone = undefined
       this.#inFlight--
       this.#start()
       this.#wakeup.kick()
@@ -276,16 +275,16 @@ class JobWorker {
   }
 
   /** Queues a line's result for recording (what `handle` or `poisoned` made of it: checked). */
-  #keep(entry: WorkLine, from: 'handle' | 'poisoned', make: () => unknown): void {
-    let result: WorkResult
+  #keep(entry: WorkLine, from: 'handle' | 'poisoned', make: () => unknown): boolean {
     try {
-      result = checkedResult(make(), from, entry.line)
+      const result = checkedResult(make(), from, entry.line)
+      this.#results.push([entry.line, result.ok ? 1 : 0, result.result])
     } catch (error) {
       this.#fatal ??= error
-      return
+      return false
     }
-    this.#results.push([entry.line, result.ok ? 1 : 0, result.result])
     this.#record()
+    return true
   }
 
   /** Tells Redis this suspect starts alone now; false when this worker no longer holds it. */
@@ -329,6 +328,8 @@ class JobWorker {
           mine: this.#mine,
           duplicates: this.#duplicates,
         })
+        // The suspect is recorded: a death from now on is not its doing.
+        if (batch.some(([line]) => line === this.#alone)) this.#alone = undefined
       } catch (error) {
         this.#results.unshift(...batch)
         // Whether the call reached Redis is unknown: its lines may be recorded already, by it.

@@ -19,6 +19,28 @@ const place = () => ({ job: `lib-${++jobs}`, url: REDIS_URL, prefix })
 const numbers = (n: number) => Array.from({ length: n }, (_, i) => `item ${i + 1}`)
 const echo = async ({ line, data }: WorkLine) => ({ ok: line % 7 !== 0, result: `${line}:${data}` })
 
+/**
+ * A worker (concurrency 1, lease 600 ms) that runs line 1 until `release()`, so it holds line 2
+ * claimed and not started meanwhile; `runs`: the lines it has started.
+ */
+function holdingLineOne(where: ReturnType<typeof place>, name: string) {
+  const runs: number[] = []
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  const outcome = workJob({
+    ...where,
+    name,
+    concurrency: 1,
+    lease: 600,
+    handle: async (line) => {
+      runs.push(line.line)
+      if (line.line === 1) await gate
+      return echo(line)
+    },
+  })
+  return { runs, release, outcome }
+}
+
 async function collected(where: { job: string; url: string; prefix: string }) {
   const out = []
   for await (const entry of collectJob(where)) out.push(entry)
@@ -423,20 +445,7 @@ describe('a job on Redis Streams, in one process', () => {
   it('a worker frozen past its lease does not start the claimed lines the others took meanwhile', async () => {
     const where = place()
     await submitJob({ ...where, lines: numbers(4) })
-    const runs: number[] = []
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => (release = resolve))
-    const frozen = workJob({
-      ...where,
-      name: 'frozen',
-      concurrency: 1,
-      lease: 600,
-      handle: async (line) => {
-        runs.push(line.line)
-        if (line.line === 1) await gate
-        return echo(line)
-      },
-    })
+    const { runs, release, outcome: frozen } = holdingLineOne(where, 'frozen')
     // It holds line 1 (running) and line 2 (claimed, not started).
     await expect.poll(() => runs).toEqual([1])
     release()
@@ -465,6 +474,28 @@ describe('a job on Redis Streams, in one process', () => {
     expect(runs).toEqual([1, 3, 4])
     expect(outcome).toMatchObject({ complete: true, done: 2, duplicates: 1 })
     expect(await jobStatus(where)).toMatchObject({ done: 4, duplicates: 1 })
+  })
+
+  it('a worker still holding claimed lines ends once the others have recorded every line', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(4) })
+    const { runs, release, outcome: holder } = holdingLineOne(where, 'holder')
+    // It runs line 1 and holds line 2; another worker records every line meanwhile.
+    await expect.poll(() => runs).toEqual([1])
+    const { keys, connection } = openJob(where, 'test')
+    try {
+      const results = [1, 2, 3, 4].flatMap((line) => [line, 1, `${line}:other`])
+      await connection.run(RECORD, keyList(keys), ['other', 10_000, '', 0, ...results])
+    } finally {
+      await connection.close()
+    }
+    // Its claims, every third of its lease, tell it the job is complete (five of them go by here):
+    // line 2 never starts, line 1 counts as run twice, and it ends instead of waiting for line 2.
+    await expect.poll(async () => (await jobStatus(where)).state).toBe('complete')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    release()
+    expect(await holder).toMatchObject({ complete: true, done: 0, duplicates: 1 })
+    expect(runs).toEqual([1])
   })
 
   it('refuses bad options, naming them', async () => {

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { collectJob, jobStatus, submitJob, type WorkLine, workJob } from '../../../src/redis/index.js'
 import { formatStatus } from '../../../src/cli/commands/status.js'
+import { keyList, openJob } from '../../../src/redis/job/keys.js'
+import { CLAIM, LEAVE } from '../../../src/redis/job/scripts.js'
 import { REDIS_URL, redisPrefix } from '../helpers.js'
 
 /*
@@ -57,6 +59,64 @@ describe('suspect lines, in one process', () => {
     expect(await outside().exists(key(where.job, 'suspects'))).toBe(0)
   })
 
+  it('a suspect taken over mid-run waits for the lines in flight to be recorded; the lines after it wait for its own record', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(12) })
+    // The ghost holds lines 1-4 and a quitter 5-10, both with a live lease; the worker below gets
+    // lines 11-12 and is held there.
+    const lines = key(where.job, 'lines')
+    const deadlines = key(where.job, 'deadlines')
+    await outside().xreadgroup('GROUP', 'workers', 'ghost', 'COUNT', 4, 'STREAMS', lines, '>')
+    await outside().xreadgroup('GROUP', 'workers', 'quitter', 'COUNT', 6, 'STREAMS', lines, '>')
+    await outside().zadd(deadlines, Date.now() + 60_000, 'ghost', Date.now() + 60_000, 'quitter')
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    // What the worker knows recorded (its `recorded` events), against the lines ended: read as a
+    // line starts, so a start before the record it must wait for is seen.
+    let recorded = 0
+    let ended = 0
+    /** Lines ended by the time the last suspect ended: all must be recorded before another starts. */
+    let owed = 0
+    const started: number[] = []
+    const suspects = new Set<number>()
+    const early: string[] = []
+    let inFlight = 0
+    const working = workJob({
+      ...where,
+      name: 'live',
+      concurrency: 2,
+      lease: 600,
+      on: { recorded: (progress) => (recorded = progress.mine) },
+      handle: async (line: WorkLine) => {
+        const suspect = line.falls !== undefined
+        // A suspect starts alone, once every line before it is recorded; any line, once the suspects are.
+        if (suspect && (inFlight > 0 || recorded < ended)) early.push(`suspect ${line.line}`)
+        if (recorded < owed) early.push(`line ${line.line} before suspect's record`)
+        started.push(line.line)
+        if (suspect) suspects.add(line.line)
+        inFlight++
+        if (line.line === 11 || line.line === 12) await gate
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        inFlight--
+        ended++
+        if (suspect) owed = ended
+        return { ok: true, result: `${line.line}` }
+      },
+    })
+    await expect.poll(() => started.length).toBe(2)
+    // The ghost dies now, and the quitter leaves: the worker's claims take the ghost's lines first
+    // (suspects, which wait for 11 and 12), then the quitter's (no suspects: it had not started them).
+    await outside().zadd(deadlines, Date.now() - 2000, 'ghost', Date.now() - 1000, 'quitter')
+    await outside().hset(key(where.job, 'workers'), 'quitter:left', Date.now())
+    await expect.poll(async () => (await jobStatus(where)).takenOver, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(started).toEqual([11, 12])
+    release()
+    expect(await working).toMatchObject({ complete: true, done: 12 })
+    expect([...suspects].sort()).toEqual([1, 2, 3, 4])
+    expect(started.slice(2).filter((l) => !suspects.has(l)).length).toBe(6)
+    expect(early).toEqual([])
+  })
+
   it('a line its worker died running alone has fallen; at poisonAfter falls its result says so, and it is not run', async () => {
     const where = place()
     await submitJob({ ...where, lines: numbers(10) })
@@ -102,6 +162,33 @@ describe('suspect lines, in one process', () => {
     })
     expect(falls).toHaveLength(10)
     expect(falls.every((f) => f === undefined)).toBe(true)
+  })
+
+  it('a name that left and came back is a worker again: its lines are suspects if it dies', async () => {
+    const where = place()
+    await submitJob({ ...where, lines: numbers(6) })
+    const { keys, connection } = openJob(where, 'test')
+    try {
+      // 'w' claims two lines and leaves (giving them back), then comes back under its name, claims
+      // again (its own two lines, then two new ones) and dies.
+      await connection.run(CLAIM, keyList(keys), ['w', 10_000, 2, '', 1])
+      await connection.run(LEAVE, keyList(keys), ['w', ''])
+      await connection.run(CLAIM, keyList(keys), ['w', 10_000, 4, '', 1])
+    } finally {
+      await connection.close()
+    }
+    await outside().zadd(key(where.job, 'deadlines'), Date.now() - 1000, 'w')
+    const falls = new Map<number, number | undefined>()
+    await workJob({
+      ...where,
+      name: 'live',
+      handle: async ({ line, falls: f }) => {
+        falls.set(line, f)
+        return { ok: true, result: `${line}` }
+      },
+    })
+    expect([1, 2, 3, 4].map((line) => falls.get(line))).toEqual([0, 0, 0, 0])
+    expect([5, 6].map((line) => falls.get(line))).toEqual([undefined, undefined])
   })
 
   it('refuses a poisonAfter that is not a whole number >= 1, and a poisoned that is not a function', async () => {

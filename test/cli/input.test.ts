@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { type CsvOptions, readCsv } from '../../src/cli/input/csv.js'
+import type { CsvOptions } from '../../src/cli/input/csv.js'
 import type { InputEntry } from '../../src/cli/input/entry.js'
 import { entryChunks, type InputFormat } from '../../src/cli/input/open.js'
 
@@ -18,7 +18,7 @@ async function read(entries: AsyncIterable<InputEntry>): Promise<[number, unknow
   return out
 }
 
-/** The entries of a JSONL or URL-list stream, as `volley run` reads them. */
+/** The entries of a stream (JSONL, a URL list, CSV), as `volley run` reads them. */
 async function* entries(
   format: InputFormat,
   chunks: Iterable<Buffer | string>,
@@ -44,7 +44,7 @@ describe('input readers', () => {
       ])
     }
     const csv = bytes('url,q\n/a,x\n/b,', [0xe2, 0x82], '\n"/c","\u20ac"\n')
-    expect(await read(readCsv(Readable.from([csv]), CSV))).toEqual([
+    expect(await read(entries('csv', [csv]))).toEqual([
       [2, '/a'],
       [3, bad(3)],
       [4, '/c'],
@@ -62,7 +62,7 @@ describe('input readers', () => {
     ]
     expect(await read(entries('jsonl', chunks, 100))).toEqual([...expected, [4, `/${big.slice(0, 20)}`]])
     const csv = ['url\n', ...chunks]
-    expect(await read(readCsv(Readable.from(csv), CSV, 100))).toEqual(
+    expect(await read(entries('csv', csv, 100))).toEqual(
       [...expected, [4, `/${big.slice(0, 20)}`]].map(([line, what]) => [
         (line as number) + 1,
         (what as string).replace(/^line \d+/, `line ${(line as number) + 1}`),
@@ -73,9 +73,9 @@ describe('input readers', () => {
   it('numbers CSV records by the input lines, whatever line breaks (CRLF, LF) their quoted fields hold', async () => {
     const csv =
       'url,note\r\n/a,"one\r\ntwo"\r\n/b,x\r\n/c,"3\n4\n5"\n\n# comment\n/d,"q ""x"""\n/e,"a\r\n#b"\n/f,y'
-    const entries = []
-    for await (const entry of readCsv(Readable.from([csv]), CSV)) entries.push(entry)
-    expect(entries.map((e) => [e.line, e.spec])).toEqual([
+    const read = []
+    for await (const entry of entries('csv', [csv])) read.push(entry)
+    expect(read.map((e) => [e.line, e.spec])).toEqual([
       [3, { url: '/a', params: { note: 'one\r\ntwo' } }],
       [4, { url: '/b', params: { note: 'x' } }],
       [7, { url: '/c', params: { note: '3\n4\n5' } }],
@@ -85,9 +85,21 @@ describe('input readers', () => {
     ])
   })
 
+  it('gives the CSV records of a chunk together, a record that spans chunks with the chunk it ends in', async () => {
+    const groups = []
+    const chunks = ['url,note\n/a,x\n/b,"y', '\nz"\n/c,w\n/d,v\n']
+    for await (const group of entryChunks(Readable.from(chunks), {
+      format: 'csv',
+      csv: CSV,
+      maxLineBytes: 1024,
+    }))
+      groups.push(group.map((entry) => entry.line))
+    expect(groups).toEqual([[2], [4, 5, 6]])
+  })
+
   it('reads a CSV record with a bad line to its end, so the records after it keep their lines', async () => {
     const csv = bytes('url,note\n/a,"x', [0xff], '\nstill the note"\n/b,y\n/c,"never closed\n/d,z\n')
-    expect(await read(readCsv(Readable.from([csv]), CSV))).toEqual([
+    expect(await read(entries('csv', [csv]))).toEqual([
       [3, 'line 2: not valid UTF-8 text (is the file in another encoding?)'],
       [4, '/b'],
       [6, 'line 5: a quoted field opened on this line is never closed'],
@@ -95,7 +107,7 @@ describe('input readers', () => {
   })
 
   it('refuses a CSV header that cannot be read (exit 2), naming its line', async () => {
-    await expect(read(readCsv(Readable.from([bytes('url,', [0xff], '\n/a,b\n')]), CSV))).rejects.toThrow(
+    await expect(read(entries('csv', [bytes('url,', [0xff], '\n/a,b\n')]))).rejects.toThrow(
       /^the CSV header cannot be read: line 1: not valid UTF-8/,
     )
   })

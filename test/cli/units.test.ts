@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { redactArgv } from '../../src/cli/flags.js'
-import { readCsv } from '../../src/cli/input/csv.js'
+import { readCsvChunks } from '../../src/cli/input/csv.js'
 import { type LineOptions, readLines } from '../../src/cli/input/lines.js'
 import { DoneSet } from '../../src/cli/output/done-set.js'
 import { isZombie, lockOutput } from '../../src/cli/output/lock.js'
@@ -235,13 +235,10 @@ describe('CLI building blocks', () => {
   it('reads CSV records as specs with their line, the --method, and an error entry for a broken record', async () => {
     const entries = []
     const csv = Readable.from(['url,q,ref\n/a,x,r1\n/b,y\n\n/c,,r3\n'])
-    for await (const entry of readCsv(csv, {
-      urlColumn: 'url',
-      idColumn: 'ref',
-      paramColumns: undefined,
-      method: 'POST',
-    })) {
-      entries.push(entry.error ? { line: entry.line, error: entry.error.message } : entry)
+    const options = { urlColumn: 'url', idColumn: 'ref', paramColumns: undefined, method: 'POST' }
+    for await (const group of readCsvChunks(csv, options)) {
+      for (const entry of group)
+        entries.push(entry.error ? { line: entry.line, error: entry.error.message } : entry)
     }
     expect(entries).toEqual([
       { line: 2, spec: { url: '/a', params: { q: 'x' }, method: 'POST', id: 'r1' } },

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync'
 import type { Params } from '../../http/spec.js'
 import { UsageError } from '../usage.js'
 import { type InputEntry, InputError } from './entry.js'
-import { DEFAULT_MAX_LINE_BYTES, type InputLine, isSkippable, readLines } from './lines.js'
+import { DEFAULT_MAX_LINE_BYTES, type InputLine, isSkippable, readLineChunks } from './lines.js'
 
 export interface CsvOptions {
   /** The column holding the URL. @default 'url' */
@@ -16,26 +16,52 @@ export interface CsvOptions {
 }
 
 /**
- * CSV with a header line. Lines come from `readLines` (strict UTF-8, capped), and are grouped into
+ * CSV with a header line, as entries in groups: those of each chunk of lines read, without a promise
+ * per line or record. Lines come from `readLineChunks` (strict UTF-8, capped), and are grouped into
  * records here: a record ends at the first line that does not end inside a quoted field, so each
- * record knows its own lines whatever line breaks its quoted fields hold. Each record becomes `{ url, params, id }`; one that does not parse becomes an error
- * entry naming its line; a header without the url column stops the run before anything is sent
- * (bad usage, exit 2). `line` is the line where the record ends (its only line, unless a quoted
- * field spans lines).
+ * record knows its own lines whatever line breaks its quoted fields hold. Each record becomes
+ * `{ url, params, id }`; one that does not parse becomes an error entry naming its line; a header
+ * without the url column stops the run before anything is sent (bad usage, exit 2). `line` is the
+ * line where the record ends (its only line, unless a quoted field spans lines).
  */
-export async function* readCsv(
+export async function* readCsvChunks(
   input: AsyncIterable<Buffer | string>,
   options: CsvOptions,
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
-): AsyncGenerator<InputEntry> {
-  let header: string[] | undefined
-  let params: readonly string[] = []
-  const lines = readLines(input, { maxLineBytes, keepCr: true })
-  for await (const { line, text, error } of records(lines, maxLineBytes)) {
+): AsyncGenerator<InputEntry[]> {
+  const records = new CsvRecords(maxLineBytes)
+  const table = new CsvTable(options)
+  for await (const lines of readLineChunks(input, { maxLineBytes, keepCr: true })) {
+    const entries: InputEntry[] = []
+    for (const line of lines) {
+      const record = records.push(line)
+      const entry = record && table.entry(record)
+      if (entry) entries.push(entry)
+    }
+    if (entries.length > 0) yield entries
+  }
+  const last = records.end()
+  const entry = last && table.entry(last)
+  if (entry) yield [entry]
+}
+
+/** Records -> entries, once the header has said what the columns are. */
+class CsvTable {
+  readonly #options: CsvOptions
+  #header: string[] | undefined
+  #params: readonly string[] = []
+
+  constructor(options: CsvOptions) {
+    this.#options = options
+  }
+
+  /** The record's entry; undefined for the header and for a record whose cells are all blank. */
+  entry({ line, text, error }: CsvRecord): InputEntry | undefined {
+    const header = this.#header
     if (header === undefined) {
-      header = headerOf(error ?? text, line)
-      params = checkHeader(header, options)
-      continue
+      this.#header = headerOf(error ?? text, line)
+      this.#params = checkHeader(this.#header, this.#options)
+      return undefined
     }
     let cells: string[]
     try {
@@ -46,13 +72,11 @@ export async function* readCsv(
         throw new InputError(line, `not a valid CSV record: ${count}`)
       }
     } catch (bad) {
-      yield { line, error: bad as InputError }
-      continue
+      return { line, error: bad as InputError }
     }
-    if (cells.some((cell) => cell.trim() !== '')) {
-      const record = Object.fromEntries(header.map((column, i) => [column, cells[i]!]))
-      yield toEntry(record, line, params, options)
-    }
+    if (!cells.some((cell) => cell.trim() !== '')) return undefined
+    const record = Object.fromEntries(header.map((column, i) => [column, cells[i]!]))
+    return toEntry(record, line, this.#params, this.#options)
   }
 }
 
@@ -70,49 +94,62 @@ type CsvRecord =
   { line: number; text: string; error?: undefined } | { line: number; error: InputError; text?: undefined }
 
 /**
- * Lines -> the text of each record, with the line it ends on. Blank and '#' lines between records
- * are skipped (inside a quoted field they are data). A record's bad line (not UTF-8, too long) makes
- * it an error, read to its end all the same so the records after it are not misread (the bad line's
- * text is not there to parse: its '"' are counted instead).
+ * Lines -> the text of each record, with the line it ends on, one line at a time. Blank and '#'
+ * lines between records are skipped (inside a quoted field they are data). A record's bad line (not
+ * UTF-8, too long) makes it an error, read to its end all the same so the records after it are not
+ * misread (the bad line's text is not there to parse: its '"' are counted instead).
  */
-async function* records(lines: AsyncIterable<InputLine>, maxLineBytes: number): AsyncGenerator<CsvRecord> {
-  let parts: string[] = []
-  let bytes = 0
-  let open = false
-  let first = 0
-  let error: InputError | undefined
-  let last = 0
-  for await (const entry of lines) {
-    last = entry.line
+class CsvRecords {
+  readonly #maxBytes: number
+  #parts: string[] = []
+  #bytes = 0
+  /** Inside a quoted field: the record goes on. */
+  #open = false
+  #first = 0
+  #error: InputError | undefined
+  #last = 0
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes
+  }
+
+  /** Takes the next line; returns the record it ends, if it ends one. */
+  push(entry: InputLine): CsvRecord | undefined {
+    this.#last = entry.line
     // Not inside a quoted field: this line starts a record.
-    if (!open) {
-      if (entry.error === undefined && isSkippable(entry.text)) continue
-      first = entry.line
-      bytes = 0
+    if (!this.#open) {
+      if (entry.error === undefined && isSkippable(entry.text)) return undefined
+      this.#first = entry.line
+      this.#bytes = 0
     }
     if (entry.error) {
-      error ??= entry.error
-      open = open !== entry.oddQuotes
+      this.#error ??= entry.error
+      this.#open = this.#open !== entry.oddQuotes
     } else {
-      bytes += Buffer.byteLength(entry.text) + 1
-      if (error === undefined && bytes > maxLineBytes) {
-        const message = `a CSV record of more than ${maxLineBytes} bytes (--max-line-bytes), from line ${first}: not read`
-        error = new InputError(entry.line, message)
+      this.#bytes += Buffer.byteLength(entry.text) + 1
+      if (this.#error === undefined && this.#bytes > this.#maxBytes) {
+        const message = `a CSV record of more than ${this.#maxBytes} bytes (--max-line-bytes), from line ${this.#first}: not read`
+        this.#error = new InputError(entry.line, message)
       }
-      if (error === undefined) parts.push(entry.text)
-      open = quotedAtEnd(entry.text, open)
+      if (this.#error === undefined) this.#parts.push(entry.text)
+      this.#open = quotedAtEnd(entry.text, this.#open)
     }
-    if (open) continue
-    if (error) yield { line: entry.line, error }
-    else yield { line: entry.line, text: parts.join('\n').replace(/\r$/, '') }
-    parts = []
-    error = undefined
+    if (this.#open) return undefined
+    const error = this.#error
+    const record: CsvRecord = error
+      ? { line: entry.line, error }
+      : { line: entry.line, text: this.#parts.join('\n').replace(/\r$/, '') }
+    this.#parts = []
+    this.#error = undefined
+    return record
   }
-  if (open) {
-    yield {
-      line: last,
-      error: error ?? new InputError(first, 'a quoted field opened on this line is never closed'),
-    }
+
+  /** The input has ended: a record still open is an error. */
+  end(): CsvRecord | undefined {
+    if (!this.#open) return undefined
+    const error =
+      this.#error ?? new InputError(this.#first, 'a quoted field opened on this line is never closed')
+    return { line: this.#last, error }
   }
 }
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs'
 import type { Io } from '../io.js'
-import { type CsvOptions, readCsv } from './csv.js'
+import { type CsvOptions, readCsvChunks } from './csv.js'
 import type { InputEntry } from './entry.js'
 import { jsonlEntry, urlEntry } from './jsonl.js'
 import { readLineChunks } from './lines.js'
@@ -18,7 +18,7 @@ export interface InputOptions {
 
 /**
  * The input's entries, read lazily from the file (or stdin) in the given format, in groups: those of
- * each chunk read (CSV: one at a time, a record may span lines). Chunks of 16 KiB: a group of a
+ * each chunk read (a CSV record that spans chunks is in the group of the chunk it ends in). Chunks of 16 KiB: a group of a
  * thousand lines or so, enough that a promise per group costs nothing, few enough that what a group
  * holds while it is pulled from stays small.
  */
@@ -34,7 +34,7 @@ export async function* entryChunks(
   options: Omit<InputOptions, 'path'>,
 ): AsyncGenerator<InputEntry[]> {
   if (options.format === 'csv') {
-    for await (const entry of readCsv(bytes, options.csv, options.maxLineBytes)) yield [entry]
+    yield* readCsvChunks(bytes, options.csv, options.maxLineBytes)
     return
   }
   const toEntry = options.format === 'urls' ? urlEntry : jsonlEntry

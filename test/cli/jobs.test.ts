@@ -266,8 +266,11 @@ describe('volley submit, work, status and collect', () => {
     await redis.zadd(key('deadlines'), Date.now() - 1000, 'ghost')
     await redis.hset(key('suspects'), 's:2', 1, 'a:2', 'ghost')
     const before = fixture.mock.stats().requests
-    const worked = await volley(['work', '--job', job, '--base-url', fixture.mock.url, '-q'])
+    const worked = await volley(['work', '--job', job, '--base-url', fixture.mock.url])
     expect(worked.code, worked.stderr).toBe(0)
+    expect(worked.stderr).toContain(
+      'line 2: not run again: 2 workers died running it alone (--poison-after 2); its result is a POISON_LINE error',
+    )
     expect(fixture.mock.stats().requests - before).toBe(2)
     const out = join(tmp.dir, 'poison-out.jsonl')
     await volley(['collect', '--job', job, '--out', out])

@@ -106,6 +106,7 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
     const at = { index: line, hash }
     const meta = entry.error ? { id: line, ...at } : prepareLine(entry.spec, at, requests).meta
     const message = `not run again: ${falls} workers died running it alone (--poison-after ${options.poisonAfter})`
+    say(`line ${line}: ${message}; its result is a POISON_LINE error`)
     return written(errorRecord(new VolleyError('POISON_LINE', message), meta, requests.secrets))
   }
 

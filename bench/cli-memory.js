@@ -59,9 +59,10 @@ const inputs = new Map()
 function inputOf(lines) {
   let path = inputs.get(lines)
   if (path) return path
-  const dir = mkdtempSync(join(tmpdir(), 'volley-cli-bench-input-'))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  path = join(dir, 'input.jsonl')
+  // One name per size, so the results record the same params every run (a run stopped by Ctrl-C
+  // leaves it for the next to write over).
+  path = join(tmpdir(), `volley-cli-bench-input-${lines}.jsonl`)
+  process.once('exit', () => rmSync(path, { force: true }))
   // Written in blocks: the writer must not hold a million lines either.
   const fd = openSync(path, 'w')
   for (let start = 1; start <= lines; start += 10_000) {

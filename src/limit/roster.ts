@@ -6,8 +6,14 @@ export interface RosterEntry<T> {
 class Link<T> implements RosterEntry<T> {
   prev: Link<T> | undefined = undefined
   next: Link<T> | undefined = undefined
-  linked = true
-  constructor(readonly value: T) {}
+  /** The roster it is in; undefined once it has left. */
+  roster: Roster<T> | undefined
+  constructor(
+    readonly value: T,
+    roster: Roster<T>,
+  ) {
+    this.roster = roster
+  }
 }
 
 /**
@@ -20,6 +26,7 @@ class Link<T> implements RosterEntry<T> {
  */
 export class Roster<T> implements Iterable<T> {
   #head: Link<T> | undefined = undefined
+  #tail: Link<T> | undefined = undefined
   #size = 0
 
   get size(): number {
@@ -27,27 +34,29 @@ export class Roster<T> implements Iterable<T> {
   }
 
   add(value: T): RosterEntry<T> {
-    const link = new Link(value)
-    link.next = this.#head
-    if (this.#head) this.#head.prev = link
-    this.#head = link
+    const link = new Link(value, this)
+    link.prev = this.#tail
+    if (this.#tail) this.#tail.next = link
+    else this.#head = link
+    this.#tail = link
     this.#size++
     return link
   }
 
-  /** Takes `entry` out (once: a second delete of the same entry does nothing). */
+  /** Takes `entry` out (once: a second delete, or an entry of another roster, does nothing). */
   delete(entry: RosterEntry<T>): void {
     const link = entry as Link<T>
-    if (!link.linked) return
-    link.linked = false
+    if (link.roster !== this) return
+    link.roster = undefined
     if (link.prev) link.prev.next = link.next
     else this.#head = link.next
     if (link.next) link.next.prev = link.prev
+    else this.#tail = link.prev
     link.prev = link.next = undefined
     this.#size--
   }
 
-  /** The members now, newest first: a copy, so members may leave while it is walked. */
+  /** The members now, oldest first: a copy, so members may leave while it is walked. */
   values(): T[] {
     const values: T[] = []
     for (let link = this.#head; link; link = link.next) values.push(link.value)

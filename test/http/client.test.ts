@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createClient } from '../../src/http/client.js'
 import type { RequestSpec } from '../../src/http/spec.js'
@@ -120,6 +121,16 @@ describe('many requests', () => {
       expect(!r.ok && r.error.message).toMatch(/Ctrl-C/)
     }
     expect(server.stats().requests).toBe(2)
+  })
+
+  test("a request's own signal keeps no listener once the request is answered", async () => {
+    await using api = createClient({ baseUrl: mock.url, retry: false, concurrency: 1 })
+    const controller = new AbortController()
+    const answers = await Promise.all(
+      ['/delay/0', '/delay/0', '/delay/0'].map((url) => api.get(url, { signal: controller.signal })),
+    )
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
   test('group fails fast: the first error aborts requests in flight, and the server sees them go', async () => {

@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest'
 import { Roster, type RosterEntry } from '../../src/limit/roster.js'
 
 describe('Roster', () => {
-  it('holds what was added and not deleted, newest first, and counts it', () => {
+  it('holds what was added and not deleted, oldest first, and counts it', () => {
     const roster = new Roster<string>()
     const a = roster.add('a')
     roster.add('b')
     const c = roster.add('c')
-    expect(roster.values()).toEqual(['c', 'b', 'a'])
+    expect(roster.values()).toEqual(['a', 'b', 'c'])
     roster.delete(c)
     roster.delete(a)
     expect(roster.values()).toEqual(['b'])
@@ -24,6 +24,18 @@ describe('Roster', () => {
     roster.delete(one)
     expect(roster.values()).toEqual([2])
     expect(roster.size).toBe(1)
+  })
+
+  it("ignores another roster's entry", () => {
+    const one = new Roster<string>()
+    const other = new Roster<string>()
+    one.add('a')
+    const foreign = other.add('b')
+    other.add('c')
+    one.delete(foreign)
+    expect(one.values()).toEqual(['a'])
+    expect(other.values()).toEqual(['b', 'c'])
+    expect([one.size, other.size]).toEqual([1, 2])
   })
 
   it('keeps the same value twice as two members', () => {
@@ -49,7 +61,7 @@ describe('Roster', () => {
       )
     }
     for (const listener of roster.values()) listener()
-    expect(called).toEqual([4, 3, 2, 1, 0])
+    expect(called).toEqual([0, 1, 2, 3, 4])
     expect(roster.size).toBe(0)
   })
 

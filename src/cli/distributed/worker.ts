@@ -12,9 +12,12 @@ import type { Io } from '../io.js'
 import { isRefusal, notRunReason } from '../not-run.js'
 import { type BodyMode, errorRecord, recordLine, responseRecord } from '../output/record.js'
 import { formatMs } from '../report/format.js'
-import { prepareLine, type RequestDefaults } from '../requests.js'
+import { type PreparedLine, prepareLine, type RequestDefaults } from '../requests.js'
 import { EXIT } from '../usage.js'
 import { entryOf } from './queued-line.js'
+
+/** A job's line that is no request (its queued entry held an input error), with its record's meta. */
+type NotARequest = Pick<PreparedLine, 'meta' | 'secrets'> & { error: InputError }
 
 /** A `volley work`, resolved from its flags. */
 export interface WorkerOptions {
@@ -75,11 +78,17 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
   ]
 
   const stopOn = new Set(options.client.stopOn ?? DEFAULT_STOP_ON)
-  const handle = async ({ line, data, hash }: WorkLine): Promise<WorkResult> => {
+  /** A job's line as `volley run` prepares it: its request and its record's meta, or why it is none. */
+  const prepare = ({ line, data, hash }: WorkLine): PreparedLine | NotARequest => {
     const entry = entryOf(line, data)
     const at = { index: line, hash }
-    if (entry.error) return written(errorRecord(entry.error, { id: line, ...at }, requests.secrets))
-    const prepared = prepareLine(entry.spec, at, requests)
+    if (entry.error) return { error: entry.error, meta: { id: line, ...at }, secrets: requests.secrets }
+    return prepareLine(entry.spec, at, requests)
+  }
+  const handle = async (work: WorkLine): Promise<WorkResult> => {
+    const { line } = work
+    const prepared = prepare(work)
+    if ('error' in prepared) return written(errorRecord(prepared.error, prepared.meta, prepared.secrets))
     const spec = withCostFields(prepared.spec, options.costFields, line)
     if (spec instanceof InputError) return written(errorRecord(spec, prepared.meta, prepared.secrets))
     try {
@@ -101,13 +110,11 @@ export async function runWorker(options: WorkerOptions, io: Io): Promise<number>
   }
 
   // A line that ended the workers running it: its record says so, under the line's own id.
-  const poisoned = ({ line, data, hash, falls }: WorkLine): WorkResult => {
-    const entry = entryOf(line, data)
-    const at = { index: line, hash }
-    const meta = entry.error ? { id: line, ...at } : prepareLine(entry.spec, at, requests).meta
-    const message = `not run again: ${falls} workers died running it alone (--poison-after ${options.poisonAfter})`
-    say(`line ${line}: ${message}; its result is a POISON_LINE error`)
-    return written(errorRecord(new VolleyError('POISON_LINE', message), meta, requests.secrets))
+  const poisoned = (work: WorkLine): WorkResult => {
+    const { meta, secrets } = prepare(work)
+    const message = `not run again: ${work.falls} workers died running it alone (--poison-after ${options.poisonAfter})`
+    say(`line ${work.line}: ${message}; its result is a POISON_LINE error`)
+    return written(errorRecord(new VolleyError('POISON_LINE', message), meta, secrets))
   }
 
   let lastProgress = io.clock.now()

@@ -18,9 +18,9 @@ export interface InputOptions {
 
 /**
  * The input's entries, read lazily from the file (or stdin) in the given format, in groups: those of
- * each chunk read (a CSV record that spans chunks is in the group of the chunk it ends in). Chunks of 16 KiB: a group of a
- * thousand lines or so, enough that a promise per group costs nothing, few enough that what a group
- * holds while it is pulled from stays small.
+ * each chunk read (a CSV record that spans chunks is in the group of the chunk it ends in). Chunks
+ * of 16 KiB: a group of a thousand lines or so, enough that a promise per group costs nothing, few
+ * enough that what a group holds while it is pulled from stays small.
  */
 export function openInputChunks(options: InputOptions, io: Io): AsyncGenerator<InputEntry[]> {
   const stream =

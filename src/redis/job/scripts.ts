@@ -10,6 +10,11 @@ import { INCOMPLETE_JOB_KEEP_MS } from './ttl.js'
 const PRELUDE = `
 local META, LINES, RESULTS, DEADLINES, WORKERS, SUSPECTS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
+-- A stream entry's id ('<line>-0') -> its line number, as text.
+local function line_of(id)
+  return string.sub(id, 1, -3)
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -136,7 +141,7 @@ end
 -- started, is run alone once and cleared.
 local function suspect(dead, ids)
   for _, id in ipairs(ids) do
-    local line = string.sub(id, 1, -3)
+    local line = line_of(id)
     if redis.call('HGET', SUSPECTS, 'a:' .. line) == dead then
       redis.call('HDEL', SUSPECTS, 'a:' .. line)
       redis.call('HINCRBY', SUSPECTS, 's:' .. line, 1)
@@ -177,7 +182,7 @@ end
 -- A suspect goes out marked with its falls: the worker runs it alone (or, fallen often enough, records it failed).
 if redis.call('EXISTS', SUSPECTS) == 1 then
   for _, entry in ipairs(out) do
-    local falls = redis.call('HGET', SUSPECTS, 's:' .. string.sub(entry[1], 1, -3))
+    local falls = redis.call('HGET', SUSPECTS, 's:' .. line_of(entry[1]))
     if falls then
       entry[2][#entry[2] + 1] = 'f'
       entry[2][#entry[2] + 1] = falls

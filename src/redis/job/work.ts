@@ -15,12 +15,12 @@ import {
 } from './work-options.js'
 
 const IDLE_POLL = { min: 20, max: 500 }
+const RETRY_REDIS_MS = 1_000
 
 /** CLAIM's answer: 'ok', lines lost, total, done, the entries claimed ([id, fields]), the job's epoch. */
 type ClaimReply = [string, number, number, number, [string, string[]][], string]
 /** RECORD's answer: 'ok', lines lost, total, done, results recorded first, duplicates. */
 type RecordReply = [string, number, number, number, number, number]
-const RETRY_REDIS_MS = 1_000
 
 /**
  * Joins a job as a worker and resolves when every line of the job has a result (or `signal` stops
@@ -240,7 +240,11 @@ class JobWorker {
       const entry = this.#buffer[0]!
       if (entry.falls !== undefined && entry.falls >= this.#settings.poisonAfter) {
         this.#buffer.shift()
-        this.#keep(entry, 'poisoned', () => this.#settings.poisoned(entry))
+        try {
+          this.#keep(entry.line, checkedResult(this.#settings.poisoned(entry), 'poisoned', entry.line))
+        } catch (error) {
+          this.#fatal ??= error
+        }
         continue
       }
       // Alone also means after the results before it are recorded: a death now must be its own.
@@ -258,8 +262,8 @@ class JobWorker {
     try {
       // Others took it over while the lines before it ended: it is theirs now.
       if (alone && !(await this.#startAlone(entry))) return
-      const outcome = await this.#handle(entry)
-      kept = this.#keep(entry, 'handle', () => outcome)
+      this.#keep(entry.line, checkedResult(await this.#handle(entry), 'handle', entry.line))
+      kept = true
     } catch (error) {
       if ((error as { code?: unknown } | undefined)?.code === 'STORE_UNAVAILABLE') {
         // The limiter's Redis is away: the line was not run; it runs again once Redis answers.
@@ -274,17 +278,10 @@ class JobWorker {
     }
   }
 
-  /** Queues a line's result for recording (what `handle` or `poisoned` made of it: checked). */
-  #keep(entry: WorkLine, from: 'handle' | 'poisoned', make: () => unknown): boolean {
-    try {
-      const result = checkedResult(make(), from, entry.line)
-      this.#results.push([entry.line, result.ok ? 1 : 0, result.result])
-    } catch (error) {
-      this.#fatal ??= error
-      return false
-    }
+  /** Queues a line's result for recording. */
+  #keep(line: number, result: WorkResult): void {
+    this.#results.push([line, result.ok ? 1 : 0, result.result])
     this.#record()
-    return true
   }
 
   /** Tells Redis this suspect starts alone now; false when this worker no longer holds it. */
